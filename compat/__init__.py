@@ -1,0 +1,1 @@
+"""The legacy ``structlog_config`` API served on top of ``newlog`` during the switch."""
