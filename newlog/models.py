@@ -1,0 +1,31 @@
+"""The ``unified_logs`` table newlog writes to when the app has none of its own.
+
+Its columns are those of the legacy ``UnifiedLog`` model, so an app can switch
+without a schema migration. ``level`` holds the level name (``INFO``), as the
+legacy ``Enum(LogLevel)`` column stored it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+ROW_COLUMNS = ("timestamp", "level", "module", "message", "traceback", "context")
+
+
+def log_table(name: str = "unified_logs", meta: MetaData = metadata) -> Table:
+    """Return the newlog log table called ``name`` (one Table object per name and metadata)."""
+    if name in meta.tables:
+        return meta.tables[name]
+    return Table(
+        name,
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("timestamp", DateTime(timezone=True), nullable=False, index=True),
+        Column("level", String(20), nullable=False, index=True),
+        Column("module", String(100), nullable=False, index=True),
+        Column("message", Text, nullable=False),
+        Column("traceback", Text, nullable=True),
+        Column("context", JSON, nullable=True),
+    )

@@ -1,0 +1,180 @@
+"""newlog settings: read from ``app.config``, else environment variables of the same name, else defaults.
+
+Every value is validated; a wrong one raises :class:`ConfigError` naming the key, the
+value and where it came from. A key that looks like a misspelt newlog setting is an
+error too, so a typo is never silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_REDACT_KEYS = ("password", "token", "secret", "authorization", "cookie")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A newlog setting has a wrong value, or a key looks like a misspelt setting."""
+
+
+def _positive_int(key: str, value: Any, origin: str) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be a whole number > 0, not a boolean")
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise ConfigError(f"{key}={value!r} (from {origin}) is not a whole number") from None
+    if number <= 0:
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be > 0")
+    return number
+
+
+def _positive_float(key: str, value: Any, origin: str) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be a number of seconds > 0, not a boolean")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}={value!r} (from {origin}) is not a number") from None
+    if not number > 0 or number == float("inf"):
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be a finite number > 0")
+    return number
+
+
+def _boolean(key: str, value: Any, origin: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(
+        f"{key}={value!r} (from {origin}) is not a boolean; use one of "
+        f"{sorted(_TRUE)} or {sorted(_FALSE - {''})}"
+    )
+
+
+def _level(key: str, value: Any, origin: str) -> str:
+    text = str(value).strip().upper()
+    if text == "WARN":
+        text = "WARNING"
+    if text not in LEVELS:
+        raise ConfigError(f"{key}={value!r} (from {origin}) is not a log level; use one of {', '.join(LEVELS)}")
+    return text
+
+
+def _name(key: str, value: Any, origin: str) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ConfigError(f"{key}={value!r} (from {origin}) must not be empty")
+    return text
+
+
+def _optional_path(key: str, value: Any, origin: str) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _key_list(key: str, value: Any, origin: str) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        return tuple(str(item).strip().lower() for item in items if str(item).strip())
+    except TypeError:
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be a list or a comma-separated string") from None
+
+
+def _renderer(key: str, value: Any, origin: str) -> str:
+    text = str(value).strip().lower()
+    if text not in {"auto", "json", "console"}:
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be one of auto, json, console")
+    return text
+
+
+Parser = Callable[[str, Any, str], Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated newlog settings; build with :meth:`Settings.load`."""
+
+    LOG_QUEUE_SIZE: int = 1000
+    LOG_BATCH_SIZE: int = 100
+    LOG_FLUSH_INTERVAL: float = 3.0
+    ENABLE_DEBUG_LOG: bool = False
+    LOG_TABLE: str = "unified_logs"
+    LOG_DB_LEVEL: str = "INFO"
+    LOG_REDACT_KEYS: tuple[str, ...] = ()
+    LOG_RENDERER: str = "auto"
+    LOG_FILE: str | None = None
+    LOG_FILE_MAX_BYTES: int = 10 * 1024 * 1024
+    LOG_FILE_BACKUP_COUNT: int = 5
+    LOG_REQUEST_ID_HEADER: str = "X-Request-ID"
+    LOG_SHUTDOWN_TIMEOUT: float = 5.0
+    LOG_RETRY_SECONDS: float = 30.0
+    LOG_OVERFLOW_WARN_INTERVAL: float = 10.0
+    redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_REDACT_KEYS), compare=False)
+
+    @classmethod
+    def load(cls, config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Return settings from ``config`` (e.g. ``app.config``), else ``environ``, else the defaults."""
+        config = config if config is not None else {}
+        environ = environ if environ is not None else os.environ
+        _reject_typos(config, "app.config")
+        _reject_typos(environ, "the environment")
+        values: dict[str, Any] = {}
+        for key, parse in _PARSERS.items():
+            if key in config and config[key] is not None:
+                values[key] = parse(key, config[key], "app.config")
+            elif key in environ:
+                values[key] = parse(key, environ[key], "the environment")
+        settings = cls(**values)
+        if settings.LOG_BATCH_SIZE > settings.LOG_QUEUE_SIZE:
+            raise ConfigError(
+                f"LOG_BATCH_SIZE={settings.LOG_BATCH_SIZE} is larger than LOG_QUEUE_SIZE={settings.LOG_QUEUE_SIZE}; "
+                "a batch can never fill: lower LOG_BATCH_SIZE or raise LOG_QUEUE_SIZE"
+            )
+        return settings
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "redact_keys", frozenset(DEFAULT_REDACT_KEYS) | frozenset(self.LOG_REDACT_KEYS))
+
+
+_PARSERS: dict[str, Parser] = {
+    "LOG_QUEUE_SIZE": _positive_int,
+    "LOG_BATCH_SIZE": _positive_int,
+    "LOG_FLUSH_INTERVAL": _positive_float,
+    "ENABLE_DEBUG_LOG": _boolean,
+    "LOG_TABLE": _name,
+    "LOG_DB_LEVEL": _level,
+    "LOG_REDACT_KEYS": _key_list,
+    "LOG_RENDERER": _renderer,
+    "LOG_FILE": _optional_path,
+    "LOG_FILE_MAX_BYTES": _positive_int,
+    "LOG_FILE_BACKUP_COUNT": _positive_int,
+    "LOG_REQUEST_ID_HEADER": _name,
+    "LOG_SHUTDOWN_TIMEOUT": _positive_float,
+    "LOG_RETRY_SECONDS": _positive_float,
+    "LOG_OVERFLOW_WARN_INTERVAL": _positive_float,
+}
+assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
+
+KNOWN_KEYS = frozenset(_PARSERS)
+
+
+def _reject_typos(source: Mapping[str, Any], origin: str) -> None:
+    """Raise for a key that is not a setting but is a near miss of one (``LOG_BACH_SIZE``)."""
+    for key in source:
+        if not isinstance(key, str) or key in KNOWN_KEYS or not key.isupper():
+            continue
+        if not (key.startswith("LOG_") or "DEBUG_LOG" in key):
+            continue
+        close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.85)
+        if close:
+            raise ConfigError(f"unknown newlog setting {key!r} in {origin}: did you mean {close[0]!r}?")
