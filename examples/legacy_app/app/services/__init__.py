@@ -1,0 +1,1 @@
+"""Business services used by the blueprints."""
