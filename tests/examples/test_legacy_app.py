@@ -7,6 +7,7 @@ a name other example apps also use, so it must never enter this process's
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -14,8 +15,22 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+from compat.mapping import NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY_APP = ROOT / "examples" / "legacy_app"
+NEWER_VARIANT = ROOT / "examples" / "legacy_variants" / "newer_structlog_config.py"
+
+# Prints the names both legacy variants define; run with the legacy app on sys.path.
+_LIST_NAMES = f"""
+import importlib.util, json, sys
+sys.path.insert(0, {str(LEGACY_APP)!r})
+import app.utils.structlog_config as older
+spec = importlib.util.spec_from_file_location("newer_structlog_config", {str(NEWER_VARIANT)!r})
+newer = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(newer)
+print(json.dumps({{"older": dir(older), "newer": dir(newer)}}))
+"""
 
 
 def _run(args: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -48,3 +63,17 @@ def test_app_smoke_suite_passes() -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed" in result.stdout
+
+
+def test_both_variants_define_their_contract_names() -> None:
+    result = _run(["-c", _LIST_NAMES])
+
+    assert result.returncode == 0, result.stderr
+    defined = {variant: set(names) for variant, names in json.loads(result.stdout).items()}
+    for variant, other in (("older", "newer"), ("newer", "older")):
+        expected = {name for name, rename in NAMES.items() if rename.variant in ("both", variant)}
+        absent = {name for name, rename in NAMES.items() if rename.variant == other}
+        assert expected <= defined[variant], f"{variant} variant lacks {sorted(expected - defined[variant])}"
+        assert not absent & defined[variant], f"{variant} variant has {sorted(absent & defined[variant])}"
+    assert "_global_context" in defined["older"] & defined["newer"]
+    assert "_debug_logging_enabled" in defined["older"] - defined["newer"]
