@@ -10,9 +10,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import logging.handlers
 import os
-import sys
 import threading
 import uuid
 from typing import Any
@@ -39,33 +37,11 @@ from newlog.processors import (
     add_static_context,
     add_user_context,
 )
+from newlog.output import LineWriterFactory, Outputs
 from newlog.queue_worker import LogQueueWorker, all_workers
 from newlog.settings import DEFAULT_REDACT_KEYS, Settings
 
 EXTENSION_KEY = "newlog"
-_OUTPUT_LOGGER_NAME = "newlog.events"  # processors.OUTPUT_LOGGER_PREFIX without the dot
-
-
-class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stream handler that always writes to the current ``sys.stdout`` (test runners swap it)."""
-
-    def __init__(self) -> None:
-        super().__init__(sys.stdout)
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stdout
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-class _JsonLineFormatter(logging.Formatter):
-    """Format the JSON line a record carries (``newlog_json``), else its message."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return getattr(record, "newlog_json", None) or record.getMessage()
 
 
 class LogConfig:
@@ -77,16 +53,20 @@ class LogConfig:
         self.redactor = Redactor(DEFAULT_REDACT_KEYS)
         self.handler = DatabaseLogHandler(self.worker_for, self.settings.LOG_DB_LEVEL)
         self.renderer = Renderer(self.settings.LOG_RENDERER)
-        self.output = logging.getLogger(_OUTPUT_LOGGER_NAME)
+        self.outputs = Outputs()
+        self.logger_factory = LineWriterFactory(self.outputs)
+        self.chain: list[Any] = self._build_chain()
         self.default_worker: LogQueueWorker | None = None
         self.configured = False
         self._lock = threading.RLock()
-        self._file_handler: logging.Handler | None = None
         self._atexit_registered = False
 
     @property
     def processors(self) -> list[Any]:
-        """Return the processor chain, in order."""
+        """Return the processor chain (the live list structlog uses), in order."""
+        return self.chain
+
+    def _build_chain(self) -> list[Any]:
         return [
             self.debug_filter,
             structlog.contextvars.merge_contextvars,
@@ -111,24 +91,14 @@ class LogConfig:
         return self.init_app(app, **kwargs) if app is not None else None
 
     def _configure_structlog(self) -> None:
-        self.output.setLevel(logging.DEBUG)
-        self.output.propagate = False
-        if not any(isinstance(h, _CurrentStdout) for h in self.output.handlers):
-            stdout = _CurrentStdout()
-            stdout.setFormatter(logging.Formatter("%(message)s"))
-            self.output.addHandler(stdout)
         structlog.configure(
-            processors=self.processors,
+            processors=self.chain,
             context_class=dict,
-            logger_factory=self._output_logger,
-            wrapper_class=structlog.stdlib.BoundLogger,
+            logger_factory=self.logger_factory,
+            wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
             cache_logger_on_first_use=True,
         )
         self.configured = True
-
-    def _output_logger(self, name: str | None = None, *args: Any) -> logging.Logger:
-        """Return the stdlib logger ``newlog.events.<name>``; its records reach the output handlers."""
-        return logging.getLogger(f"{_OUTPUT_LOGGER_NAME}.{name}") if name else self.output
 
     def apply(self, settings: Settings) -> None:
         """Apply ``settings`` to the live processors and outputs."""
@@ -137,25 +107,9 @@ class LogConfig:
         self.redactor.set_words(settings.redact_keys)
         self.handler.min_level = LEVEL_NUMBERS[settings.LOG_DB_LEVEL]
         self.renderer.mode = settings.LOG_RENDERER
-        self._set_file_output(settings)
-        self._configure_structlog()
-
-    def _set_file_output(self, settings: Settings) -> None:
-        if self._file_handler is not None:
-            self.output.removeHandler(self._file_handler)
-            self._file_handler.close()
-            self._file_handler = None
         self.renderer.json_for_file = bool(settings.LOG_FILE)
-        if settings.LOG_FILE:
-            handler = logging.handlers.RotatingFileHandler(
-                settings.LOG_FILE,
-                maxBytes=settings.LOG_FILE_MAX_BYTES,
-                backupCount=settings.LOG_FILE_BACKUP_COUNT,
-                encoding="utf-8",
-            )
-            handler.setFormatter(_JsonLineFormatter())
-            self.output.addHandler(handler)
-            self._file_handler = handler
+        self.outputs.set_file(settings.LOG_FILE, settings.LOG_FILE_MAX_BYTES, settings.LOG_FILE_BACKUP_COUNT)
+        self._configure_structlog()
 
     def init_app(
         self, app: Flask, db: Any = None, model: Any = None, *, sink: Any = None

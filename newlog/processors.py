@@ -34,14 +34,11 @@ class DebugFilter:
         return event_dict
 
 
-OUTPUT_LOGGER_PREFIX = "newlog.events."
-
-
 def add_logger_name(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """Add ``logger``: the name given to ``get_logger(name)``."""
     name = getattr(logger, "name", None)
     if name and "logger" not in event_dict:
-        event_dict["logger"] = name.removeprefix(OUTPUT_LOGGER_PREFIX)
+        event_dict["logger"] = name
     return event_dict
 
 
@@ -111,24 +108,36 @@ class Redactor:
         return verdict
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+        verdicts = self._verdicts
         for key, value in event_dict.items():
-            if isinstance(key, str) and self.is_sensitive(key):
+            sensitive = verdicts.get(key)
+            if sensitive is None:
+                sensitive = isinstance(key, str) and self.is_sensitive(key)
+            if sensitive:
                 event_dict[key] = REDACTED
-            elif isinstance(value, (dict, list, tuple)):
+            elif type(value) in _CONTAINERS:
                 event_dict[key] = self._scrub(value, 0)
         return event_dict
 
     def _scrub(self, value: Any, depth: int) -> Any:
+        """Return ``value`` with sensitive keys redacted at any depth (the same object if none are)."""
         if depth > 16:
             return value
         if isinstance(value, dict):
-            return {
+            scrubbed = {
                 key: REDACTED if isinstance(key, str) and self.is_sensitive(key) else self._scrub(item, depth + 1)
                 for key, item in value.items()
             }
-        if isinstance(value, (list, tuple)):
-            return [self._scrub(item, depth + 1) for item in value]
-        return value
+        elif isinstance(value, (list, tuple)):
+            if not any(type(item) in _CONTAINERS for item in value):
+                return value
+            scrubbed = [self._scrub(item, depth + 1) for item in value]
+        else:
+            return value
+        return scrubbed
+
+
+_CONTAINERS = frozenset({dict, list, tuple})
 
 
 class Renderer:
@@ -145,7 +154,7 @@ class Renderer:
         line = self._render(renderer, logger, method_name, event_dict)
         if self.json_for_file and renderer is not self._json:
             json_line = self._render(self._json, logger, method_name, event_dict)
-            return (line,), {"extra": {"newlog_json": json_line}}
+            return (line,), {"newlog_json": json_line}
         return line
 
     @staticmethod
