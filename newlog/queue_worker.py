@@ -169,6 +169,7 @@ class LogQueueWorker:
         with self._lock:
             self._closed = True
             self._deadline = deadline if self._deadline is None else min(self._deadline, deadline)
+            deadline = self._deadline
             self._flush_target = self._enqueued
         self._wakeup.set()
         with self._progress:
