@@ -85,6 +85,7 @@ class LogQueueWorker:
         self._dropped_overflow = 0
         self._dropped_failed = 0
         self._dropped_closed = 0
+        self._failed_at_close = 0
         self._batches = 0
         self._retries = 0
         self._flush_target = 0
@@ -161,12 +162,15 @@ class LogQueueWorker:
             return done and self._dropped_failed == failed_before
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Stop accepting events and write what is queued; False (logged) if ``timeout`` ran out first.
+        """Stop accepting events and write what is queued; True if all of it was written.
 
-        Idempotent. The timeout is honoured even when the sink hangs.
+        False (logged) if ``timeout`` ran out first or if queued events were dropped after
+        failed retries. Idempotent. The timeout is honoured even when the sink hangs.
         """
         deadline = time.monotonic() + timeout
         with self._lock:
+            if not self._closed:
+                self._failed_at_close = self._dropped_failed
             self._closed = True
             self._deadline = deadline if self._deadline is None else min(self._deadline, deadline)
             deadline = self._deadline
@@ -179,11 +183,19 @@ class LogQueueWorker:
             thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             left = self._enqueued - self._written - self._dropped_failed
+            lost = self._dropped_failed - self._failed_at_close
         if left:
             _stdlib_log.error(
                 "newlog: shutdown timed out after %.1fs with %d log event(s) not written (last error: %s)",
                 timeout,
                 left,
+                self._last_error,
+            )
+            return False
+        if lost:
+            _stdlib_log.error(
+                "newlog: shutdown could not write %d log event(s) (dropped after retrying; last error: %s)",
+                lost,
                 self._last_error,
             )
             return False
