@@ -177,4 +177,6 @@ def _reject_typos(source: Mapping[str, Any], origin: str) -> None:
             continue
         close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.85)
         if close:
-            raise ConfigError(f"unknown newlog setting {key!r} in {origin}: did you mean {close[0]!r}?")
+            raise ConfigError(
+                f"unknown newlog setting {key}={source[key]!r} in {origin}: did you mean {close[0]!r}?"
+            )
