@@ -1,0 +1,288 @@
+"""Import bookkeeping shared by the rules: build, merge, add and drop import names.
+
+These do what libcst's ``AddImportsVisitor`` / ``RemoveImportsVisitor`` do, but on the
+top-level statements the rules touched only (those visitors walk, and need scope
+metadata for, the whole module), and they keep the formatting of the statements
+they edit: parentheses, trailing commas and the comments between names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+from codemods._engine import FileState, word_pattern
+from codemods._legacy import reexported
+
+AliasSpec = tuple[str, "str | None"]
+"""``(name, asname)`` of one imported name."""
+
+
+def dotted_expr(dotted: str) -> cst.Name | cst.Attribute:
+    """``a.b.c`` as a libcst expression."""
+    first, *rest = dotted.split(".")
+    expr: cst.Name | cst.Attribute = cst.Name(first)
+    for part in rest:
+        expr = cst.Attribute(value=expr, attr=cst.Name(part))
+    return expr
+
+
+def make_alias(name: str, asname: str | None) -> cst.ImportAlias:
+    return cst.ImportAlias(
+        name=dotted_expr(name),
+        asname=cst.AsName(name=cst.Name(asname)) if asname else None,
+    )
+
+
+def alias_spec(alias: cst.ImportAlias) -> AliasSpec:
+    name = get_full_name_for_node(alias.name) or ""
+    asname = get_full_name_for_node(alias.asname.name) if alias.asname else None
+    return name, asname
+
+
+def local_name(alias: cst.ImportAlias) -> str:
+    name, asname = alias_spec(alias)
+    return asname or name.partition(".")[0]
+
+
+def select_aliases(
+    aliases: Sequence[cst.ImportAlias], kept: Sequence[tuple[int, cst.ImportAlias]], parenthesized: bool
+) -> list[cst.ImportAlias]:
+    """The ``kept`` names (original index, possibly edited alias) with their commas made valid again.
+
+    When names at the end are dropped, the last kept name takes the comma (and the
+    whitespace before the closing parenthesis) of the last original name, so comments
+    that introduced the dropped names go with them.
+    """
+    result = [alias for _, alias in kept]
+    if not result:
+        return result
+    if not parenthesized:
+        result[-1] = result[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    elif kept[-1][0] != len(aliases) - 1:
+        result[-1] = result[-1].with_changes(comma=aliases[-1].comma)
+    return result
+
+
+def append_aliases(node: cst.ImportFrom, specs: Iterable[AliasSpec]) -> cst.ImportFrom:
+    """Add names to ``from x import ...`` in its own style; names already there are skipped."""
+    assert not isinstance(node.names, cst.ImportStar)
+    names = list(node.names)
+    present = {alias_spec(alias) for alias in names}
+    new = [spec for spec in dict.fromkeys(specs) if spec not in present]
+    if not new:
+        return node
+    if len(names) >= 2 and isinstance(names[-2].comma, cst.Comma):
+        separator = names[-2].comma
+    elif node.lpar is not None and isinstance(node.lpar.whitespace_after, cst.ParenthesizedWhitespace):
+        separator = cst.Comma(whitespace_after=node.lpar.whitespace_after)
+    else:
+        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    trailing = names[-1].comma
+    names[-1] = names[-1].with_changes(comma=separator)
+    for spec in new:
+        names.append(make_alias(*spec).with_changes(comma=separator))
+    names[-1] = names[-1].with_changes(comma=trailing)
+    return node.with_changes(names=names)
+
+
+def from_import_line(module: str, specs: Sequence[AliasSpec]) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(
+        body=[cst.ImportFrom(module=dotted_expr(module), names=[make_alias(*spec) for spec in specs])]
+    )
+
+
+def import_line(module: str) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=dotted_expr(module))])])
+
+
+def is_from_import_of(stmt: cst.BaseStatement, module: str) -> cst.ImportFrom | None:
+    """The ``from module import names`` (not star, not relative) a top-level line consists of, if any."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    if (
+        isinstance(small, cst.ImportFrom)
+        and not small.relative
+        and not isinstance(small.names, cst.ImportStar)
+        and small.module is not None
+        and get_full_name_for_node(small.module) == module
+    ):
+        return small
+    return None
+
+
+def has_comments(node: cst.CSTNode) -> bool:
+    """Whether any comment is attached to ``node`` or its children."""
+    finder = _CommentFinder()
+    node.visit(finder)
+    return finder.found
+
+
+class _CommentFinder(cst.CSTVisitor):
+    found = False
+
+    def visit_Comment(self, node: cst.Comment) -> bool:
+        self.found = True
+        return False
+
+
+def is_import_line(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body
+    )
+
+
+def insertion_index(body: Sequence[cst.BaseStatement]) -> int:
+    """Where a new top-level import goes: after the file's leading docstring and imports."""
+    index = 0
+    for i, stmt in enumerate(body):
+        if i == 0 and _is_docstring(stmt):
+            index = 1
+            continue
+        if is_import_line(stmt):
+            index = i + 1
+            continue
+        break
+    return index
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def move_comments(removed: cst.BaseStatement, following: cst.BaseStatement) -> cst.BaseStatement:
+    """Give the comment lines above a removed statement to the statement that follows it."""
+    leading = getattr(removed, "leading_lines", ())
+    if not any(line.comment for line in leading):
+        return following
+    return following.with_changes(leading_lines=[*leading, *following.leading_lines])
+
+
+# -- adding and dropping names at the end of a run ----------------------------------------------------
+
+
+def add_from_import(state: FileState, module: str, specs: Sequence[AliasSpec]) -> None:
+    """Merge ``specs`` into the first top-level ``from module import ...``, or add that line."""
+    for i, stmt in enumerate(state.body):
+        node = is_from_import_of(stmt, module)
+        if node is None:
+            continue
+        merged = append_aliases(node, specs)
+        if merged is not node:
+            assert isinstance(stmt, cst.SimpleStatementLine)
+            state.apply({i: stmt.with_changes(body=[merged])})
+        return
+    index = insertion_index(state.body)
+    state.set_body([*state.body[:index], from_import_line(module, specs), *state.body[index:]])
+
+
+class _NameCounter(cst.CSTVisitor):
+    """Counts ``Name`` uses of some names outside import statements."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.used: set[str] = set()
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.used.add(node.value)
+
+
+class _DropNames(cst.CSTTransformer):
+    """Removes the given local names from import statements (and lines/blocks left empty)."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.changed = False
+        self.index = 0
+
+    def _filter(self, node: cst.Import | cst.ImportFrom) -> cst.Import | cst.ImportFrom | cst.RemovalSentinel:
+        if isinstance(node.names, cst.ImportStar):
+            return node
+        kept = [(i, alias) for i, alias in enumerate(node.names) if local_name(alias) not in self.names]
+        if len(kept) == len(node.names):
+            return node
+        self.changed = True
+        if not kept:
+            return cst.RemovalSentinel.REMOVE
+        parenthesized = isinstance(node, cst.ImportFrom) and node.lpar is not None
+        return node.with_changes(names=select_aliases(node.names, kept, parenthesized))
+
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import):  # type: ignore[no-untyped-def]
+        return self._filter(updated_node)
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):  # type: ignore[no-untyped-def]
+        return self._filter(updated_node)
+
+    def leave_SimpleStatementLine(  # type: ignore[no-untyped-def]
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ):
+        if not updated_node.body:
+            return cst.RemovalSentinel.REMOVE
+        return updated_node
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock):  # type: ignore[no-untyped-def]
+        if not updated_node.body:
+            return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+        return updated_node
+
+
+def unused_names(state: FileState, names: Iterable[str]) -> set[str]:
+    """Those of ``names`` no code uses (import statements aside); names in ``__all__`` count as used.
+
+    Meant for names a rule released (it removed uses of them), so they were imported for use
+    in this file, not only to be re-exported, even from a package ``__init__``.
+    """
+    candidates = set(names) - reexported(state)
+    if not candidates:
+        return set()
+    counter = _NameCounter(candidates)
+    for i in state.hot(word_pattern(candidates)):
+        state.body[i].visit(counter)
+    return candidates - counter.used
+
+
+def drop_unused(state: FileState, names: Iterable[str]) -> None:
+    """Remove ``names`` from the file's imports when no code uses them (re-exports are kept)."""
+    unused = unused_names(state, names)
+    if not unused:
+        return
+    dropper = _DropNames(unused)
+    replacements: dict[int, object] = {}
+    for i in state.hot(word_pattern(unused)):
+        dropper.changed = False
+        result = state.body[i].visit(dropper)
+        if not dropper.changed:
+            continue
+        if isinstance(result, cst.RemovalSentinel):
+            replacements[i] = []
+            if i + 1 < len(state.body) and i + 1 not in replacements:
+                replacements[i + 1] = move_comments(state.body[i], state.body[i + 1])
+        else:
+            replacements[i] = result
+    state.apply(replacements)  # type: ignore[arg-type]
+
+
+
