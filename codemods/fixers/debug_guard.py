@@ -1,0 +1,137 @@
+"""Rule ``debug-guard``: keep ``if should_log_debug():`` guards working, importing them from newlog.
+
+Why: in the legacy module ``should_log_debug()`` was dead (always ``False`` in the newer
+variant, ignored by the processors in the older one); ``newlog.should_log_debug()`` returns the
+live switch, so the guards keep their meaning and start working. This rule never deletes user
+code: it moves ``should_log_debug`` / ``log_debug`` / ``set_debug_logging_enabled`` /
+``is_debug_logging_enabled`` (module attribute uses too) to newlog.
+
+The one simplification it makes, only where equivalence is proven::
+
+    if should_log_debug():            ->    log_debug("Cache warmed", module="cache")
+        log_debug("Cache warmed", module="cache")
+
+It applies when the ``if`` has no ``elif``/``else`` and no comment, its test is exactly a call of
+the legacy ``should_log_debug()`` and its body exactly one call of the legacy ``log_debug`` whose
+arguments are all literal constants (strings without interpolation, numbers, ``True``/``False``/
+``None``). Then evaluating the arguments has no effect, and ``newlog.log_debug`` does nothing
+unless ``newlog.should_log_debug()`` is true (it starts with that same test: ``tests/codemods/
+test_debug_guard.py`` checks this premise), so both forms do the same thing. Every other guard
+is left as it is: its arguments may be costly or have side effects that the guard avoids.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codemods._engine import FileState, Options, word_pattern
+from codemods._imports import has_comments
+from codemods._legacy import Uses, collect, find_uses, scope_uses
+from codemods._migration import migrate_names
+
+NAME = "debug-guard"
+SUMMARY = "import the debug guard from newlog; drop provably redundant guards"
+
+DEBUG_NAMES = frozenset({"should_log_debug", "log_debug", "set_debug_logging_enabled", "is_debug_logging_enabled"})
+"""The legacy names this rule moves to newlog."""
+
+
+def triggers(options: Options) -> tuple[str, ...]:
+    return (options.module_last,)
+
+
+def fix(state: FileState) -> None:
+    hot = state.hot(word_pattern(["should_log_debug"]))
+    if hot:
+        refs = _refs(state)
+        if refs is not None:
+            transformer = _Simplifier(refs)
+            state.transform(hot, transformer)
+            state.counts[NAME] += transformer.edits
+            if transformer.edits:
+                for local in refs.guard_locals:
+                    state.release(local)
+    migrate_names(state, NAME, DEBUG_NAMES.__contains__)
+
+
+class _Refs:
+    def __init__(self) -> None:
+        self.guard: list[Uses] = []
+        self.log: list[Uses] = []
+        self.modules: list[Uses] = []
+        self.guard_locals: set[str] = set()
+
+    def means(self, node: cst.BaseExpression, name: str) -> bool:
+        if isinstance(node, cst.Name):
+            return any(node in uses for uses in (self.guard if name == "should_log_debug" else self.log))
+        if isinstance(node, cst.Attribute) and node.attr.value == name:
+            return any(node.value in uses for uses in self.modules)
+        return False
+
+
+def _refs(state: FileState) -> _Refs | None:
+    refs = _Refs()
+    found = collect(state)
+    for name, target in (("should_log_debug", refs.guard), ("log_debug", refs.log)):
+        bindings = [b for b in found.names if b.name == name and b.alias.asname is None]
+        if bindings:
+            uses = find_uses(state, name, [b.node for b in bindings], "(.[")
+            if uses is not None:
+                target.append(uses)
+                if name == "should_log_debug":
+                    refs.guard_locals.add(name)
+    for key in {b.chain or b.local for b in found.modules}:
+        nodes = [b.node for b in found.modules if (b.chain or b.local) == key]
+        if "." in key:
+            ids = scope_uses(state, key, nodes)
+            uses = None if ids is None else Uses(ids=ids)
+        else:
+            uses = find_uses(state, key, nodes, ".")
+        if uses is not None:
+            refs.modules.append(uses)
+    return refs if (refs.guard and refs.log) or refs.modules else None
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary)):
+        return not (isinstance(node, cst.SimpleString) and "f" in node.prefix.lower())
+    if isinstance(node, cst.ConcatenatedString):
+        return _literal(node.left) and _literal(node.right)
+    if isinstance(node, cst.Name):
+        return node.value in {"True", "False", "None"}
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        return _literal(node.expression)
+    return False
+
+
+class _Simplifier(cst.CSTTransformer):
+    def __init__(self, refs: _Refs) -> None:
+        self.refs = refs
+        self.edits = 0
+        self.changed = False
+        self.index = 0
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If):  # type: ignore[no-untyped-def]
+        if original_node.orelse is not None or has_comments(original_node.body):
+            return updated_node
+        test = original_node.test
+        if not (isinstance(test, cst.Call) and not test.args and self.refs.means(test.func, "should_log_debug")):
+            return updated_node
+        body = original_node.body
+        if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1:
+            return updated_node
+        line = body.body[0]
+        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+            return updated_node
+        expr = line.body[0]
+        if not (isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call)):
+            return updated_node
+        call = expr.value
+        if not self.refs.means(call.func, "log_debug"):
+            return updated_node
+        if any(arg.star or not _literal(arg.value) for arg in call.args):
+            return updated_node
+        self.edits += 1
+        self.changed = True
+        inner = updated_node.body.body[0]  # type: ignore[union-attr]
+        return inner.with_changes(leading_lines=updated_node.leading_lines)

@@ -1,0 +1,59 @@
+"""Rule ``legacy-file``: the legacy module itself becomes a one-line compatibility stub (or is deleted).
+
+Why: once the application imports ``newlog``, the 700-800 lines of the legacy module are dead
+weight and a trap (its global dict, its synchronous commits). Code that still imports the old
+path - other repositories, notebooks, pickles - keeps working through ``compat.structlog_config``,
+which serves every legacy name on top of ``newlog``.
+
+What it rewrites: the file whose dotted path is ``--module`` (found from its path under the
+root given on the command line, or by walking up ``__init__.py`` files) gets, as its entire
+content, a module docstring and::
+
+    from compat.structlog_config import *  # noqa: F401,F403  (migrated: import from newlog instead)
+
+With ``--delete-legacy`` the file is deleted instead. A file that already is a stub (it
+star-imports ``compat.structlog_config`` and defines nothing) is left alone. When this rule
+runs, no other rule touches that file; with ``--exclude legacy-file`` the others apply to it
+(e.g. dead-flush on its handler class).
+"""
+
+from __future__ import annotations
+
+import re
+
+from codemods._engine import DELETE, FileInfo, FileState, Options
+
+NAME = "legacy-file"
+SUMMARY = "replace the legacy module itself by a compat stub (or delete it)"
+
+STUB_IMPORT = "from compat.structlog_config import *  # noqa: F401,F403  (migrated: import from newlog instead)"
+
+STUB = f'''"""Compatibility stub for the legacy logging module ``{{module}}``.
+
+Migrated by ``python -m codemods.apply``: the legacy API is served by ``compat.structlog_config``
+on top of ``newlog`` until nothing imports this path any more. New code imports from ``newlog``.
+"""
+
+{STUB_IMPORT}
+'''
+
+_DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]", re.MULTILINE)
+
+
+def triggers(options: Options) -> tuple[str, ...]:
+    return ()
+
+
+def fix(state: FileState) -> None:
+    """Nothing to do on parsed files: the work is in ``replace_file``."""
+
+
+def replace_file(source: str, info: FileInfo, options: Options) -> object:
+    """The stub's text for the legacy module, ``DELETE`` with ``--delete-legacy``, None if already a stub."""
+    if options.delete_legacy:
+        return DELETE
+    if "from compat.structlog_config import *" in source and not _DEFINES.search(source):
+        return None
+    first = source.find("\n")
+    newline = "\r\n" if first > 0 and source[first - 1] == "\r" else "\n"
+    return STUB.format(module=options.module).replace("\n", newline)
