@@ -245,12 +245,27 @@ def scope_uses(state: FileState, local: str, import_nodes: Iterable[ImportNode])
             if getattr(assignment, "node", None) is not node:
                 continue
             for access in assignment.references:
+                if isinstance(access.node, cst.Attribute) and _root_shadowed(access, local, node_ids):
+                    continue
                 if any(id(getattr(referent, "node", None)) not in node_ids for referent in access.referents):
                     return None
                 if not isinstance(access.node, (cst.Name, cst.Attribute)):
                     return None
                 uses.add(id(access.node))
     return frozenset(uses)
+
+
+def _root_shadowed(access: object, dotted: str, node_ids: set[int]) -> bool:
+    """Whether the first name of a dotted access (``app`` of ``app.utils.x``) means something else there.
+
+    libcst resolves a dotted access by its whole dotted name, so a parameter called ``app``
+    does not hide a module-level ``import app.utils.x`` from it: check the root name itself.
+    """
+    root = dotted.partition(".")[0]
+    scope = getattr(access, "scope", None)
+    if scope is None:
+        return False
+    return any(id(getattr(assignment, "node", None)) not in node_ids for assignment in scope[root])
 
 
 def other_root_uses(state: FileState, binding: ModuleBinding) -> bool:

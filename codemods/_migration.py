@@ -242,7 +242,7 @@ def _plan_stars(state: FileState, found: LegacyImports, plan: _Plan) -> None:
             plan.words.add(name)
             for node_id in use_ids:
                 plan.renames_by_id[node_id] = new
-    migration(state).stars = specs
+    migration(state).stars = sorted(specs)
 
 
 def _star_names(state: FileState) -> dict[str, frozenset[int] | None] | None:

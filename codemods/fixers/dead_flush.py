@@ -158,7 +158,7 @@ class _Transformer(cst.CSTTransformer):
                 whitespace=cst.SimpleWhitespace("  "),
                 comment=cst.Comment("# the legacy name, for code that imports it from here"),
             ),
-            leading_lines=[cst.EmptyLine(indent=False)],
+            leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)],
         )
         return cst.FlattenSentinel([renamed, alias])
 

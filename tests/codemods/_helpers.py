@@ -1,0 +1,48 @@
+"""django-upgrade style helpers: a literal before/after pair, or a source the rules leave alone."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+
+from codemods._engine import FileInfo, FixResult, Options, fix_source
+from codemods.fixers import FIXERS
+from compat.mapping import LEGACY_MODULE
+
+
+def run(
+    src: str,
+    *,
+    path: str = "app/views.py",
+    only: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    module: str = LEGACY_MODULE,
+    delete_legacy: bool = False,
+) -> FixResult:
+    """Apply the rules (all of them, or ``only``, minus ``exclude``) to ``src`` as if it lived at ``path``."""
+    options = Options(module=module, delete_legacy=delete_legacy)
+    fixers = [f for name, f in FIXERS.items() if (not only or name in only) and name not in exclude]
+    return fix_source(src, FileInfo.for_path(path, options), fixers, options)
+
+
+def check_transformed(src: str, expected: str, **kwargs: object) -> list[str]:
+    """``src`` becomes ``expected``, which parses and is left alone by a second run; returns the findings."""
+    result = run(src, **kwargs)  # type: ignore[arg-type]
+    assert result.source is not None, "expected a change, got none"
+    assert result.source == expected
+    ast.parse(expected)
+    again = run(expected, **kwargs)  # type: ignore[arg-type]
+    assert again.source is None, f"a second run changed the output:\n{again.source}"
+    return findings(result)
+
+
+def check_noop(src: str, **kwargs: object) -> list[str]:
+    """The rules leave ``src`` as it is; returns the findings."""
+    result = run(src, **kwargs)  # type: ignore[arg-type]
+    assert result.source is None, f"expected no change, got:\n{result.source}"
+    return findings(result)
+
+
+def findings(result: FixResult) -> list[str]:
+    """``line: message`` of each finding."""
+    return [f"{f.line}: {f.message}" for f in result.findings]
