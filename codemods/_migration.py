@@ -395,7 +395,7 @@ def finish(state: FileState) -> None:
     if unused:
         drop_unused(state, unused)
     for module in sorted(state.wanted_imports):
-        add_from_import(state, module, [(name, None) for name in state.wanted_imports[module]])
+        add_from_import(state, module, [(name, None) for name in sorted(state.wanted_imports[module])])
 
 
 class _ImportRewriter(cst.CSTTransformer):
