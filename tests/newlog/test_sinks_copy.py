@@ -1,0 +1,126 @@
+"""The default sink's COPY fast path on PostgreSQL stores exactly the rows the INSERT executemany stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, Column, DateTime, Enum, Integer, MetaData, String, Table, Text, create_engine, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
+
+from newlog.handlers import build_row
+from newlog.models import log_table
+from newlog.sinks import DatabaseSink, copy_plan, is_poison
+from tests.conftest import require_postgres
+
+
+class LogLevel(enum.Enum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+def legacy_table(name: str, meta: MetaData) -> Table:
+    """The legacy app's ``UnifiedLog`` shape: a native enum for the level."""
+    return Table(
+        name,
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("timestamp", DateTime(timezone=True), nullable=False),
+        Column("level", Enum(LogLevel, name=f"{name}_level"), nullable=False),
+        Column("module", String(100), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("traceback", Text),
+        Column("context", JSON),
+    )
+
+
+EVENTS: list[dict[str, Any]] = [
+    {"event": "plain", "level": "info", "timestamp": "2024-01-02T03:04:05.123456Z", "module": "api"},
+    {"event": "offset", "level": "warning", "timestamp": "2024-06-30T23:59:59.999999+05:30", "logger": "app.billing"},
+    {"event": "naive time", "level": "error", "timestamp": dt.datetime(2024, 2, 29, 12, 0, 0, 1), "exception": "Traceback:\n  boom"},
+    {"event": "unicode ✓ 😀 中文 e\u0301", "level": "critical", "user": "Zoë", "tags": ["ß", "→", "🚀"], "quote": 'a "b" \\ c'},
+    {"event": "tabs\tnew\nlines\r\\back\\slash", "level": "debug", "path": "C:\\temp\\x", "nested": {"a": {"b": [1, 2.5, None, True]}}},
+    {"event": "no context", "level": "info"},
+    {"event": "escapes in json", "level": "info", "raw": "\\N", "sep": "\t|\n", "unicode_escape": "\\u00e9"},
+    {"event": "big numbers", "level": "info", "n": 2**62, "f": 1e-300, "neg": -0.0},
+]
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    engine = create_engine(require_postgres())
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def meta(engine: Engine) -> Iterator[MetaData]:
+    meta = MetaData()
+    yield meta
+    meta.drop_all(engine)
+
+
+def stored(engine: Engine, table: Table) -> list[tuple[Any, ...]]:
+    query = f'SELECT timestamp, level::text, module, message, traceback, context::text FROM "{table.name}" ORDER BY id'
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(query))]
+
+
+def rows_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = [build_row(event) for event in events]
+    rows[-1]["context"] = None  # a NULL-ish context: JSON null, as the INSERT stores it
+    return rows
+
+
+@pytest.mark.parametrize("make_table", [log_table, legacy_table], ids=["newlog-table", "legacy-enum-table"])
+def test_copy_stores_the_same_rows_as_executemany(engine: Engine, meta: MetaData, make_table: Any) -> None:
+    by_copy = make_table(f"copy_{uuid.uuid4().hex[:8]}", meta)
+    by_insert = make_table(f"insert_{uuid.uuid4().hex[:8]}", meta)
+    meta.create_all(engine)
+    copy_sink, insert_sink = DatabaseSink(engine, by_copy), DatabaseSink(engine, by_insert, use_copy=False)
+    assert (copy_sink.method, insert_sink.method) == ("copy", "executemany")
+
+    rows = rows_of(EVENTS)
+    copy_sink(rows)
+    insert_sink(rows)
+
+    copied, inserted = stored(engine, by_copy), stored(engine, by_insert)
+    assert copied == inserted
+    assert len(copied) == len(EVENTS)
+    assert copied[0][0] == dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)
+    assert copied[0][4] is None  # traceback NULL
+    assert copied[2][4] == "Traceback:\n  boom"
+    assert "Zo\\u00eb" in copied[3][5] and copied[-1][5] == "null"
+
+
+def test_copy_errors_are_classified_like_insert_errors(engine: Engine, meta: MetaData) -> None:
+    table = log_table(f"copy_{uuid.uuid4().hex[:8]}", meta)
+    meta.create_all(engine)
+    bad = build_row({"event": "x"}) | {"level": "L" * 50}  # longer than String(20)
+    for sink in (DatabaseSink(engine, table), DatabaseSink(engine, table, use_copy=False)):
+        with pytest.raises(sa_exc.DataError) as caught:
+            sink([build_row({"event": "fine"}), bad])
+        assert is_poison(caught.value)
+    assert stored(engine, table) == []
+
+
+def test_copy_is_used_only_where_it_stores_the_same_rows(engine: Engine, tmp_path: Any) -> None:
+    meta = MetaData()
+    assert copy_plan(engine, log_table("plain", meta)) is not None
+    assert copy_plan(create_engine(f"sqlite:///{tmp_path / 'x.db'}"), log_table("plain", MetaData())) is None
+    with_default = log_table("with_default", meta)
+    with_default.append_column(Column("created_by", String(20), default="newlog"))
+    assert copy_plan(engine, with_default) is None
+    odd_type = Table(
+        "odd", meta, Column("id", Integer, primary_key=True), Column("timestamp", String(40)),
+        *(Column(name, Text) for name in ("level", "module", "message", "traceback")), Column("context", Integer),
+    )
+    assert copy_plan(engine, odd_type) is None
