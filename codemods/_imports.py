@@ -166,6 +166,14 @@ def move_comments(removed: cst.BaseStatement, following: cst.BaseStatement) -> c
     return following.with_changes(leading_lines=[*leading, *following.leading_lines])
 
 
+def _without_leading_blank_lines(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """The first statement of a file should not start with blank lines."""
+    leading = list(getattr(stmt, "leading_lines", ()))
+    while leading and leading[0].comment is None:
+        leading.pop(0)
+    return stmt.with_changes(leading_lines=leading)
+
+
 # -- adding and dropping names at the end of a run ----------------------------------------------------
 
 
@@ -279,7 +287,10 @@ def drop_unused(state: FileState, names: Iterable[str]) -> None:
         if isinstance(result, cst.RemovalSentinel):
             replacements[i] = []
             if i + 1 < len(state.body) and i + 1 not in replacements:
-                replacements[i + 1] = move_comments(state.body[i], state.body[i + 1])
+                following = move_comments(state.body[i], state.body[i + 1])
+                if i == 0:
+                    following = _without_leading_blank_lines(following)
+                replacements[i + 1] = following
         else:
             replacements[i] = result
     state.apply(replacements)  # type: ignore[arg-type]
