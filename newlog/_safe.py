@@ -42,6 +42,13 @@ def _has_surrogates(value: str) -> bool:
     return False
 
 
+def safe_key(key: object) -> str:
+    """Return ``key`` as a JSON object key every database accepts (``jsonb`` refuses NUL and lone surrogates)."""
+    if type(key) is str and key.isascii() and "\x00" not in key:
+        return key
+    return safe_text(key) if isinstance(key, str) else describe(key)
+
+
 def describe(value: object) -> str:
     """Return ``str(value)``, or a marker naming the type if that raises."""
     try:
@@ -88,7 +95,7 @@ def _mapping(value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
             if index >= MAX_ITEMS:
                 out["..."] = f"[truncated {len(value) - MAX_ITEMS} items]"
                 break
-            out[key if isinstance(key, str) else describe(key)] = json_safe(item, depth + 1)
+            out[safe_key(key)] = json_safe(item, depth + 1)
     except Exception as exc:  # noqa: BLE001 - a mapping whose iteration raises
         out["<error>"] = f"<unreadable mapping: {type(exc).__name__}>"
     return out

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from newlog._safe import describe, json_safe, safe_text, snapshot
+from newlog._safe import describe, json_safe, safe_key, safe_text, snapshot
 from newlog.settings import LEVELS
 
 if TYPE_CHECKING:
@@ -110,7 +110,9 @@ def build_row(event: Mapping[str, Any]) -> dict[str, Any]:
     if message is None:
         message = event.get("message")
     exception = event.get("exception")
-    context = {key: json_safe(value) for key, value in event.items() if key not in NOT_CONTEXT and value is not None}
+    context = {
+        safe_key(key): json_safe(value) for key, value in event.items() if key not in NOT_CONTEXT and value is not None
+    }
     return {
         "timestamp": parse_timestamp(event.get("timestamp")),
         "level": level if level in LEVEL_NUMBERS else "INFO",
