@@ -20,6 +20,7 @@ import structlog
 from flask import Flask, g, request
 from flask.globals import _cv_app
 
+from newlog._safe import describe
 from newlog.context import (
     bind_request_context,
     clear_context,
@@ -284,7 +285,7 @@ def log_info(message: str, module: str = "app", **kwargs: Any) -> None:
 def log_warning(message: str, module: str = "app", exception: BaseException | None = None, **kwargs: Any) -> None:
     """Log ``message`` at WARNING; an ``exception`` is added as its text under ``exception``."""
     if exception is not None:
-        kwargs["exception"] = str(exception)
+        kwargs["exception"] = describe(exception)
     get_logger("app").warning(message, module=module, **kwargs)
 
 
@@ -300,7 +301,7 @@ def log_critical(message: str, module: str = "app", exception: BaseException | N
 
 def _log_failure(level: str, message: str, module: str, exception: BaseException | None, kwargs: dict[str, Any]) -> None:
     if exception is not None:
-        kwargs["error"] = str(exception)
+        kwargs["error"] = describe(exception)
     kwargs.setdefault("exc_info", exception if exception is not None else True)
     getattr(get_logger("app"), level)(message, module=module, **kwargs)
 
