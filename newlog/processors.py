@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
 from flask import has_request_context, request
 
-from newlog._safe import describe, json_safe
+from newlog._safe import MAX_DEPTH, describe, json_safe
 from newlog.context import get_static_context, request_id_var, user_id_var
 
 EventDict = dict[str, Any]
@@ -84,7 +84,9 @@ class Redactor:
     """Replace the values of sensitive keys (at any depth) with ``[REDACTED]``.
 
     A key is sensitive when its lower-cased name contains one of ``words``
-    (so ``password``, ``access_token`` and ``X-Auth-Token`` all are).
+    (so ``password``, ``access_token`` and ``X-Auth-Token`` all are). Any mapping
+    (``request.form`` is a dict subclass) and list or tuple is searched; containers
+    nested deeper than the stored depth are cut with the same marker as in the table.
     """
 
     def __init__(self, words: Iterable[str]) -> None:
@@ -115,29 +117,36 @@ class Redactor:
                 sensitive = isinstance(key, str) and self.is_sensitive(key)
             if sensitive:
                 event_dict[key] = REDACTED
-            elif type(value) in _CONTAINERS:
+            elif type(value) not in _SCALARS and isinstance(value, _SEARCHED):
                 event_dict[key] = self._scrub(value, 0)
         return event_dict
 
     def _scrub(self, value: Any, depth: int) -> Any:
         """Return ``value`` with sensitive keys redacted at any depth (the same object if none are)."""
-        if depth > 16:
+        if type(value) in _SCALARS:
             return value
-        if isinstance(value, dict):
-            scrubbed = {
-                key: REDACTED if isinstance(key, str) and self.is_sensitive(key) else self._scrub(item, depth + 1)
-                for key, item in value.items()
-            }
-        elif isinstance(value, (list, tuple)):
-            if not any(type(item) in _CONTAINERS for item in value):
+        if isinstance(value, (list, tuple)):
+            if depth >= MAX_DEPTH:
+                return _TOO_DEEP
+            if all(type(item) in _SCALARS for item in value):
                 return value
-            scrubbed = [self._scrub(item, depth + 1) for item in value]
-        else:
-            return value
-        return scrubbed
+            return [self._scrub(item, depth + 1) for item in value]
+        if isinstance(value, (dict, Mapping)):
+            if depth >= MAX_DEPTH:
+                return _TOO_DEEP
+            try:
+                return {
+                    key: REDACTED if isinstance(key, str) and self.is_sensitive(key) else self._scrub(item, depth + 1)
+                    for key, item in value.items()
+                }
+            except Exception as exc:  # noqa: BLE001 - a mapping whose iteration raises
+                return f"<unreadable mapping: {type(exc).__name__}>"
+        return value
 
 
-_CONTAINERS = frozenset({dict, list, tuple})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_SEARCHED = (dict, list, tuple, Mapping)  # the exact types first: Mapping is a slower ABC check
+_TOO_DEEP = f"<truncated: nested deeper than {MAX_DEPTH}>"
 
 
 class Renderer:
