@@ -18,6 +18,7 @@ review (``path:line: reason [rule]``), errors, and a summary per rule.
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import io
 import os
@@ -168,6 +169,15 @@ def _position_of(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
+def _syntax_error(text: str, path: str, error: cst.ParserSyntaxError) -> str:
+    """``line:col: message`` for a file libcst cannot parse, in Python's own words when Python agrees."""
+    try:
+        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as python_error:
+        return f"{python_error.lineno or 1}:{python_error.offset or 1}: {python_error.msg}; file left unchanged"
+    return f"{error.editor_line}:{error.editor_column}: libcst cannot parse this file ({error.message}); file left unchanged"
+
+
 def process(job: Job) -> Outcome:
     """Rewrite one file (or, in check/diff mode, tell what would change)."""
     outcome = Outcome(job.path)
@@ -184,7 +194,7 @@ def process(job: Job) -> Outcome:
     try:
         result = fix_source(text, job.info, fixers, job.options)
     except cst.ParserSyntaxError as error:
-        outcome.error = f"{job.path}:{error.editor_line}:{error.editor_column}: {error.message}"
+        outcome.error = f"{job.path}:{_syntax_error(text, job.path, error)}"
         return outcome
     except Exception as error:  # noqa: BLE001  (one odd file must not stop the run)
         outcome.error = f"{job.path}:1:1: internal error, file left unchanged: {type(error).__name__}: {error}"

@@ -1,0 +1,249 @@
+"""``python -m codemods.apply``: exit codes, modes, encodings, atomic writes, folders, jobs, rule selection."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codemods.apply import main
+
+LEGACY_IMPORT = b"from app.utils.structlog_config import configure_structlog, log_info\n"
+OLD_TIME = 1_000_000_000
+
+
+def write(path: Path, content: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    os.utime(path, (OLD_TIME, OLD_TIME))
+    return path
+
+
+def make_app(root: Path) -> dict[str, Path]:
+    """A small package tree using the legacy module."""
+    files = {
+        "init": write(root / "app" / "__init__.py", b"from app.utils.structlog_config import configure_structlog\n\ndef create_app(app):\n    configure_structlog(app)\n"),
+        "utils": write(root / "app" / "utils" / "__init__.py", b"from .structlog_config import log_info\n\n__all__ = ['log_info']\n"),
+        "legacy": write(root / "app" / "utils" / "structlog_config.py", b"def log_info(message, **kwargs):\n    pass\n"),
+        "views": write(root / "app" / "views.py", b"import app.utils.structlog_config as slc\n\nslc.log_info('x')\n"),
+        "plain": write(root / "app" / "plain.py", b"import os\n\nprint(os.sep)\n"),
+    }
+    return files
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_app(tmp_path)
+    assert main([str(tmp_path), "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "4 files changed" in err and "imports:" in err and "legacy-file: 1 edits in 1 files" in err
+    assert main([str(tmp_path), "--jobs", "1"]) == 0
+    assert "0 files changed" in capsys.readouterr().err
+
+
+def test_check_writes_nothing(tmp_path: Path) -> None:
+    files = make_app(tmp_path)
+    before = snapshot(tmp_path)
+    assert main([str(tmp_path), "--check", "--jobs", "1"]) == 1
+    assert snapshot(tmp_path) == before
+    assert all(path.stat().st_mtime == OLD_TIME for path in files.values())
+
+
+def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = make_app(tmp_path)
+    before = snapshot(tmp_path)
+    assert main([str(tmp_path / "app" / "views.py"), "--diff", "--jobs", "1"]) == 1
+    out = capsys.readouterr().out
+    assert f"--- {files['views']}\n+++ {files['views']}\n" in out
+    assert "-import app.utils.structlog_config as slc\n+import newlog\n" in out
+    assert "-slc.log_info('x')\n+newlog.log_info('x')\n" in out
+    assert snapshot(tmp_path) == before
+    assert files["views"].stat().st_mtime == OLD_TIME
+
+
+def test_parse_errors_are_reported_and_the_other_files_processed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = write(tmp_path / "broken.py", b"from app.utils.structlog_config import log_info\n\ndef broken(:\n    pass\n")
+    good = write(tmp_path / "good.py", b"from app.utils.structlog_config import log_info\n")
+    assert main([str(tmp_path), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}:3:12: invalid syntax; file left unchanged\n" in err
+    assert broken.read_bytes().startswith(b"from app.utils")
+    assert good.read_bytes() == b"from newlog import log_info\n"
+
+
+def test_files_that_cannot_mention_the_legacy_module_are_not_parsed(tmp_path: Path) -> None:
+    write(tmp_path / "broken.py", b"def broken(:\n")
+    assert main([str(tmp_path), "--jobs", "1"]) == 0
+
+
+def test_undecodable_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = write(tmp_path / "bad.py", b"from app.utils.structlog_config import log_info\nx = '\xff'\n")
+    assert main([str(tmp_path), "--jobs", "1"]) == 2
+    assert f"{bad}:2:6: cannot decode the file" in capsys.readouterr().err
+
+
+def test_crlf_line_endings_are_kept(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "crlf.py",
+        b"from app.utils.structlog_config import _global_context, log_info\r\n"
+        b"\r\n"
+        b"def view():\r\n"
+        b"    _global_context['a'] = 1\r\n",
+    )
+    assert main([str(path), "--jobs", "1"]) == 1
+    assert path.read_bytes() == (
+        b"from newlog import log_info\r\n"
+        b"from structlog.contextvars import bind_contextvars\r\n"
+        b"\r\n"
+        b"def view():\r\n"
+        b"    bind_contextvars(a=1)\r\n"
+    )
+
+
+def test_utf8_bom_is_kept(tmp_path: Path) -> None:
+    path = write(tmp_path / "bom.py", b"\xef\xbb\xbf# caf\xc3\xa9\n" + LEGACY_IMPORT)
+    assert main([str(path), "--jobs", "1"]) == 1
+    assert path.read_bytes() == b"\xef\xbb\xbf# caf\xc3\xa9\nfrom newlog import init_app, log_info\n"
+
+
+def test_latin1_declaration_is_kept(tmp_path: Path) -> None:
+    path = write(tmp_path / "latin.py", b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + LEGACY_IMPORT + b"log_info('\xe9t\xe9')\n")
+    assert main([str(path), "--jobs", "1"]) == 1
+    assert path.read_bytes() == (
+        b"# -*- coding: latin-1 -*-\n# caf\xe9\nfrom newlog import init_app, log_info\nlog_info('\xe9t\xe9')\n"
+    )
+
+
+def test_atomic_write_keeps_the_mode_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "script.py", LEGACY_IMPORT)
+    path.chmod(0o750)
+    assert main([str(tmp_path), "--jobs", "1"]) == 1
+    assert stat.S_IMODE(path.stat().st_mode) == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["script.py"]
+
+
+def test_unchanged_files_are_not_touched(tmp_path: Path) -> None:
+    path = write(tmp_path / "prose.py", b'"""Mentions app.utils.structlog_config in prose."""\n')
+    assert main([str(tmp_path), "--jobs", "1"]) == 0
+    assert path.stat().st_mtime == OLD_TIME
+
+
+@pytest.mark.parametrize(
+    "folder", [".git", "venv", ".venv", "build", "dist", "__pycache__", "node_modules", "lib/site-packages", "myenv"]
+)
+def test_skipped_folders(tmp_path: Path, folder: str) -> None:
+    if folder == "myenv":
+        write(tmp_path / folder / "pyvenv.cfg", b"home = /usr/bin\n")
+    skipped = write(tmp_path / folder / "mod.py", LEGACY_IMPORT)
+    kept = write(tmp_path / "src" / "mod.py", LEGACY_IMPORT)
+    assert main([str(tmp_path), "--jobs", "1"]) == 1
+    assert skipped.read_bytes() == LEGACY_IMPORT
+    assert kept.read_bytes() != LEGACY_IMPORT
+
+
+def test_two_jobs_give_the_same_result_as_one(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root in (one, two):
+        make_app(root)
+        for i in range(6):
+            write(root / "app" / f"extra{i}.py", LEGACY_IMPORT + b"\nconfigure_structlog(None)\n")
+    assert main([str(one), "--jobs", "1"]) == 1
+    assert main([str(two), "--jobs", "2"]) == 1
+    assert snapshot(one) == snapshot(two)
+
+
+def test_only_and_exclude(tmp_path: Path) -> None:
+    source = b"from app.utils.structlog_config import _global_context, log_info\n\ndef f():\n    _global_context['a'] = 1\n"
+    path = write(tmp_path / "mod.py", source)
+    assert main([str(path), "--only", "imports", "--jobs", "1"]) == 1
+    assert path.read_bytes() == (
+        b"from newlog import log_info\nfrom app.utils.structlog_config import _global_context\n\ndef f():\n"
+        b"    _global_context['a'] = 1\n"
+    )
+    write(path, source)
+    assert main([str(path), "--exclude", "imports", "--exclude", "debug-guard", "--jobs", "1"]) == 1
+    assert path.read_bytes() == (
+        b"from app.utils.structlog_config import log_info\nfrom structlog.contextvars import bind_contextvars\n\n"
+        b"def f():\n    bind_contextvars(a=1)\n"
+    )
+
+
+def test_unknown_rule_is_a_usage_error_naming_the_valid_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([".", "--only", "imprts"])
+    assert exit_info.value.code == 2
+    assert "unknown rule 'imprts'; valid rules: legacy-file, dead-flush, global-context, debug-guard, imports" in (
+        capsys.readouterr().err
+    )
+
+
+def test_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "nope"), "--jobs", "1"]) == 2
+    assert f"{tmp_path / 'nope'}:1:1: no such file or folder" in capsys.readouterr().err
+
+
+def test_module_option(tmp_path: Path) -> None:
+    write(tmp_path / "myapp" / "__init__.py", b"")
+    legacy = write(tmp_path / "myapp" / "logconf.py", b"def log_info(message):\n    pass\n")
+    user = write(tmp_path / "myapp" / "views.py", b"from .logconf import log_info\nfrom myapp import logconf\n\nlogconf.log_info('x')\n")
+    assert main([str(tmp_path), "--module", "myapp.logconf", "--jobs", "1"]) == 1
+    assert b"from compat.structlog_config import *" in legacy.read_bytes()
+    assert user.read_bytes() == b"from newlog import log_info\nimport newlog\n\nnewlog.log_info('x')\n"
+
+
+@pytest.mark.parametrize("layout", ["root", "parent", "src-namespace"])
+def test_the_legacy_file_is_found_from_the_root_or_the_packages(tmp_path: Path, layout: str) -> None:
+    if layout == "src-namespace":
+        legacy = write(tmp_path / "src" / "app" / "utils" / "structlog_config.py", b"x = 1\n")
+        root = tmp_path
+    else:
+        project = tmp_path / "project"
+        write(project / "app" / "__init__.py", b"")
+        write(project / "app" / "utils" / "__init__.py", b"")
+        legacy = write(project / "app" / "utils" / "structlog_config.py", b"x = 1\n")
+        root = project if layout == "root" else tmp_path
+    assert main([str(root), "--jobs", "1"]) == 1
+    assert b"from compat.structlog_config import *" in legacy.read_bytes()
+
+
+def test_delete_legacy(tmp_path: Path) -> None:
+    files = make_app(tmp_path)
+    assert main([str(tmp_path), "--check", "--delete-legacy", "--jobs", "1"]) == 1
+    assert files["legacy"].exists()
+    assert main([str(tmp_path), "--delete-legacy", "--jobs", "1"]) == 1
+    assert not files["legacy"].exists()
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert re.search(r"exit codes:\n\s+0\s+nothing to change\n\s+1\s+files changed", out)
+    assert "global-context" in out
+
+
+def test_runs_as_a_module(tmp_path: Path) -> None:
+    path = write(tmp_path / "mod.py", LEGACY_IMPORT)
+    result = subprocess.run(
+        [sys.executable, "-m", "codemods.apply", "--check", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert "1 file would change" in result.stderr
+
+
+def test_pre_commit_hook_is_declared() -> None:
+    hooks = (Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    assert "id: newlog-codemods" in hooks
+    assert "entry: python -m codemods.apply --check" in hooks
+    assert "language: python" in hooks and "types: [python]" in hooks
