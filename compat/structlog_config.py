@@ -1,0 +1,186 @@
+"""The legacy ``app.utils.structlog_config`` API, served on top of ``newlog`` during the switch.
+
+Every public name of both legacy variants (older and newer) is here. Which newlog object
+serves which legacy name is read from :data:`compat.mapping.NAMES`; the few names whose
+legacy call signature differs from newlog's get a thin adapter below. Importing this
+module emits a ``DeprecationWarning`` that names the import to use instead.
+
+Intended behaviour changes (each is an allowed delta of ``compat.characterize.deltas``):
+events are written by a background worker, context lives in ContextVars (a value bound
+in one request or thread is not seen by another), the debug switch works, ``error_handler``
+calls the function once, and there is one renderer.
+
+``_global_context`` is not a process-global dict any more: reading it shows the current
+log context, writing an item binds a ContextVar (and warns), see :class:`GlobalContextProxy`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import warnings
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+import newlog
+from compat.mapping import LEGACY_MODULE, NAMES, NEW_MODULE, PRIVATE_STATE
+
+DEPRECATION_MESSAGE = (
+    f"{LEGACY_MODULE} is deprecated and now served by compat.structlog_config on top of {NEW_MODULE}: "
+    f"import from {NEW_MODULE} instead, e.g. 'from {NEW_MODULE} import init_app, get_logger, log_info' "
+    "(compat.mapping lists the new name of every legacy name; 'python -m codemods.apply <src>' rewrites the imports)"
+)
+
+warnings.warn(DEPRECATION_MESSAGE, DeprecationWarning, stacklevel=2)
+
+
+# -- adapters: legacy signatures on newlog ------------------------------------------------------
+
+
+def get_logger(name: str | None = None) -> Any:
+    """Return a newlog logger; without ``name``, named after the calling module (as stdlib's factory did)."""
+    if name is None:
+        name = sys._getframe(1).f_globals.get("__name__", "")
+    return newlog.get_logger(name)
+
+
+def configure_structlog(app: Any) -> newlog.LogConfig:
+    """Wire ``app`` with ``newlog.init_app`` and return ``newlog.log_config`` (legacy returned its config).
+
+    Like the legacy module, which imported the application's ``<package>.models`` (its
+    ``UnifiedLog``) when it was imported, the models module is imported first so that newlog
+    writes to the application's own ``unified_logs`` table. ``app_name`` in every event is
+    ``app.config["APP_NAME"]`` when set (legacy behaviour), else the Flask app name.
+    """
+    newlog.init_app(app, model=_app_log_table(app))
+    newlog.set_static_context(app_name=app.config.get("APP_NAME", app.name))
+    return newlog.log_config
+
+
+def _app_log_table(app: Any) -> Any:
+    """Return the app's own log table from its flask-sqlalchemy metadata (importing its models), else None."""
+    db = app.extensions.get("sqlalchemy")
+    if db is None:
+        return None
+    _import_log_models(app)
+    return db.metadata.tables.get(app.config.get("LOG_TABLE", "unified_logs"))
+
+
+def _import_log_models(app: Any) -> None:
+    packages = {app.import_name.partition(".")[0], *(path.partition(".")[0] for path in _installed_paths())}
+    for package in sorted(packages):
+        try:
+            importlib.import_module(f"{package}.models")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (package, f"{package}.models"):
+                raise
+
+
+def _installed_paths() -> list[str]:
+    return [name for name, module in list(sys.modules.items()) if module is sys.modules[__name__]]
+
+
+class SQLAlchemyLogHandler(newlog.DatabaseLogHandler):
+    """The legacy database processor on newlog: events are enqueued to the app's worker.
+
+    ``batch_size`` / ``flush_interval`` are accepted and kept as attributes; the worker's
+    batching comes from the ``LOG_BATCH_SIZE`` / ``LOG_FLUSH_INTERVAL`` settings.
+    ``shutdown()`` stops this handler and waits until what was enqueued is written.
+    """
+
+    def __init__(self, batch_size: int = 100, flush_interval: float = 5.0) -> None:
+        config = newlog.log_config
+        super().__init__(config.worker_for, config.settings.LOG_DB_LEVEL)
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self._shutdown = False
+
+    def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        if self._shutdown:
+            return event_dict
+        return super().__call__(logger, method_name, event_dict)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every event enqueued so far is written; True if all were."""
+        return newlog.flush(timeout)
+
+    _flush_logs = flush
+
+    def shutdown(self, timeout: float | None = 5.0) -> bool:
+        """Stop enqueuing and wait (up to ``timeout`` seconds) for what was enqueued; True if written."""
+        self._shutdown = True
+        return newlog.flush(timeout)
+
+
+# -- the process-global dict, replaced ----------------------------------------------------------
+
+
+class GlobalContextProxy(MutableMapping[str, Any]):
+    """Stands in for the legacy ``_global_context`` dict; holds no data of its own.
+
+    Reads show the current log context (``newlog.get_context()``: this thread's / task's
+    ContextVars). ``proxy[key] = value`` binds ``key`` like ``newlog.bind_context`` and emits
+    a ``DeprecationWarning``: the value is no longer seen by other requests and threads.
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        return newlog.get_context()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        warnings.warn(
+            f"_global_context[{key!r}] = ... binds a ContextVar now (this request/thread only): use "
+            f"newlog.bind_context({key}=...) per request, or newlog.set_static_context({key}=...) "
+            "for a value every event of the process must carry",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        newlog.bind_context(**{key: value})
+
+    def __delitem__(self, key: str) -> None:
+        if key not in newlog.get_context():
+            raise KeyError(key)
+        newlog.unbind_context(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(newlog.get_context())
+
+    def __len__(self) -> int:
+        return len(newlog.get_context())
+
+    def clear(self) -> None:
+        """Remove every key of the current log context (``newlog.clear_context()``)."""
+        newlog.clear_context()
+
+    def copy(self) -> dict[str, Any]:
+        """Return the current log context as a plain dict."""
+        return newlog.get_context()
+
+    def __repr__(self) -> str:
+        return f"<compat _global_context view of {newlog.get_context()!r}>"
+
+
+_global_context = GlobalContextProxy()
+
+_ADAPTERS: dict[str, Any] = {
+    "get_logger": get_logger,
+    "configure_structlog": configure_structlog,
+    "SQLAlchemyLogHandler": SQLAlchemyLogHandler,
+}
+
+
+def _serve(legacy_name: str) -> Any:
+    if legacy_name in _ADAPTERS:
+        return _ADAPTERS[legacy_name]
+    return getattr(importlib.import_module(NEW_MODULE), NAMES[legacy_name].new)
+
+
+globals().update({legacy_name: _serve(legacy_name) for legacy_name in NAMES})
+
+__all__ = sorted(NAMES) + sorted(PRIVATE_STATE)
+"""Every legacy name, and the legacy module state, so that a star-importing stub serves them all."""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_debug_logging_enabled":
+        return newlog.is_debug_logging_enabled()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,168 @@
+"""Targets, databases and the subprocess run of the scenario, for the characterization suite.
+
+Every run gets a fresh copy of ``examples/legacy_app`` (prepared for its target) and a
+fresh database: a SQLite file, or a PostgreSQL database of its own created on the server
+of ``NEWLOG_TEST_POSTGRES_URL`` and dropped afterwards. The scenario runs in a subprocess
+because every copy's package is called ``app``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import compat
+from tests.conftest import require_postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+LEGACY_APP = ROOT / "examples" / "legacy_app"
+SCENARIO = Path(__file__).with_name("scenario.py")
+LEGACY_FILE = Path("app") / "utils" / "structlog_config.py"
+INSTALL_LINES = "\nimport compat\n\ncompat.install()  # the legacy file is gone: compat serves app.utils.structlog_config\n"
+_ENV_PREFIXES = ("LOG_", "FLASK_", "NEWLOG_")
+_ENV_NAMES = {"ENABLE_DEBUG_LOG", "DATABASE_URL", "APP_VERSION", "REGION", "SECRET_KEY", "PYTHONWARNINGS"}
+
+
+def copy_app(destination: Path) -> Path:
+    """Copy the example app to ``destination`` (without its instance folder and caches)."""
+    shutil.copytree(LEGACY_APP, destination, ignore=shutil.ignore_patterns("instance", "__pycache__", "*.db"))
+    return destination
+
+
+def prepare_legacy(copy: Path) -> None:
+    """Target (a): the legacy module as it is."""
+
+
+def prepare_compat_stub(copy: Path) -> None:
+    """Target (b), first way: the legacy file replaced by the one-line compat stub."""
+    (copy / LEGACY_FILE).write_text(compat.STUB)
+
+
+def prepare_compat_install(copy: Path) -> None:
+    """Target (b), second way: the legacy file deleted, ``compat.install()`` at the top of the app package."""
+    (copy / LEGACY_FILE).unlink()
+    init = copy / "app" / "__init__.py"
+    source = init.read_text()
+    marker = "from __future__ import annotations\n"
+    init.write_text(source.replace(marker, marker + INSTALL_LINES, 1))
+
+
+def codemods_available() -> bool:
+    """True when ``codemods.apply`` can be imported."""
+    try:
+        return importlib.util.find_spec("codemods.apply") is not None
+    except ImportError:
+        return False
+
+
+def prepare_migrated(copy: Path) -> None:
+    """Target (c): the copy rewritten by ``python -m codemods.apply`` (it leaves a stub at the legacy file)."""
+    if not codemods_available():
+        pytest.skip("codemods not available yet")
+    result = subprocess.run(
+        [sys.executable, "-m", "codemods.apply", str(copy)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode in (0, 1), f"codemods.apply failed ({result.returncode}):\n{result.stderr}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What serves the old import path in a run."""
+
+    name: str
+    prepare: Callable[[Path], None]
+
+
+TARGETS = {
+    target.name: target
+    for target in (
+        Target("legacy", prepare_legacy),
+        Target("compat_stub", prepare_compat_stub),
+        Target("compat_install", prepare_compat_install),
+        Target("migrated", prepare_migrated),
+    )
+}
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, folder: Path) -> Iterator[str]:
+    """Yield the URL of an empty database of ``kind`` ("sqlite" or "postgresql"), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'characterize.db'}"
+        return
+    server = sa.engine.make_url(require_postgres())
+    name = f"characterize_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """Return the environment for a run: no logging settings inherited from the caller, the repo importable."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_ENV_PREFIXES) and key not in _ENV_NAMES
+    }
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def run_scenario(copy: Path, target: str, database_url: str, out: Path) -> dict[str, Any]:
+    """Run the scenario in ``copy`` (cwd) and return its document; fail with its output if it fails."""
+    result = subprocess.run(
+        [sys.executable, str(SCENARIO), "--target", target, "--out", str(out)],
+        cwd=copy,
+        env=clean_env(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, f"scenario failed for {target}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return json.loads(out.read_text())
+
+
+def record(target: str, kind: str, folder: Path) -> dict[str, Any]:
+    """Copy the app, prepare it for ``target``, run the scenario on a fresh ``kind`` database; return the document."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = copy_app(folder / "legacy_app")
+    TARGETS[target].prepare(copy)
+    with fresh_database(kind, folder) as url:
+        return run_scenario(copy, target, url, folder / f"{target}.json")
+
+
+class Records:
+    """Documents recorded in this test session, one per (target, database kind), recorded on first use."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._documents: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def get(self, target: str, kind: str) -> dict[str, Any]:
+        """Return the document of ``target`` on ``kind``, recording it if needed."""
+        key = (target, kind)
+        if key not in self._documents:
+            self._documents[key] = record(target, kind, self.base / f"{target}-{kind}")
+        return self._documents[key]
