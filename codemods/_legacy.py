@@ -286,8 +286,12 @@ def other_root_uses(state: FileState, binding: ModuleBinding) -> bool:
 def find_uses(state: FileState, local: str, bindings: Iterable[ImportNode], followers: str) -> Uses | None:
     """Uses of ``local`` bound by the legacy imports ``bindings``: gate first, then scope analysis."""
     found = collect(state)
-    if only_loads(state, local, followers, found.pure_indices):
+    nodes = list(bindings)
+    node_ids = {id(node) for node in nodes}
+    rebound = any(b.local == local and id(b.node) not in node_ids for b in [*found.names, *found.modules])
+    if not rebound and only_loads(state, local, followers, found.pure_indices):
         return Uses(name=local)
+    bindings = nodes
     ids = scope_uses(state, local, bindings)
     return None if ids is None else Uses(ids=ids)
 
