@@ -31,6 +31,7 @@ _stdlib_log = logging.getLogger("newlog")
 RowBuilder = Callable[[Any], Mapping[str, Any]]
 
 _MAX_BACKOFF = 1.0
+_FORK_WAIT = 2.0
 _workers: weakref.WeakSet[LogQueueWorker] = weakref.WeakSet()
 
 
@@ -94,6 +95,7 @@ class LogQueueWorker:
         self._last_error: str | None = None
         self._deadline: float | None = None
         self._thread: threading.Thread | None = None
+        self._writing = threading.Lock()
 
     def _start_thread(self) -> None:
         self._thread = threading.Thread(target=self._run, name="newlog-worker", daemon=True)
@@ -282,7 +284,7 @@ class LogQueueWorker:
         backoff = 0.05
         while True:
             try:
-                with self.app.app_context():
+                with self._writing, self.app.app_context():
                     self.sink(list(rows))
                 return len(rows), 0
             except Exception as exc:  # noqa: BLE001 - the worker must stay alive
@@ -327,9 +329,33 @@ def all_workers() -> list[LogQueueWorker]:
     return list(_workers)
 
 
+_paused_for_fork: list[threading.Lock] = []
+
+
+def _pause_workers_before_fork() -> None:
+    """Let a batch being written finish first: a child that inherits a half-done write cannot use the database.
+
+    (SQLite keeps per-process lock state: a child forked mid-insert got "database is locked"
+    on every write.) A sink that hangs delays the fork by at most ``_FORK_WAIT`` seconds.
+    """
+    for worker in list(_workers):
+        if worker._writing.acquire(timeout=_FORK_WAIT):
+            _paused_for_fork.append(worker._writing)
+
+
+def _resume_workers_in_parent() -> None:
+    while _paused_for_fork:
+        _paused_for_fork.pop().release()
+
+
 def _reset_workers_in_child() -> None:
+    _paused_for_fork.clear()
     for worker in list(_workers):
         worker._after_fork()
 
 
-os.register_at_fork(after_in_child=_reset_workers_in_child)
+os.register_at_fork(
+    before=_pause_workers_before_fork,
+    after_in_parent=_resume_workers_in_parent,
+    after_in_child=_reset_workers_in_child,
+)
