@@ -11,19 +11,22 @@ import atexit
 import json
 import logging
 import os
+import re
 import threading
 import uuid
 from typing import Any
 
 import click
 import structlog
-from flask import Flask, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask.globals import _cv_app
 
 from newlog._safe import describe
 from newlog.context import (
+    bind_context,
     bind_request_context,
     clear_context,
+    get_context,
     request_id_var,
     set_static_context,
     user_id_var,
@@ -174,34 +177,76 @@ class LogConfig:
 log_config = LogConfig()
 
 
-def _register_request_hooks(app: Flask, settings: Settings) -> None:
-    header = settings.LOG_REQUEST_ID_HEADER
+REQUEST_ID_MAX = 128
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,%d}" % (REQUEST_ID_MAX - 1))
+_ENVIRON_REQUEST_ID = "newlog.request_id"
+_ENVIRON_OUTER = "newlog.outer_context"
 
-    @app.before_request
+
+def _register_request_hooks(app: Flask, settings: Settings) -> None:
+    """Bind a request id (and user id) for every request; return it on the response; clean up after.
+
+    The binding hook runs before the app's other ``before_request`` hooks and the clean-up
+    after its other ``teardown_request`` hooks, so their events carry the request context.
+    A request starts with an empty log context; at its end the context the thread had
+    before the request is restored, so nothing bound during one request reaches the next.
+    The response header carries the request id in effect at the end of the request (an app
+    hook that rebinds it with ``bind_request_context`` wins), unless the view set the header.
+    """
+    header = settings.LOG_REQUEST_ID_HEADER
+    _connect_login_signals()
+
     def _bind_request_id() -> None:
+        request.environ[_ENVIRON_OUTER] = (get_context(), request_id_var.get(), user_id_var.get())
         clear_context()
-        incoming = request.headers.get(header, "").strip()
-        request_id = incoming[:128] if incoming else uuid.uuid4().hex
+        request_id = incoming_request_id(request.headers.get(header)) or uuid.uuid4().hex
+        request.environ[_ENVIRON_REQUEST_ID] = request_id
         g.newlog_request_id = request_id
         bind_request_context(request_id, _current_user_id())
 
-    @app.after_request
     def _return_request_id(response: Any) -> Any:
-        request_id = getattr(g, "newlog_request_id", None)
+        request_id = request_id_var.get() or request.environ.get(_ENVIRON_REQUEST_ID)
         if request_id:
             response.headers.setdefault(header, request_id)
         return response
 
-    @app.teardown_request
-    def _clear_request_context(exc: BaseException | None) -> None:
-        clear_context()
-        request_id_var.set(None)
-        user_id_var.set(None)
+    def _end_request(exc: BaseException | None) -> None:
+        try:
+            if exc is not None:
+                _log_unhandled(exc)
+                g.newlog_logged_error = exc
+        finally:
+            _restore_outer_context(request.environ.pop(_ENVIRON_OUTER, None))
 
-    @app.teardown_appcontext
-    def _log_unhandled(exc: BaseException | None) -> None:
-        if exc is not None:
-            log_error("Application error", module="system", exception=exc)
+    def _log_unhandled_outside_request(exc: BaseException | None) -> None:
+        if exc is not None and g.pop("newlog_logged_error", None) is not exc:
+            _log_unhandled(exc)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _bind_request_id)
+    app.after_request(_return_request_id)
+    app.teardown_request_funcs.setdefault(None, []).insert(0, _end_request)
+    app.teardown_appcontext(_log_unhandled_outside_request)
+
+
+def incoming_request_id(value: str | None) -> str | None:
+    """Return ``value`` stripped when it is a usable request id (1-128 of ``A-Za-z0-9._:/+=@-``), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    return value if _REQUEST_ID.fullmatch(value) else None
+
+
+def _restore_outer_context(outer: tuple[dict[str, Any], str | None, Any] | None) -> None:
+    clear_context()
+    bindings, request_id, user_id = outer if outer is not None else ({}, None, None)
+    if bindings:
+        bind_context(**bindings)
+    request_id_var.set(request_id)
+    user_id_var.set(user_id)
+
+
+def _log_unhandled(exc: BaseException) -> None:
+    log_error("Application error", module="system", exception=exc)
 
 
 def _current_user_id() -> Any:
@@ -210,9 +255,50 @@ def _current_user_id() -> Any:
     except ImportError:
         return None
     try:
-        return current_user.get_id() if current_user.is_authenticated else None
+        return _user_id_of(current_user) if current_user.is_authenticated else None
     except Exception:  # noqa: BLE001 - app without a login manager
         return None
+
+
+def _user_id_of(user: Any) -> Any:
+    """Return flask-login's ``user.get_id()``, as an int when it is a whole number."""
+    user_id = user.get_id()
+    if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit():
+        return int(user_id)
+    return user_id
+
+
+_login_signals_connected = False
+
+
+def _connect_login_signals() -> None:
+    """With flask-login, keep ``user_id`` current when a view logs a user in or out."""
+    global _login_signals_connected
+    if _login_signals_connected:
+        return
+    try:
+        from flask_login import user_logged_in, user_logged_out
+    except ImportError:
+        return
+    user_logged_in.connect(_on_user_logged_in)
+    user_logged_out.connect(_on_user_logged_out)
+    _login_signals_connected = True
+
+
+def _on_user_logged_in(sender: Any, user: Any = None, **extra: Any) -> None:
+    if has_request_context() and EXTENSION_KEY in current_app.extensions and user is not None:
+        try:
+            user_id = _user_id_of(user)
+        except Exception:  # noqa: BLE001 - a user class without get_id()
+            return
+        user_id_var.set(user_id)
+        bind_context(user_id=user_id)
+
+
+def _on_user_logged_out(sender: Any, user: Any = None, **extra: Any) -> None:
+    if has_request_context() and EXTENSION_KEY in current_app.extensions:
+        user_id_var.set(None)
+        bind_context(user_id=None)
 
 
 @click.command("newlog-health")
