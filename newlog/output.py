@@ -2,7 +2,12 @@
 
 structlog's wrapped logger is a :class:`LineWriter`: every level method writes the
 rendered line and flushes (a crash loses no line already logged). The file goes through
-the stdlib ``RotatingFileHandler`` so rotation is the one operators know.
+the stdlib ``RotatingFileHandler`` so rotation is the one operators know. A destination
+that fails (closed stdout, full disk) never raises into the code that logged: the
+failure is counted in :attr:`Outputs.errors` and reported once on stderr.
+
+The file is rotated by the process that writes it: give each process its own
+``LOG_FILE`` (or ship stdout) when several processes log, as gunicorn workers do.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import sys
 import threading
 from typing import Any
 
+from newlog.settings import ConfigError
+
 _write_lock = threading.Lock()
 
 
@@ -22,6 +29,7 @@ class Outputs:
     def __init__(self) -> None:
         self.stdout = True
         self.file_handler: logging.Handler | None = None
+        self.errors = 0
 
     def set_file(self, path: str | None, max_bytes: int = 0, backup_count: int = 0) -> None:
         """Write JSON lines to ``path`` (rotated at ``max_bytes``, keeping ``backup_count``), or stop."""
@@ -29,23 +37,46 @@ class Outputs:
             self.file_handler.close()
             self.file_handler = None
         if path:
-            handler = logging.handlers.RotatingFileHandler(
-                path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
-            )
+            try:
+                handler = logging.handlers.RotatingFileHandler(
+                    path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
+                )
+            except OSError as exc:
+                raise ConfigError(
+                    f"LOG_FILE={path!r} cannot be opened for writing ({exc.strerror or exc}); "
+                    "create its directory, fix the permissions or the path, or unset LOG_FILE"
+                ) from None
+            handler.handleError = self._file_error  # type: ignore[method-assign]
             handler.setFormatter(logging.Formatter("%(message)s"))
             self.file_handler = handler
 
     def write(self, name: str, level: str, line: str, json_line: str | None = None) -> None:
         """Write ``line`` to stdout and ``json_line`` (default ``line``) to the file, if any."""
         if self.stdout:
-            stream = sys.stdout
-            with _write_lock:
-                stream.write(line + "\n")
-                stream.flush()
+            try:
+                stream = sys.stdout
+                with _write_lock:
+                    stream.write(line + "\n")
+                    stream.flush()
+            except Exception as exc:  # noqa: BLE001 - logging must never break the caller
+                self._failed("stdout", exc)
         handler = self.file_handler
         if handler is not None:
             record = logging.LogRecord(name, _LEVELS.get(level, logging.INFO), "", 0, json_line or line, None, None)
             handler.handle(record)
+
+    def _file_error(self, record: logging.LogRecord) -> None:
+        self._failed("LOG_FILE", sys.exc_info()[1])
+
+    def _failed(self, where: str, exc: BaseException | None) -> None:
+        self.errors += 1
+        if self.errors == 1:
+            try:
+                sys.__stderr__.write(
+                    f"newlog: cannot write log lines to {where}: {exc!r} (further failures are only counted)\n"
+                )
+            except Exception:  # noqa: BLE001 - stderr is gone too
+                pass
 
 
 _LEVELS = {

@@ -155,16 +155,15 @@ class Renderer:
     def __init__(self, mode: str = "auto", json_for_file: bool = False) -> None:
         self.mode = mode
         self.json_for_file = json_for_file
-        self._json = structlog.processors.JSONRenderer(default=describe)
+        self._json = structlog.processors.JSONRenderer(default=describe, allow_nan=False)
         self._console: Any = None
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> Any:
         renderer = self._pick()
-        line = self._render(renderer, logger, method_name, event_dict)
         if self.json_for_file and renderer is not self._json:
-            json_line = self._render(self._json, logger, method_name, event_dict)
-            return (line,), {"newlog_json": json_line}
-        return line
+            json_line = self._render(self._json, logger, method_name, event_dict)  # first: the console pops keys
+            return (self._render(renderer, logger, method_name, event_dict),), {"newlog_json": json_line}
+        return self._render(renderer, logger, method_name, event_dict)
 
     @staticmethod
     def _render(renderer: Any, logger: Any, method_name: str, event_dict: EventDict) -> str:
