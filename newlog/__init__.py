@@ -6,6 +6,7 @@ The package only re-exports the public API; see the modules for the parts:
 ``context`` (ContextVar-based log context) and ``settings``.
 """
 
+from newlog.audit import audit_log
 from newlog.config import (
     LogConfig,
     flush,
@@ -67,6 +68,7 @@ __all__ = [
     "LogConfig",
     "LogQueueWorker",
     "Settings",
+    "audit_log",
     "bind_context",
     "bind_request_context",
     "clear_context",
