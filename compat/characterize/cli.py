@@ -31,7 +31,7 @@ from typing import Any
 from compat.characterize.compare import compare
 from compat.characterize.deltas import DELTAS
 from compat.characterize.program import PLACES, available_actions
-from compat.characterize.recorder import FORMAT, KitError, LogTable, Recorder, flush_pipeline
+from compat.characterize.recorder import FORMAT, KitError, LogTable, Recorder, capture, flush_pipeline
 from compat.characterize.runner import add_program_route, record_program
 from compat.mapping import LEGACY_MODULE
 
@@ -86,8 +86,9 @@ def _one_line(exc: BaseException) -> str:
 
 def record(spec: str, module: str, actions: list[str] | None = None, places: list[str] | None = None) -> dict[str, Any]:
     """Create the app, run the program through the old path ``module`` and return the document."""
-    app = load_app(spec)
-    flush_pipeline()  # what the factory logged is written before the first step starts
+    with capture():  # what the factory prints is not part of the record (nor of the report)
+        app = load_app(spec)
+        flush_pipeline()  # what the factory logged is written before the first step starts
     table = LogTable(app)
     try:
         api = importlib.import_module(module)

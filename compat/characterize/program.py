@@ -293,6 +293,19 @@ def _error_monitor(api: Any) -> dict[str, Any]:
     return {"result": {"reraised": reraised, "function_name": characterize_task.__name__}}
 
 
+def _read_own_write(api: Any) -> dict[str, Any]:
+    from flask import current_app
+    from sqlalchemy import func, select, table
+
+    db = current_app.extensions["sqlalchemy"]
+    log_table = table(current_app.config.get("LOG_TABLE", "unified_logs"))
+    with db.engine.connect() as connection:
+        before = connection.execute(select(func.count()).select_from(log_table)).scalar_one()
+        api.log_info("Characterize read own write", module=MODULE)
+        after = connection.execute(select(func.count()).select_from(log_table)).scalar_one()
+    return {"result": {"rows_visible_right_after_logging": after - before}}
+
+
 def _error_enums(api: Any) -> dict[str, Any]:
     category, severity = api.ErrorCategory, api.ErrorSeverity
     values = {
@@ -327,6 +340,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("error_handler/success", lambda api: _handled(api, None), places=IN_APP),
     Action("error_monitor", _error_monitor, needs=("error_monitor",)),
     Action("error_enums", _error_enums),
+    Action("read_own_write", _read_own_write, places=IN_APP),
 )
 
 

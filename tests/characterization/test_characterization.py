@@ -100,3 +100,13 @@ def test_an_unlisted_difference_fails(records: Records) -> None:
         # the outside step equals its app-context twin no more, so its extra rows are not explained either
         ("program/outside/log_levels", "rows (level, module, message)"),
     }
+
+
+@pytest.mark.parametrize("target", ["legacy", "compat_stub"])
+def test_a_document_equals_itself_without_any_delta(records: Records, target: str) -> None:
+    document = records.get(target, "sqlite")
+
+    report = compare(document, copy.deepcopy(document))
+
+    assert report.ok, report.format()
+    assert not report.applied, f"deltas must only act where the two sides differ: {dict(report.applied)}"
