@@ -132,7 +132,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m compat.characterize", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m compat.characterize",
+        description="Record what the legacy logging API does in your app before the switch; compare after it.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     record_parser = commands.add_parser("record", help="record the legacy API's behaviour in your app")
     record_parser.add_argument("--app", required=True, help="'package.module:create_app' (called) or 'module:app'")
