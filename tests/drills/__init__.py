@@ -1,0 +1,1 @@
+"""Fault drills: database outages, a full queue, a hanging sink, SIGTERM and forking under gunicorn, hostile events."""
