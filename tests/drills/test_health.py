@@ -3,11 +3,13 @@ the last error and whether the worker is alive; the command exits 1 when a worke
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 from flask import Flask
 
 import newlog
+from newlog.queue_worker import LogQueueWorker
 from tests.drills.harness import REPO
 from tests.drills.test_database_outage import SqliteLocked, make_app
 
@@ -52,6 +55,15 @@ def test_health_shows_the_backlog_and_last_error_during_an_outage(tmp_path: Path
 
 
 def test_cli_prints_the_stats_and_exits_1_when_the_worker_is_dead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    killed = check_cli_with_a_worker_killed()
+    gc.collect()
+    assert killed() is None, "the dead worker (and its lost event) would linger in later tests' newlog.flush()"
+
+
+def check_cli_with_a_worker_killed() -> weakref.ref[LogQueueWorker]:
+    """Run the CLI on a healthy worker, kill the worker thread, run it again; return a weak reference to the worker."""
+
     def sink(rows: Sequence[Mapping[str, Any]]) -> None:
         raise WorkerKilled
 
@@ -65,7 +77,6 @@ def test_cli_prints_the_stats_and_exits_1_when_the_worker_is_dead(monkeypatch: p
     report = json.loads(healthy.output)
     assert report["ok"] is True and [w["alive"] for w in open_workers(report)] == [True]
 
-    monkeypatch.setattr(threading, "excepthook", lambda args: None)
     with app.app_context():
         newlog.log_info("this event kills the worker thread")
     deadline = time.monotonic() + 10
@@ -78,6 +89,8 @@ def test_cli_prints_the_stats_and_exits_1_when_the_worker_is_dead(monkeypatch: p
     assert report["ok"] is False
     assert [(w["alive"], w["queued"]) for w in open_workers(report)] == [(False, 1)]
     assert worker.shutdown(0.1) is False  # the event is reported as not written
+    newlog.log_config.default_worker = None
+    return weakref.ref(worker)
 
 
 def test_cli_runs_against_a_real_app(tmp_path: Path) -> None:
