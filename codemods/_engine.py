@@ -12,6 +12,7 @@ of metadata proportional to what is rewritten, not to the size of the file.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -130,9 +131,17 @@ class FileState:
         self.options = options
         self.module = cst.parse_module(source)
         self.body: list[cst.BaseStatement] = list(self.module.body)
-        self._texts: list[str | None] = [self.module.code_for_node(stmt) for stmt in self.body]
         self._header = "".join(self.module.code_for_node(line) for line in self.module.header)
         self._footer = "".join(self.module.code_for_node(line) for line in self.module.footer)
+        sliced = _source_slices(source, self.module, self._header, self._footer)
+        self._spans: dict[int, tuple[int, int]] = {}
+        self._ast: dict[int, list[ast.stmt]] = {}
+        if sliced is not None:
+            self._texts: list[str | None] = list(sliced[0])
+            self._spans = {id(stmt): span for stmt, span in zip(self.body, sliced[1])}
+            self._ast = {id(stmt): group for stmt, group in zip(self.body, sliced[2])}
+        else:
+            self._texts = [self.module.code_for_node(stmt) for stmt in self.body]
         self.lines: list[int] = []
         line = 1 + count_lines(self._header)
         for text in self._texts:
@@ -149,6 +158,9 @@ class FileState:
         self.original_ids = {id(stmt) for stmt in self.module.body}
         self.version = 0
         self._cache: dict[object, object] = {}
+        """Analysis results, valid until the statements change."""
+        self._sticky: dict[str, object] = {}
+        """Analysis results that check themselves whether they are still valid."""
 
     # -- text of statements ---------------------------------------------------------------
     def text(self, index: int) -> str:
@@ -159,7 +171,11 @@ class FileState:
 
     def hot(self, pattern: re.Pattern[str]) -> list[int]:
         """Return the indices of the top-level statements whose text matches ``pattern``."""
-        return [i for i in range(len(self.body)) if pattern.search(self.text(i))]
+        key = ("hot", pattern.pattern)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = [i for i in range(len(self.body)) if pattern.search(self.text(i))]
+        return list(cached)  # type: ignore[call-overload]
 
     def _assemble(self) -> str:
         code = self._header + "".join(self.text(i) for i in range(len(self.body))) + self._footer
@@ -193,6 +209,8 @@ class FileState:
         if len(body) == len(self.body) and all(a is b for a, b in zip(body, self.body)):
             return
         old = {id(stmt): i for i, stmt in enumerate(self.body)}
+        if self._spans and self._incremental:
+            self._verify_boundaries(body, old)
         texts: list[str | None] = []
         lines: list[int] = []
         line = self.lines[0] if self.lines else 1
@@ -207,17 +225,57 @@ class FileState:
         self.version += 1
         self._cache.clear()
 
-    def transform(self, indices: Iterable[int], transformer: cst.CSTTransformer) -> bool:
+    def _verify_boundaries(self, body: Sequence[cst.BaseStatement], old: Mapping[int, int]) -> None:
+        """Check the source slices around an edit against libcst's view of those statements.
+
+        The slices come from line numbers (see ``_source_slices``); if libcst attaches a different
+        number of blank/comment lines before (``leading_lines``) or after (block footers) one of
+        them, the output is generated from the whole tree instead.
+        """
+        kept = {id(stmt) for stmt in body}
+        to_check = [i for i, stmt in enumerate(self.body) if id(stmt) not in kept]
+        previous: int | None = None
+        inserted = False
+        for stmt in body:
+            i = old.get(id(stmt))
+            if i is None:
+                inserted = True
+                if previous is not None:
+                    to_check.append(previous)
+                continue
+            if inserted:
+                to_check.append(i)
+                inserted = False
+            previous = i
+        if inserted and previous is not None:
+            to_check.append(previous)
+        for i in to_check:
+            stmt = self.body[i]
+            span = self._spans.pop(id(stmt), None)
+            if span is None:
+                continue
+            start, end = span
+            last = self.lines[i] + count_lines(self._texts[i] or "") - 1
+            if start - self.lines[i] != len(getattr(stmt, "leading_lines", ())) or last - end != _footer_lines(stmt):
+                self._incremental = False
+                return
+
+    def transform(
+        self, indices: Iterable[int], transformer: cst.CSTTransformer, pattern: re.Pattern[str] | None = None
+    ) -> bool:
         """Visit the statements at ``indices`` with ``transformer``; keep the ones it did not change.
 
         The transformer tells whether it changed something through a ``changed`` attribute that
-        it sets; ``transformer.index`` is the index of the statement being visited.
+        it sets; ``transformer.index`` is the index of the statement being visited. With a
+        ``pattern``, nested statements none of whose lines match it are not visited (see ``prune``).
         """
         replacements: dict[int, Replacement] = {}
         for i in indices:
             transformer.index = i  # type: ignore[attr-defined]
             transformer.changed = False  # type: ignore[attr-defined]
+            transformer.prune = self.prune(i, pattern)  # type: ignore[attr-defined]
             result = self.body[i].visit(transformer)
+            transformer.prune = frozenset()  # type: ignore[attr-defined]
             if not transformer.changed:  # type: ignore[attr-defined]
                 continue
             if isinstance(result, cst.RemovalSentinel):
@@ -228,6 +286,31 @@ class FileState:
                 replacements[i] = result
         self.apply(replacements)
         return bool(replacements)
+
+    def visit(self, indices: Iterable[int], visitor: cst.CSTVisitor, pattern: re.Pattern[str] | None = None) -> None:
+        """Visit the statements at ``indices`` (pruned like ``transform``)."""
+        for i in indices:
+            visitor.index = i  # type: ignore[attr-defined]
+            visitor.prune = self.prune(i, pattern)  # type: ignore[attr-defined]
+            self.body[i].visit(visitor)
+            visitor.prune = frozenset()  # type: ignore[attr-defined]
+
+    def prune(self, index: int, pattern: re.Pattern[str] | None) -> frozenset[int]:
+        """Ids of the nested statements of statement ``index`` that no line matching ``pattern`` is in.
+
+        Uses the statement's ``ast`` twin (same structure, with line numbers), so a visitor can
+        skip most of a large class or function and still see every line that matters. Only for
+        statements still as parsed; empty when it cannot tell.
+        """
+        group = self._ast.get(id(self.body[index]))
+        if pattern is None or group is None:
+            return frozenset()
+        text = self.text(index)
+        first = self.lines[index]
+        lines = {first + count_lines(text[: match.start()]) for match in pattern.finditer(text)}
+        skipped: set[int] = set()
+        _prune_statement(self.body[index], group, lines, skipped, top=True)
+        return frozenset(skipped)
 
     # -- analysis -------------------------------------------------------------------------
     def scopes(self, pattern: re.Pattern[str]) -> Mapping[cst.CSTNode, Scope | None]:
@@ -266,6 +349,88 @@ class FileState:
 
 
 _STAR = re.compile(r"\bimport[ \t]*\*")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_INDENTED_COMMENT = re.compile(r"[ \t]+#")
+
+
+def _source_slices(
+    source: str, module: cst.Module, header: str, footer: str
+) -> tuple[list[str], list[tuple[int, int]], list[list[ast.stmt]]] | None:
+    """The source text of each top-level statement, cut at line numbers from Python's ``ast``.
+
+    Much cheaper than generating each statement's code with libcst. Between two statements,
+    comment lines indented under the first one belong to its block, the other blank and
+    comment lines to the second (libcst's rule). None when the file does not lend itself to
+    it (then the caller generates the text of each statement).
+    """
+    if not module.has_trailing_newline or not source.startswith(header) or not source.endswith(footer):
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    spans: list[tuple[int, int]] = []
+    groups: list[list[ast.stmt]] = []
+    position = 0
+    for stmt in module.body:
+        count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+        group = tree.body[position : position + count]
+        if len(group) != count:
+            return None
+        position += count
+        groups.append(group)
+        first = group[0]
+        start = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", ())])
+        spans.append((start, max(node.end_lineno or node.lineno for node in group)))
+    if position != len(tree.body):
+        return None
+    lines = _LINE.findall(source)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    header_lines = count_lines(header)
+    footer_start = len(source) - len(footer)
+    boundaries = [len(header)]
+    for stmt, (_, end), (start, _) in zip(module.body, spans, spans[1:]):
+        cut = end
+        if isinstance(stmt, cst.BaseCompoundStatement):
+            for number in range(end + 1, start):
+                if _INDENTED_COMMENT.match(lines[number - 1]):
+                    cut = number
+        boundaries.append(offsets[cut])
+    boundaries.append(footer_start)
+    if spans and spans[0][0] <= header_lines:
+        return None
+    if any(b > c for b, c in zip(boundaries, boundaries[1:])):
+        return None
+    return [source[b:c] for b, c in zip(boundaries, boundaries[1:])], spans, groups
+
+
+def _footer_lines(stmt: cst.CSTNode) -> int:
+    """How many blank/comment lines libcst attaches after the last line of a compound statement."""
+    total = 0
+    node: cst.CSTNode | None = stmt
+    while node is not None:
+        block = _last_block(node)
+        if not isinstance(block, cst.IndentedBlock):
+            return total
+        total += len(block.footer)
+        node = block.body[-1] if block.body else None
+    return total
+
+
+def _last_block(node: cst.CSTNode) -> cst.BaseSuite | None:
+    if isinstance(node, cst.If) and node.orelse is not None:
+        return _last_block(node.orelse)
+    if isinstance(node, (cst.Try, cst.TryStar)):
+        last = node.finalbody or node.orelse or (node.handlers[-1] if node.handlers else None)
+        return None if last is None else last.body
+    if isinstance(node, (cst.For, cst.While)) and node.orelse is not None:
+        return node.orelse.body
+    if isinstance(node, cst.Match):
+        return node.cases[-1].body if node.cases else None
+    body = getattr(node, "body", None)
+    return body if isinstance(body, cst.BaseSuite) else None
 
 
 def fix_source(
@@ -305,3 +470,72 @@ def fix_source(
         findings=sorted(state.findings, key=lambda f: (f.line, f.rule, f.message)),
         counts=state.counts,
     )
+
+
+def _prune_statement(
+    node: cst.BaseStatement, group: Sequence[ast.stmt], lines: set[int], skipped: set[int], top: bool = False
+) -> None:
+    first = group[0]
+    start = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", ())])
+    end = max(n.end_lineno or n.lineno for n in group)
+    if not top and not any(start <= line <= end for line in lines):
+        skipped.add(id(node))
+        return
+    if not isinstance(node, cst.BaseCompoundStatement) or len(group) != 1:
+        return
+    for cst_body, ast_body in _bodies(node, group[0]):
+        _prune_body(cst_body, ast_body, lines, skipped)
+
+
+def _prune_body(
+    statements: Sequence[cst.BaseStatement], twins: Sequence[ast.stmt], lines: set[int], skipped: set[int]
+) -> None:
+    position = 0
+    for statement in statements:
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        group = twins[position : position + count]
+        if len(group) != count:
+            return
+        position += count
+        _prune_statement(statement, group, lines, skipped)
+
+
+def _bodies(node: cst.BaseCompoundStatement, twin: ast.stmt) -> list[tuple[Sequence[cst.BaseStatement], list[ast.stmt]]]:
+    """The statement lists of a compound statement paired with its ``ast`` twin's (when they match)."""
+    pairs: list[tuple[Sequence[cst.BaseStatement], list[ast.stmt]]] = []
+
+    def add(suite: cst.BaseSuite | None, statements: list[ast.stmt] | None) -> None:
+        if isinstance(suite, cst.IndentedBlock) and statements:
+            pairs.append((suite.body, statements))
+
+    add(getattr(node, "body", None), getattr(twin, "body", None))
+    if isinstance(node, cst.If) and isinstance(twin, ast.If):
+        if isinstance(node.orelse, cst.If) and len(twin.orelse) == 1:
+            pairs.append(([node.orelse], twin.orelse))
+        elif isinstance(node.orelse, cst.Else):
+            add(node.orelse.body, twin.orelse)
+    elif isinstance(node, (cst.For, cst.While)) and isinstance(node.orelse, cst.Else):
+        add(node.orelse.body, getattr(twin, "orelse", None))
+    elif isinstance(node, (cst.Try, cst.TryStar)) and isinstance(twin, (ast.Try, ast.TryStar)):
+        for handler, twin_handler in zip(node.handlers, twin.handlers):
+            add(handler.body, twin_handler.body)
+        if node.orelse is not None:
+            add(node.orelse.body, twin.orelse)
+        if node.finalbody is not None:
+            add(node.finalbody.body, twin.finalbody)
+    elif isinstance(node, cst.Match) and isinstance(twin, ast.Match):
+        for case, twin_case in zip(node.cases, twin.cases):
+            add(case.body, twin_case.body)
+    return pairs
+
+
+class Pruned:
+    """Mixin for the rules' visitors and transformers: skip the subtrees listed in ``prune``."""
+
+    prune: frozenset[int] = frozenset()
+    index = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if id(node) in self.prune:
+            return False
+        return super().on_visit(node)  # type: ignore[misc,no-any-return]

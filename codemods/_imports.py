@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import FileState, word_pattern
+from codemods._engine import FileState, Pruned, word_pattern
 from codemods._legacy import reexported
 
 AliasSpec = tuple[str, "str | None"]
@@ -192,7 +192,7 @@ def add_from_import(state: FileState, module: str, specs: Sequence[AliasSpec]) -
     state.set_body([*state.body[:index], from_import_line(module, specs), *state.body[index:]])
 
 
-class _NameCounter(cst.CSTVisitor):
+class _NameCounter(Pruned, cst.CSTVisitor):
     """Counts ``Name`` uses of some names outside import statements."""
 
     def __init__(self, names: set[str]) -> None:
@@ -218,7 +218,7 @@ class _NameCounter(cst.CSTVisitor):
             self.used.add(node.value)
 
 
-class _DropNames(cst.CSTTransformer):
+class _DropNames(Pruned, cst.CSTTransformer):
     """Removes the given local names from import statements (and lines/blocks left empty)."""
 
     def __init__(self, names: set[str]) -> None:
@@ -267,8 +267,7 @@ def unused_names(state: FileState, names: Iterable[str]) -> set[str]:
     if not candidates:
         return set()
     counter = _NameCounter(candidates)
-    for i in state.hot(word_pattern(candidates)):
-        state.body[i].visit(counter)
+    state.visit(state.hot(word_pattern(candidates)), counter, word_pattern(candidates))
     return candidates - counter.used
 
 

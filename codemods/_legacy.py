@@ -22,7 +22,7 @@ from typing import Union
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import _IMPORT_LINE, FileInfo, FileState, word_pattern
+from codemods._engine import _IMPORT_LINE, FileInfo, FileState, Pruned, word_pattern
 
 ImportNode = Union[cst.Import, cst.ImportFrom]
 
@@ -101,7 +101,7 @@ def same_module(resolved: str | None, target: str, relative: bool) -> bool:
     return resolved == target or (relative and resolved.endswith("." + target))
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector(Pruned, cst.CSTVisitor):
     def __init__(self, state: FileState) -> None:
         self.state = state
         self.legacy = state.options.module
@@ -117,8 +117,17 @@ class _Collector(cst.CSTVisitor):
     def _leave(self, node: cst.CSTNode) -> None:
         self.depth -= 1
 
-    visit_FunctionDef = visit_ClassDef = visit_Lambda = _enter  # type: ignore[assignment]
-    leave_FunctionDef = leave_ClassDef = leave_Lambda = _leave  # type: ignore[assignment]
+    visit_FunctionDef = visit_ClassDef = _enter  # type: ignore[assignment]
+    leave_FunctionDef = leave_ClassDef = _leave  # type: ignore[assignment]
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        """Imports are small statements: look at them without walking the expressions of the line."""
+        for small in node.body:
+            if isinstance(small, cst.Import):
+                self.visit_Import(small)
+            elif isinstance(small, cst.ImportFrom):
+                self.visit_ImportFrom(small)
+        return False
 
     def visit_Import(self, node: cst.Import) -> bool:
         for alias in node.names:
@@ -157,22 +166,22 @@ class _Collector(cst.CSTVisitor):
 
 
 def collect(state: FileState) -> LegacyImports:
-    """Find every import of the legacy module in the file (cached until the file changes)."""
-    key = ("legacy-imports", state.version)
-    cached = state._cache.get(key)
-    if cached is not None:
-        return cached  # type: ignore[return-value]
+    """Find every import of the legacy module in the file (cached while those statements stay the same)."""
+    pattern = word_pattern([state.options.module_last])
+    hot = state.hot(pattern)
+    statements = [state.body[i] for i in hot]
+    previous = state._sticky.get("legacy-imports")
+    if previous is not None and previous[0] == hot and all(a is b for a, b in zip(previous[1], statements)):
+        return previous[2]  # type: ignore[no-any-return]
     collector = _Collector(state)
-    for i in state.hot(word_pattern([state.options.module_last])):
-        collector.index = i
-        state.body[i].visit(collector)
+    state.visit(hot, collector, pattern)
     found = collector.found
     import_ids = found.import_nodes
     for i in found.indices:
         stmt = state.body[i]
         if isinstance(stmt, cst.SimpleStatementLine) and all(id(small) in import_ids for small in stmt.body):
             found.pure_indices.add(i)
-    state._cache[key] = found
+    state._sticky["legacy-imports"] = (hot, statements, found)
     return found
 
 
@@ -181,15 +190,24 @@ def collect(state: FileState) -> LegacyImports:
 
 @dataclass(frozen=True)
 class Uses:
-    """The nodes that use a binding: every ``Name`` called ``name`` (textual gate), or exact node ids."""
+    """The nodes that use a binding.
+
+    After the textual gate: every ``Name`` called ``name``, or every dotted ``chain`` (the
+    ``a.b.c`` of a plain ``import a.b.c``); after scope analysis: exact node ids.
+    """
 
     name: str | None = None
     ids: frozenset[int] = frozenset()
+    chain: str | None = None
 
     def __contains__(self, node: object) -> bool:
         if id(node) in self.ids:
             return True
-        return self.name is not None and isinstance(node, cst.Name) and node.value == self.name
+        if self.name is not None and isinstance(node, cst.Name):
+            return node.value == self.name
+        if self.chain is not None and isinstance(node, cst.Attribute):
+            return get_full_name_for_node(node) == self.chain
+        return False
 
 
 def _occurrences(state: FileState, name: str, skip: Iterable[int]) -> Iterable[tuple[str, int, int]]:
@@ -271,6 +289,11 @@ def _root_shadowed(access: object, dotted: str, node_ids: set[int]) -> bool:
 def other_root_uses(state: FileState, binding: ModuleBinding) -> bool:
     """For a plain ``import a.b.c``: whether ``a`` or ``a.b`` are used for something else."""
     assert binding.chain is not None
+    found = collect(state)
+    root, _, rest = binding.chain.partition(".")
+    others = re.compile(rf"(?<![\w.]){re.escape(root)}(?!\w)(?!\s*\.\s*{_dots(rest)}(?!\w))")
+    if not any(others.search(state.text(i)) for i in range(len(state.body)) if i not in found.pure_indices):
+        return False
     scopes = state.scopes(word_pattern([binding.local]))
     scope = scopes.get(binding.node)
     if scope is None:
@@ -281,6 +304,25 @@ def other_root_uses(state: FileState, binding: ModuleBinding) -> bool:
             if getattr(assignment, "node", None) is binding.node and assignment.references:
                 return True
     return False
+
+
+def _dots(dotted: str) -> str:
+    return r"\s*\.\s*".join(re.escape(part) for part in dotted.split("."))
+
+
+def find_module_uses(state: FileState, key: str, bindings: Iterable[ImportNode]) -> Uses | None:
+    """Uses of a module binding (``key`` is its local name, or the dotted path of a plain import)."""
+    nodes = list(bindings)
+    if "." not in key:
+        return find_uses(state, key, nodes, ".")
+    found = collect(state)
+    root, _, rest = key.partition(".")
+    node_ids = {id(node) for node in nodes}
+    rebound = any(b.local == root and id(b.node) not in node_ids for b in [*found.names, *found.modules])
+    if not rebound and only_loads(state, root, ".", found.pure_indices):
+        return Uses(chain=key)
+    ids = scope_uses(state, key, nodes)
+    return None if ids is None else Uses(ids=ids)
 
 
 def find_uses(state: FileState, local: str, bindings: Iterable[ImportNode], followers: str) -> Uses | None:

@@ -16,10 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import FileState, word_pattern
+from codemods._engine import FileState, Pruned, word_pattern
 from codemods._imports import (
     AliasSpec,
+    _NameCounter,
     add_from_import,
     alias_spec,
     append_aliases,
@@ -40,8 +42,10 @@ from codemods._legacy import (
     _occurrences,
     collect,
     declares_all,
+    find_module_uses,
     find_uses,
     mentioned,
+    only_loads,
     other_root_uses,
     reexported,
     scope_uses,
@@ -92,23 +96,41 @@ class _Plan:
     """id(module reference node) -> binding key (scope analysis)."""
     module_names: dict[str, str] = field(default_factory=dict)
     """local name -> binding key (textual gate: every ``Name`` with that value)."""
+    module_chains: dict[str, str] = field(default_factory=dict)
+    """dotted path -> binding key (textual gate, plain imports: every ``a.b.c`` attribute chain)."""
 
 
 def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) -> None:
     """Move the legacy names accepted by ``selected`` to newlog (uses now, imports in ``finish``)."""
     found = collect(state)
-    plan = _Plan(words={state.options.module_last})
+    everything = rule == IMPORTS_RULE
+    plan = _Plan()
     _plan_names(state, rule, found, selected, plan)
     keys = _plan_modules(state, rule, found, plan)
-    if rule == IMPORTS_RULE:
+    if everything:
         _plan_stars(state, found, plan)
+    names = "|".join(sorted((re.escape(n) for n in NAMES if selected(n)), key=len, reverse=True))
+    legacy = re.escape(state.options.module)
+    patterns = [word_pattern(plan.words).pattern] if plan.words else []
+    patterns.append(legacy if everything else rf"{legacy}\.(?:{names})(?!\w)")
+    for key in keys:
+        if everything:
+            patterns.append(rf"(?<![\w.]){re.escape(key.partition('.')[0])}(?!\w)")
+        else:
+            patterns.append(rf"(?<![\w.]){_chain(key)}\s*\.\s*(?:{names})(?!\w)")
+    pattern = re.compile("|".join(patterns))
+    hot = state.hot(pattern)
     uses = _UsesTransformer(state, rule, selected, plan)
-    state.transform(state.hot(word_pattern(plan.words)), uses)
+    if hot:
+        state.transform(hot, uses, pattern)
     state.counts[rule] += uses.edits
     statuses = migration(state).modules
     for key in keys:
         status = statuses.setdefault(key, ModuleStatus())
         status.converted += uses.converted.get(key, 0)
+        if not everything:
+            status.left = _count(state, re.compile(rf"(?<![\w.]){_chain(key)}(?!\w)"), found.pure_indices)
+            continue
         left = [where for where in uses.left if where[2] == key]
         left += [
             (i, node, key)
@@ -116,9 +138,17 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
             if plan.module_keys.get(node_id) == key and node_id not in uses.seen
         ]
         status.left = len(left)
-        if rule == IMPORTS_RULE:
-            for index, node, _key in left:
-                state.report(rule, index, node, _unconverted_message(state, key, node))
+        for index, node, _key in left:
+            state.report(rule, index, node, _unconverted_message(state, key, node))
+
+
+def _chain(dotted: str) -> str:
+    """A regex for a dotted name, allowing spaces around the dots."""
+    return r"\s*\.\s*".join(re.escape(part) for part in dotted.split("."))
+
+
+def _count(state: FileState, pattern: re.Pattern[str], skip: set[int]) -> int:
+    return sum(len(pattern.findall(state.text(i))) for i in range(len(state.body)) if i not in skip)
 
 
 def _plan_names(
@@ -183,11 +213,7 @@ def _plan_modules(state: FileState, rule: str, found: LegacyImports, plan: _Plan
         by_key.setdefault(binding.chain or binding.local, []).append(binding)
     planned = []
     for key, bindings in by_key.items():
-        if any(b.chain for b in bindings):
-            ids = scope_uses(state, key, [b.node for b in bindings])
-            uses = None if ids is None else Uses(ids=ids)
-        else:
-            uses = find_uses(state, key, [b.node for b in bindings], ".")
+        uses = find_module_uses(state, key, [b.node for b in bindings])
         if uses is None or _newlog_taken(state, found):
             if rule == IMPORTS_RULE:
                 for b in bindings:
@@ -196,9 +222,10 @@ def _plan_modules(state: FileState, rule: str, found: LegacyImports, plan: _Plan
                     )
             continue
         planned.append(key)
-        plan.words.add(key.partition(".")[0])
         if uses.name is not None:
             plan.module_names[uses.name] = key
+        if uses.chain is not None:
+            plan.module_chains[uses.chain] = key
         for node_id in uses.ids:
             plan.module_keys[node_id] = key
     return planned
@@ -215,13 +242,13 @@ def _newlog_taken(state: FileState, found: LegacyImports) -> bool:
 
 
 def _plan_stars(state: FileState, found: LegacyImports, plan: _Plan) -> None:
-    if not found.stars or migration(state).stars is not False:
+    if not any(star.module_level for star in found.stars) or migration(state).stars is not False:
         return
-    names = _star_names(state)
+    names = _star_names(state, found)
     if names is None:
         migration(state).stars = None
         renamed = sorted(f"{old} -> {r.new}" for old, r in NAMES.items() if old != r.new)
-        for star in found.stars:
+        for star in (star for star in found.stars if star.module_level):
             state.report(
                 IMPORTS_RULE,
                 star.index,
@@ -231,43 +258,56 @@ def _plan_stars(state: FileState, found: LegacyImports, plan: _Plan) -> None:
             )
         return
     specs: list[AliasSpec] = []
-    for name, use_ids in sorted(names.items()):
+    for name, uses in names.items():
         new = NAMES[name].new
         if new == name:
             specs.append((new, None))
-        elif name in reexported(state) or use_ids is None or _collides(state, new, found):
+        elif name in reexported(state) or uses is None or _collides(state, new, found):
             specs.append((new, name))
         else:
             specs.append((new, None))
             plan.words.add(name)
-            for node_id in use_ids:
+            if uses.name is not None:
+                plan.renames_by_name[name] = new
+            for node_id in uses.ids:
                 plan.renames_by_id[node_id] = new
     migration(state).stars = sorted(specs)
 
 
-def _star_names(state: FileState) -> dict[str, frozenset[int] | None] | None:
-    """Legacy names a star-importing module uses -> ids of their uses (None: some use is a string)."""
+def _star_names(state: FileState, found: LegacyImports) -> dict[str, Uses | None] | None:
+    """Legacy names a star-importing module uses -> their uses (None: some use is in a string annotation).
+
+    A name counts when a ``Name`` node outside imports has its value and nothing in the file binds
+    it: the textual gate proves that for most names, scope analysis decides the others.
+    """
     if state.info.is_package or any(_DYNAMIC.search(state.text(i)) for i in range(len(state.body))):
         return None
-    scopes = state.scopes(word_pattern(NAMES))
-    used: dict[str, set[int] | None] = {}
-    for scope in {scope for scope in scopes.values() if scope is not None}:
-        for access in scope.accesses:
-            if access.referents:
-                continue
-            node = access.node
-            if isinstance(node, cst.Name) and node.value in NAMES:
-                ids = used.setdefault(node.value, set())
-                if ids is not None:
-                    ids.add(id(node))
-            elif not isinstance(node, cst.Name):
-                text = getattr(node, "value", "")
-                for candidate in NAMES:
-                    if re.search(rf"\b{candidate}\b", str(text)):
-                        used[candidate] = None
-    for name in reexported(state) & set(NAMES):
-        used.setdefault(name, set())
-    return {name: (None if ids is None else frozenset(ids)) for name, ids in used.items()}
+    exports = reexported(state) & set(NAMES)
+    candidates = {name for name in NAMES if mentioned(state, name, found.pure_indices)}
+    used: dict[str, Uses | None] = {name: Uses() for name in exports}
+    if candidates:
+        counter = _NameCounter(candidates)
+        state.visit(state.hot(word_pattern(candidates)), counter, word_pattern(candidates))
+        unsure = []
+        for name in sorted(counter.used):
+            bound = any(b.local == name for b in [*found.names, *found.modules])
+            if not bound and only_loads(state, name, "(.[", found.pure_indices):
+                used[name] = Uses(name=name)
+            else:
+                unsure.append(name)
+        if unsure:
+            scopes = state.scopes(word_pattern(unsure))
+            for scope in {scope for scope in scopes.values() if scope is not None}:
+                for name in unsure:
+                    for access in scope.accesses[name]:
+                        if access.referents:
+                            continue
+                        if not isinstance(access.node, cst.Name):
+                            used[name] = None
+                        elif used.get(name, Uses()) is not None:
+                            previous = used.get(name) or Uses()
+                            used[name] = Uses(ids=previous.ids | {id(access.node)})
+    return used
 
 
 def _unknown_message(state: FileState, name: str) -> str:
@@ -287,7 +327,7 @@ def _unconverted_message(state: FileState, key: str, node: cst.CSTNode) -> str:
     return f"'{key}' (the module {module}) is used other than as 'module.name'; left importing it"
 
 
-class _UsesTransformer(cst.CSTTransformer):
+class _UsesTransformer(Pruned, cst.CSTTransformer):
     """Renames uses of renamed names, turns ``module.name`` into ``newlog.<new>``, rewrites dotted strings."""
 
     def __init__(self, state: FileState, rule: str, selected: Callable[[str], bool], plan: _Plan) -> None:
@@ -328,6 +368,8 @@ class _UsesTransformer(cst.CSTTransformer):
         key = self.plan.module_keys.get(id(node))
         if key is None and isinstance(node, cst.Name) and id(node) not in self.skip:
             key = self.plan.module_names.get(node.value)
+        if key is None and self.plan.module_chains and isinstance(node, cst.Attribute):
+            key = self.plan.module_chains.get(get_full_name_for_node(node) or "")
         return key
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
@@ -388,7 +430,7 @@ def finish(state: FileState) -> None:
         found = collect(state)
         if found:
             rewriter = _ImportRewriter(state, migration(state), found, unused)
-            state.transform(sorted(found.indices), rewriter)
+            state.transform(sorted(found.indices), rewriter, word_pattern([state.options.module_last]))
             for rule, n in rewriter.edits.items():
                 state.counts[rule] += n
             _merge_into_existing(state, rewriter.produced)
@@ -398,7 +440,7 @@ def finish(state: FileState) -> None:
         add_from_import(state, module, [(name, None) for name in sorted(state.wanted_imports[module])])
 
 
-class _ImportRewriter(cst.CSTTransformer):
+class _ImportRewriter(Pruned, cst.CSTTransformer):
     """Rewrites the legacy import statements following the recorded decisions."""
 
     def __init__(self, state: FileState, plan: Migration, found: LegacyImports, unused: set[str]) -> None:
@@ -407,7 +449,7 @@ class _ImportRewriter(cst.CSTTransformer):
         self.unused = unused
         self.names = {id(b.alias): b for b in found.names}
         self.modules = {id(b.alias): b for b in found.modules}
-        self.stars = {id(s.node) for s in found.stars}
+        self.stars = {id(s.node) for s in found.stars if s.module_level}
         self.depth = 0
         self.newlog_at_top = any(_imports_newlog(stmt) for stmt in state.body)
         self.edits: dict[str, int] = {}

@@ -290,41 +290,80 @@ def main(argv: Sequence[str] | None = None) -> int:
     write = not (args.check or args.diff)
 
     errors: list[str] = []
-    jobs: list[Job] = []
+    scanned: list[Path] = []
+    found = _discover(args.paths, triggers, rules, options, write, args.diff, errors, scanned)
+    outcomes = _run(found, args.jobs)
+    return _report(outcomes, errors, len(scanned), len(outcomes), rules, check=not write)
+
+
+def _discover(
+    paths: Sequence[str],
+    triggers: tuple[bytes, ...],
+    rules: tuple[str, ...],
+    options: Options,
+    write: bool,
+    diff: bool,
+    errors: list[str],
+    scanned: list[Path],
+) -> Iterator[Job]:
+    """The files worth parsing: they contain a trigger word of a rule, or are the legacy module."""
     seen: set[str] = set()
-    scanned = 0
-    for raw in args.paths:
+    for raw in paths:
         root = Path(raw)
         if not root.exists():
             errors.append(f"{raw}:1:1: no such file or folder")
             continue
         base = root if root.is_dir() else Path.cwd()
         for path in iter_python_files(root):
-            key = os.path.realpath(path)
+            key = os.path.abspath(path)
             if key in seen:
                 continue
             seen.add(key)
-            scanned += 1
+            scanned.append(path)
             try:
                 data = path.read_bytes()
             except OSError as error:
                 errors.append(f"{path}:1:1: cannot read the file: {error.strerror or error}")
                 continue
-            info = file_info(path, base, options)
-            if info.is_legacy or any(trigger in data for trigger in triggers):
-                jobs.append(Job(str(path), data, info, rules, options, write, args.diff))
+            triggered = any(trigger in data for trigger in triggers)
+            if triggered or options.module_last in (path.stem, path.parent.name):
+                info = file_info(path, base, options)
+                if triggered or info.is_legacy:
+                    yield Job(str(path), data, info, rules, options, write, diff)
 
-    outcomes = _run(jobs, args.jobs)
-    return _report(outcomes, errors, scanned, len(jobs), rules, check=not write)
+
+_BATCH = 4
+"""Files per task sent to a worker process."""
 
 
-def _run(jobs: Sequence[Job], workers: int) -> list[Outcome]:
-    if workers <= 1 or len(jobs) < 2:
+def _run(jobs: Iterable[Job], workers: int) -> list[Outcome]:
+    """Process the jobs, in worker processes when ``workers`` > 1 (started once a second job shows up,
+    while the folders are still being searched)."""
+    if workers <= 1:
         return [process(job) for job in jobs]
-    workers = min(workers, len(jobs))
-    chunksize = max(1, len(jobs) // (workers * 4))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(process, jobs, chunksize=chunksize))
+    pending: list[Job] = []
+    futures = []
+    pool: ProcessPoolExecutor | None = None
+    try:
+        for job in jobs:
+            pending.append(job)
+            if pool is None and len(pending) >= 2:
+                pool = ProcessPoolExecutor(max_workers=workers)
+            if pool is not None and len(pending) >= _BATCH:
+                futures.append(pool.submit(_process_batch, pending))
+                pending = []
+        if pool is None:
+            return [process(job) for job in pending]
+        if pending:
+            futures.append(pool.submit(_process_batch, pending))
+        return [outcome for future in futures for outcome in future.result()]
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _process_batch(jobs: Sequence[Job]) -> list[Outcome]:
+    return [process(job) for job in jobs]
 
 
 def _report(

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from codemods._engine import FileState, Options, word_pattern
+from codemods._engine import FileState, Options, Pruned, word_pattern
 from codemods._imports import has_comments
-from codemods._legacy import Uses, collect, find_uses, scope_uses
+from codemods._legacy import Uses, collect, find_module_uses, find_uses
 from codemods._migration import migrate_names
 
 NAME = "debug-guard"
@@ -41,12 +41,13 @@ def triggers(options: Options) -> tuple[str, ...]:
 
 
 def fix(state: FileState) -> None:
-    hot = state.hot(word_pattern(["should_log_debug"]))
+    pattern = word_pattern(["should_log_debug"])
+    hot = state.hot(pattern)
     if hot:
         refs = _refs(state)
         if refs is not None:
             transformer = _Simplifier(refs)
-            state.transform(hot, transformer)
+            state.transform(hot, transformer, pattern)
             state.counts[NAME] += transformer.edits
             if transformer.edits:
                 for local in refs.guard_locals:
@@ -82,11 +83,7 @@ def _refs(state: FileState) -> _Refs | None:
                     refs.guard_locals.add(name)
     for key in {b.chain or b.local for b in found.modules}:
         nodes = [b.node for b in found.modules if (b.chain or b.local) == key]
-        if "." in key:
-            ids = scope_uses(state, key, nodes)
-            uses = None if ids is None else Uses(ids=ids)
-        else:
-            uses = find_uses(state, key, nodes, ".")
+        uses = find_module_uses(state, key, nodes)
         if uses is not None:
             refs.modules.append(uses)
     return refs if (refs.guard and refs.log) or refs.modules else None
@@ -104,7 +101,7 @@ def _literal(node: cst.BaseExpression) -> bool:
     return False
 
 
-class _Simplifier(cst.CSTTransformer):
+class _Simplifier(Pruned, cst.CSTTransformer):
     def __init__(self, refs: _Refs) -> None:
         self.refs = refs
         self.edits = 0

@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import GlobalScope
 
-from codemods._engine import FileState, Options, word_pattern
-from codemods._legacy import Uses, collect, find_uses, scope_uses
+from codemods._engine import FileState, Options, Pruned, word_pattern
+from codemods._legacy import Uses, collect, find_module_uses, find_uses
 from codemods._migration import migrate_names
 
 NAME = "global-context"
@@ -73,7 +73,8 @@ def fix(state: FileState) -> None:
     refs = _find_refs(state)
     if refs is not None:
         transformer = _Transformer(state, refs)
-        state.transform(state.hot(word_pattern(refs.words)), transformer)
+        pattern = word_pattern(refs.words)
+        state.transform(state.hot(pattern), transformer, pattern)
         state.counts[NAME] += transformer.edits
         for local in refs.released:
             state.release(local)
@@ -108,16 +109,13 @@ def _find_refs(state: FileState) -> _Refs | None:
             refs.released.add(local)
             if binding_name == STATE:
                 refs.state_locals.add(local)
-    for key in {b.chain or b.local for b in found.modules}:
+    attributes = {word for word in (STATE, DEBUG_STATE, "bind_context") if word in state.source}
+    for key in {b.chain or b.local for b in found.modules} if attributes else ():
         nodes = [b.node for b in found.modules if (b.chain or b.local) == key]
-        if any(b.chain for b in found.modules if (b.chain or b.local) == key):
-            ids = scope_uses(state, key, nodes)
-            uses = None if ids is None else Uses(ids=ids)
-        else:
-            uses = find_uses(state, key, nodes, ".")
+        uses = find_module_uses(state, key, nodes)
         if uses is not None:
             refs.modules.append(uses)
-            refs.words.add(key.partition(".")[0])
+            refs.words.update(attributes)
     if state.info.is_legacy:
         scopes = state.scopes(word_pattern([STATE]))
         module_scope = next((s for s in scopes.values() if isinstance(s, GlobalScope)), None)
@@ -125,11 +123,6 @@ def _find_refs(state: FileState) -> _Refs | None:
             ids = {id(access.node) for a in module_scope.assignments[STATE] for access in a.references}
             refs.state.append(Uses(ids=frozenset(ids)))
             refs.words.add(STATE)
-    if refs.modules:
-        mentioned = {word for word in (STATE, DEBUG_STATE, "bind_context") if word in state.source}
-        if not mentioned and not (refs.state or refs.bind):
-            return None
-        refs.words.update(mentioned)
     return refs if (refs.state or refs.bind or refs.modules) else None
 
 
@@ -139,7 +132,7 @@ class _LinePlan:
     data: object = None
 
 
-class _Transformer(cst.CSTTransformer):
+class _Transformer(Pruned, cst.CSTTransformer):
     def __init__(self, state: FileState, refs: _Refs) -> None:
         self.state = state
         self.refs = refs

@@ -112,7 +112,7 @@ def programs(draw: st.DrawFn) -> str:
     lines += ["", "", "def view(app, value, render):"]
     body: list[str] = []
     if draw(st.booleans()):
-        nested, nested_refs = draw(imports())
+        nested, nested_refs = draw(imports().filter(lambda drawn: not any("*" in line for line in drawn[0])))
         body += nested
         refs = refs + nested_refs
     for name, expr in draw(st.lists(st.sampled_from(refs), min_size=1, max_size=4)):
