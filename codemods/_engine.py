@@ -1,18 +1,23 @@
 """Run the rewrite rules over one file's source.
 
-A file is parsed once with libcst. Its top-level statements keep the source text
-they were parsed from, so a rule can find the statements it cares about with a
-regular expression over that text ("hot" statements), visit only those, and the
-output reuses the original text of every statement no rule touched. Scope
-analysis (libcst's ``ScopeProvider``) runs on demand, over a module made of the
-statements that mention the names in question only: that is exact for those
-names (any statement that binds or uses a name contains it) and keeps the cost
-of metadata proportional to what is rewritten, not to the size of the file.
+A file is parsed once with libcst (and once with ``ast``, which is much cheaper, for line
+numbers). Each top-level statement keeps the slice of source it was parsed from, so a rule
+finds the statements it cares about with a regular expression over that text ("hot"
+statements) and visits only those - inside them, only the nested statements whose lines
+match (``FileState.prune``) - and the output reuses the original text of every statement no
+rule touched: only edited statements are generated again.
+
+Scope analysis (libcst's ``ScopeProvider``) runs on demand, over a module made of the
+statements that mention the names in question: that is exact for those names (a statement
+that binds or uses a name contains it) and keeps the cost of metadata proportional to what
+is ambiguous, not to the size of the file. Most files never need it: a textual gate
+(``codemods._legacy.only_loads``) proves the simple cases.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -109,13 +114,16 @@ class FixResult:
 
 Replacement = Union[cst.BaseStatement, Sequence[cst.BaseStatement]]
 
-_IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import\b")
+IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import\b")
+"""The start of a line that is an import statement (up to the names it imports)."""
 
 
 def word_pattern(words: Iterable[str]) -> re.Pattern[str]:
     """Return a regex matching any of ``words`` as a whole identifier."""
-    alternatives = "|".join(sorted({re.escape(word) for word in words}, key=len, reverse=True))
-    return re.compile(rf"(?<![\w]){'(?:' + alternatives + ')' if alternatives else '(?!)'}(?!\w)")
+    alternatives = sorted({re.escape(word) for word in words}, key=len, reverse=True)
+    if not alternatives:
+        return re.compile(r"(?!)")
+    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)")
 
 
 def count_lines(text: str) -> int:
@@ -157,10 +165,10 @@ class FileState:
         """The names the rules decided to move to newlog (``codemods._migration.Migration``)."""
         self.original_ids = {id(stmt) for stmt in self.module.body}
         self.version = 0
-        self._cache: dict[object, object] = {}
-        """Analysis results, valid until the statements change."""
-        self._sticky: dict[str, object] = {}
-        """Analysis results that check themselves whether they are still valid."""
+        self.cache: dict[object, object] = {}
+        """Analysis results, valid until the statements change (cleared by ``set_body``)."""
+        self.memo: dict[str, object] = {}
+        """Analysis results that check for themselves whether they are still valid."""
 
     # -- text of statements ---------------------------------------------------------------
     def text(self, index: int) -> str:
@@ -172,9 +180,9 @@ class FileState:
     def hot(self, pattern: re.Pattern[str]) -> list[int]:
         """Return the indices of the top-level statements whose text matches ``pattern``."""
         key = ("hot", pattern.pattern)
-        cached = self._cache.get(key)
+        cached = self.cache.get(key)
         if cached is None:
-            cached = self._cache[key] = [i for i in range(len(self.body)) if pattern.search(self.text(i))]
+            cached = self.cache[key] = [i for i in range(len(self.body)) if pattern.search(self.text(i))]
         return list(cached)  # type: ignore[call-overload]
 
     def _assemble(self) -> str:
@@ -223,7 +231,7 @@ class FileState:
         self.body, self._texts, self.lines = list(body), texts, lines
         self.changed = True
         self.version += 1
-        self._cache.clear()
+        self.cache.clear()
 
     def _verify_boundaries(self, body: Sequence[cst.BaseStatement], old: Mapping[int, int]) -> None:
         """Check the source slices around an edit against libcst's view of those statements.
@@ -306,8 +314,8 @@ class FileState:
         if pattern is None or group is None:
             return frozenset()
         text = self.text(index)
-        first = self.lines[index]
-        lines = {first + count_lines(text[: match.start()]) for match in pattern.finditer(text)}
+        starts = [match.end() for match in _NEWLINE.finditer(text)]
+        lines = {self.lines[index] + bisect.bisect_right(starts, match.start()) for match in pattern.finditer(text)}
         skipped: set[int] = set()
         _prune_statement(self.body[index], group, lines, skipped, top=True)
         return frozenset(skipped)
@@ -316,11 +324,11 @@ class FileState:
     def scopes(self, pattern: re.Pattern[str]) -> Mapping[cst.CSTNode, Scope | None]:
         """Scope metadata for the statements matching ``pattern`` (plus any star import)."""
         key = ("scopes", pattern.pattern, self.version)
-        cached = self._cache.get(key)
+        cached = self.cache.get(key)
         if cached is None:
             chosen = [self.body[i] for i in range(len(self.body)) if pattern.search(self.text(i)) or _STAR.search(self.text(i))]
             wrapper = MetadataWrapper(cst.Module(body=chosen), unsafe_skip_copy=True)
-            cached = self._cache[key] = wrapper.resolve(ScopeProvider)
+            cached = self.cache[key] = wrapper.resolve(ScopeProvider)
         return cached  # type: ignore[return-value]
 
     def line_of(self, index: int, node: cst.CSTNode | None = None) -> int:
@@ -349,6 +357,7 @@ class FileState:
 
 
 _STAR = re.compile(r"\bimport[ \t]*\*")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _INDENTED_COMMENT = re.compile(r"[ \t]+#")
 

@@ -94,10 +94,6 @@ def from_import_line(module: str, specs: Sequence[AliasSpec]) -> cst.SimpleState
     )
 
 
-def import_line(module: str) -> cst.SimpleStatementLine:
-    return cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=dotted_expr(module))])])
-
-
 def is_from_import_of(stmt: cst.BaseStatement, module: str) -> cst.ImportFrom | None:
     """The ``from module import names`` (not star, not relative) a top-level line consists of, if any."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:

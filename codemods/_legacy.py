@@ -22,7 +22,7 @@ from typing import Union
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import _IMPORT_LINE, FileInfo, FileState, Pruned, word_pattern
+from codemods._engine import IMPORT_LINE, FileInfo, FileState, Pruned, word_pattern
 
 ImportNode = Union[cst.Import, cst.ImportFrom]
 
@@ -170,7 +170,7 @@ def collect(state: FileState) -> LegacyImports:
     pattern = word_pattern([state.options.module_last])
     hot = state.hot(pattern)
     statements = [state.body[i] for i in hot]
-    previous = state._sticky.get("legacy-imports")
+    previous = state.memo.get("legacy-imports")
     if previous is not None and previous[0] == hot and all(a is b for a, b in zip(previous[1], statements)):
         return previous[2]  # type: ignore[no-any-return]
     collector = _Collector(state)
@@ -181,7 +181,7 @@ def collect(state: FileState) -> LegacyImports:
         stmt = state.body[i]
         if isinstance(stmt, cst.SimpleStatementLine) and all(id(small) in import_ids for small in stmt.body):
             found.pure_indices.add(i)
-    state._sticky["legacy-imports"] = (hot, statements, found)
+    state.memo["legacy-imports"] = (hot, statements, found)
     return found
 
 
@@ -210,7 +210,8 @@ class Uses:
         return False
 
 
-def _occurrences(state: FileState, name: str, skip: Iterable[int]) -> Iterable[tuple[str, int, int]]:
+def occurrences(state: FileState, name: str, skip: Iterable[int]) -> Iterable[tuple[str, int, int]]:
+    """``(statement text, start, end)`` of each identifier occurrence of ``name`` (attribute names aside)."""
     pattern = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
     skipped = set(skip)
     for i in range(len(state.body)):
@@ -231,10 +232,10 @@ def _occurrences(state: FileState, name: str, skip: Iterable[int]) -> Iterable[t
 
 def only_loads(state: FileState, name: str, followers: str, skip: Iterable[int]) -> bool:
     """The textual gate: every identifier occurrence of ``name`` is followed by one of ``followers``."""
-    for text, start, end in _occurrences(state, name, skip):
+    for text, start, end in occurrences(state, name, skip):
         line_start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
         prefix = text[line_start:start]
-        if re.search(r"\b(?:def|class)[ \t]+$", prefix) or _IMPORT_LINE.match(prefix):
+        if re.search(r"\b(?:def|class)[ \t]+$", prefix) or IMPORT_LINE.match(prefix):
             return False
         k = end
         while k < len(text) and text[k] in " \t":
@@ -246,7 +247,7 @@ def only_loads(state: FileState, name: str, followers: str, skip: Iterable[int])
 
 def mentioned(state: FileState, name: str, skip: Iterable[int] = ()) -> bool:
     """Whether ``name`` occurs as an identifier (not an attribute name) outside the ``skip`` statements."""
-    return next(iter(_occurrences(state, name, skip)), None) is not None
+    return next(iter(occurrences(state, name, skip)), None) is not None
 
 
 def scope_uses(state: FileState, local: str, import_nodes: Iterable[ImportNode]) -> frozenset[int] | None:
@@ -333,8 +334,7 @@ def find_uses(state: FileState, local: str, bindings: Iterable[ImportNode], foll
     rebound = any(b.local == local and id(b.node) not in node_ids for b in [*found.names, *found.modules])
     if not rebound and only_loads(state, local, followers, found.pure_indices):
         return Uses(name=local)
-    bindings = nodes
-    ids = scope_uses(state, local, bindings)
+    ids = scope_uses(state, local, nodes)
     return None if ids is None else Uses(ids=ids)
 
 
@@ -346,7 +346,7 @@ def declares_all(state: FileState) -> bool:
 def reexported(state: FileState) -> set[str]:
     """Names listed in the module's ``__all__`` (assignments, ``+=``, ``.append``/``.extend``)."""
     key = ("__all__", state.version)
-    cached = state._cache.get(key)
+    cached = state.cache.get(key)
     if cached is not None:
         return cached  # type: ignore[return-value]
     names: set[str] = set()
@@ -373,7 +373,7 @@ def reexported(state: FileState) -> set[str]:
                 ):
                     value = small.value.args[0].value
             names.update(_strings_in(value))
-    state._cache[key] = names
+    state.cache[key] = names
     return names
 
 

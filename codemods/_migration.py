@@ -39,7 +39,7 @@ from codemods._legacy import (
     ModuleBinding,
     NameBinding,
     Uses,
-    _occurrences,
+    occurrences,
     collect,
     declares_all,
     find_module_uses,
@@ -48,7 +48,6 @@ from codemods._legacy import (
     only_loads,
     other_root_uses,
     reexported,
-    scope_uses,
 )
 from compat.mapping import NAMES, NEW_MODULE
 
@@ -233,7 +232,7 @@ def _plan_modules(state: FileState, rule: str, found: LegacyImports, plan: _Plan
 
 def _newlog_taken(state: FileState, found: LegacyImports) -> bool:
     """Whether the name ``newlog`` means something other than the package in this file."""
-    for text, start, end in _occurrences(state, NEW_MODULE, found.pure_indices):
+    for text, start, end in occurrences(state, NEW_MODULE, found.pure_indices):
         before = text[max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1 : start]
         if re.match(r"^\s*(?:from|import)\s+$", before) or text[end : end + 1] == ".":
             continue
