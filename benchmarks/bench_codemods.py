@@ -153,7 +153,8 @@ def summarise(items: list[dict]) -> dict[str, float]:
 def handler_{n}(request):
     service = {name}(repository=request.repository)
     since = request.args.get("since")
-    data = [item for item in service.list_items(int(request.args.get("owner", 0))) if since is None or item["created"] >= since]
+    items = service.list_items(int(request.args.get("owner", 0)))
+    data = [item for item in items if since is None or item["created"] >= since]
     if not data:
         {call}("nothing to report", module="service{n}")
         return {{"items": [], "summary": {{}}}}
@@ -181,14 +182,18 @@ class {name}Error(Exception):
 '''
 
 
-HEADER = '"""Generated module {n}."""\nfrom __future__ import annotations\n\nimport json\nimport os\nfrom datetime import datetime, timezone\n'
+HEADER = (
+    '"""Generated module {n}."""\nfrom __future__ import annotations\n\n'
+    "import json\nimport os\nfrom datetime import datetime, timezone\n"
+)
 
 LEGACY_FORMS: list[tuple[float, str, str]] = [
     # (weight, imports, logging call used in the body)
     (0.30, "from app.utils.structlog_config import get_api_logger, log_error, log_info\n", "log_info"),
     (
         0.10,
-        "from app.utils.structlog_config import (  # logging\n    get_system_logger,\n    log_info,\n    log_warning,\n)\n",
+        "from app.utils.structlog_config import (  # logging\n"
+        "    get_system_logger,\n    log_info,\n    log_warning,\n)\n",
         "log_warning",
     ),
     (0.08, "from app.utils.structlog_config import log_warning as warn\n", "warn"),
@@ -209,7 +214,8 @@ LEGACY_FORMS: list[tuple[float, str, str]] = [
     ),
     (
         0.06,
-        "from app.utils.structlog_config import _global_context, bind_context, log_info, log_debug, should_log_debug\n\n"
+        "from app.utils.structlog_config import (\n"
+        "    _global_context, bind_context, log_info, log_debug, should_log_debug,\n)\n\n"
         "bind_context(service='billing')\n\n"
         "def tag_request(request_id):\n    _global_context['request_id'] = request_id\n"
         "    if should_log_debug():\n        log_debug('tagged', module='billing')\n",
@@ -236,7 +242,8 @@ LEGACY_FORMS: list[tuple[float, str, str]] = [
     (
         0.03,
         "from app.utils.structlog_config import LogContext, with_log_context, log_info\n\n"
-        "@with_log_context(component='jobs')\ndef run_job(job):\n    with LogContext(job=job):\n        log_info('running')\n",
+        "@with_log_context(component='jobs')\ndef run_job(job):\n"
+        "    with LogContext(job=job):\n        log_info('running')\n",
         "log_info",
     ),
 ]
@@ -364,7 +371,10 @@ def main_bench(argv: list[str] | None = None) -> int:
     print(f"  floor  (libcst parse + regenerate the matching files): {floor_wall:7.3f} s  ({floor_cpu:.3f} s)")
     print(f"  apply  --jobs 1:                                       {one_wall:7.3f} s  ({one_cpu:.3f} s)")
     print(f"  apply  --jobs 2:                                       {two_wall:7.3f} s   (CPUs: {os.cpu_count()})")
-    print(f"ratio  apply(1 job) / floor = {one_wall / floor_wall:.2f}  (CPU time: {one_cpu / floor_cpu:.2f})  target <= 1.5")
+    print(
+        f"ratio  apply(1 job) / floor = {one_wall / floor_wall:.2f}  "
+        f"(CPU time: {one_cpu / floor_cpu:.2f})  target <= 1.5"
+    )
     print(f"ratio  jobs2 / jobs1        = {two_wall / one_wall:.2f}   target < 1")
     print(f"jobs 1 and jobs 2 give the same files: {same}")
     return 0 if same else 1

@@ -326,7 +326,11 @@ class FileState:
         key = ("scopes", pattern.pattern, self.version)
         cached = self.cache.get(key)
         if cached is None:
-            chosen = [self.body[i] for i in range(len(self.body)) if pattern.search(self.text(i)) or _STAR.search(self.text(i))]
+            chosen = [
+                self.body[i]
+                for i in range(len(self.body))
+                if pattern.search(self.text(i)) or _STAR.search(self.text(i))
+            ]
             wrapper = MetadataWrapper(cst.Module(body=chosen), unsafe_skip_copy=True)
             cached = self.cache[key] = wrapper.resolve(ScopeProvider)
         return cached  # type: ignore[return-value]
@@ -509,7 +513,9 @@ def _prune_body(
         _prune_statement(statement, group, lines, skipped)
 
 
-def _bodies(node: cst.BaseCompoundStatement, twin: ast.stmt) -> list[tuple[Sequence[cst.BaseStatement], list[ast.stmt]]]:
+def _bodies(
+    node: cst.BaseCompoundStatement, twin: ast.stmt
+) -> list[tuple[Sequence[cst.BaseStatement], list[ast.stmt]]]:
     """The statement lists of a compound statement paired with its ``ast`` twin's (when they match)."""
     pairs: list[tuple[Sequence[cst.BaseStatement], list[ast.stmt]]] = []
 

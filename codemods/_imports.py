@@ -237,7 +237,9 @@ class _DropNames(Pruned, cst.CSTTransformer):
     def leave_Import(self, original_node: cst.Import, updated_node: cst.Import):  # type: ignore[no-untyped-def]
         return self._filter(updated_node)
 
-    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):  # type: ignore[no-untyped-def]
+    def leave_ImportFrom(  # type: ignore[no-untyped-def]
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ):
         return self._filter(updated_node)
 
     def leave_SimpleStatementLine(  # type: ignore[no-untyped-def]
@@ -247,7 +249,9 @@ class _DropNames(Pruned, cst.CSTTransformer):
             return cst.RemovalSentinel.REMOVE
         return updated_node
 
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock):  # type: ignore[no-untyped-def]
+    def leave_IndentedBlock(  # type: ignore[no-untyped-def]
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ):
         if not updated_node.body:
             return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
         return updated_node

@@ -160,7 +160,8 @@ class _Collector(Pruned, cst.CSTVisitor):
                 if get_full_name_for_node(alias.name) != self.last:
                     continue
                 local = get_full_name_for_node(alias.asname.name) if alias.asname else self.last
-                self.found.modules.append(ModuleBinding(self.index, node, alias, local or self.last, None, self.depth == 0))
+                binding = ModuleBinding(self.index, node, alias, local or self.last, None, self.depth == 0)
+                self.found.modules.append(binding)
                 self.found.indices.add(self.index)
         return False
 

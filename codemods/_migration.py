@@ -174,7 +174,9 @@ def _plan_names(
         if new == name:
             decided[(name, local)] = ((new, None), rule)
             continue
-        keep_old_name = local in exports or _reexported_by_package(state, bindings, found) or _collides(state, new, found)
+        keep_old_name = (
+            local in exports or _reexported_by_package(state, bindings, found) or _collides(state, new, found)
+        )
         uses = None if keep_old_name else find_uses(state, local, [b.node for b in bindings], "(.[")
         if uses is None:
             decided[(name, local)] = ((new, name), rule)
@@ -459,7 +461,9 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self.depth += 1
 
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
         self.depth -= 1
         if not updated_node.body:
             return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
@@ -649,7 +653,8 @@ def _merge_into_existing(state: FileState, produced: Sequence[cst.ImportFrom]) -
         if i != target and node is not None and id(node) in produced_ids and not has_comments(stmt):
             target_node = is_from_import_of(merged, NEW_MODULE)
             assert target_node is not None and not isinstance(node.names, cst.ImportStar)
-            merged = merged.with_changes(body=[append_aliases(target_node, [alias_spec(a) for a in node.names])])  # type: ignore[union-attr]
+            specs = [alias_spec(alias) for alias in node.names]
+            merged = merged.with_changes(body=[append_aliases(target_node, specs)])  # type: ignore[union-attr]
             continue
         body.append(stmt)
     original = state.body[target]

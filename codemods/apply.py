@@ -175,7 +175,8 @@ def _syntax_error(text: str, path: str, error: cst.ParserSyntaxError) -> str:
         compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as python_error:
         return f"{python_error.lineno or 1}:{python_error.offset or 1}: {python_error.msg}; file left unchanged"
-    return f"{error.editor_line}:{error.editor_column}: libcst cannot parse this file ({error.message}); file left unchanged"
+    where = f"{error.editor_line}:{error.editor_column}"
+    return f"{where}: libcst cannot parse this file ({error.message}); file left unchanged"
 
 
 def process(job: Job) -> Outcome:
@@ -252,9 +253,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", action="append", default=[], metavar="RULE", help="run only this rule (repeatable)")
     parser.add_argument("--exclude", action="append", default=[], metavar="RULE", help="skip this rule (repeatable)")
     parser.add_argument(
-        "--module", default=LEGACY_MODULE, metavar="DOTTED", help=f"the legacy module's dotted path (default: {LEGACY_MODULE})"
+        "--module",
+        default=LEGACY_MODULE,
+        metavar="DOTTED",
+        help=f"the legacy module's dotted path (default: {LEGACY_MODULE})",
     )
-    parser.add_argument("--delete-legacy", action="store_true", help="delete the legacy module instead of writing a stub")
+    parser.add_argument(
+        "--delete-legacy", action="store_true", help="delete the legacy module instead of writing a stub"
+    )
     parser.add_argument(
         "--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N", help="worker processes (default: CPU count)"
     )

@@ -40,6 +40,7 @@ DEAD_STATE = frozenset({"log_queue", "batch_buffer", "last_flush"})
 OLD_CLASS = "SQLAlchemyLogHandler"
 NEW_CLASS = "DatabaseLogHandler"
 _MAYBE_UNUSED = ("threading", "time", "Queue", "Empty")
+_REMOVED = "the removed queue/thread state"
 
 
 def triggers(options: Options) -> tuple[str, ...]:
@@ -165,13 +166,17 @@ class _Transformer(cst.CSTTransformer):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return not (self.classes and node.name.value in DEAD_METHODS)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):  # type: ignore[no-untyped-def]
+    def leave_FunctionDef(  # type: ignore[no-untyped-def]
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ):
         if self.classes and original_node.name.value in DEAD_METHODS:
             self._edit()
             return cst.RemovalSentinel.REMOVE
         return _filled(updated_node)
 
-    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):  # type: ignore[no-untyped-def]
+    def leave_SimpleStatementLine(  # type: ignore[no-untyped-def]
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ):
         if not self.classes:
             return updated_node
         dead = self.classes[-1]
@@ -179,7 +184,7 @@ class _Transformer(cst.CSTTransformer):
         if len(kept) == len(updated_node.body):
             for small in kept:
                 if _refs(small, dead).found:
-                    self.state.report(NAME, self.index, original_node, "still uses the removed queue/thread state; left as is")
+                    self.state.report(NAME, self.index, original_node, f"still uses {_REMOVED}; left as is")
             return updated_node
         self._edit()
         if not kept:
@@ -197,7 +202,7 @@ class _Transformer(cst.CSTTransformer):
             self._edit()
             return cst.RemovalSentinel.REMOVE
         if refs.found:
-            self.state.report(NAME, self.index, original_node.test, "test still uses the removed queue/thread state; left as is")
+            self.state.report(NAME, self.index, original_node.test, f"test still uses {_REMOVED}; left as is")
         return _filled(updated_node)
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def,override]

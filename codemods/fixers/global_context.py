@@ -53,7 +53,15 @@ NAME = "global-context"
 SUMMARY = "replace _global_context and the context helpers with ContextVar bindings"
 
 CONTEXT_HELPERS = frozenset(
-    {"bind_context", "clear_context", "get_context", "bind_request_context", "clear_request_context", "LogContext", "with_log_context"}
+    {
+        "bind_context",
+        "clear_context",
+        "get_context",
+        "bind_request_context",
+        "clear_request_context",
+        "LogContext",
+        "with_log_context",
+    }
 )
 """The legacy names this rule moves to newlog (their new names come from ``compat.mapping``)."""
 
@@ -102,7 +110,8 @@ def _find_refs(state: FileState) -> _Refs | None:
             if uses is None:
                 for b in bindings:
                     if b.local == local:
-                        state.report(NAME, b.index, b.alias, f"cannot tell what '{local}' refers to at every use; left as is")
+                        message = f"cannot tell what '{local}' refers to at every use; left as is"
+                        state.report(NAME, b.index, b.alias, message)
                 continue
             target.append(uses)
             refs.words.add(local)
@@ -257,7 +266,8 @@ class _Transformer(Pruned, cst.CSTTransformer):
                     self.consumed.add(id(func.value))
                     return _LinePlan("static" if import_time else "bind", "update")
                 if method in {"pop", "clear"} and not import_time:
-                    if method == "pop" and 1 <= len(call.args) <= 2 and all(a.keyword is None and not a.star for a in call.args):
+                    positional = all(a.keyword is None and not a.star for a in call.args)
+                    if method == "pop" and 1 <= len(call.args) <= 2 and positional:
                         self.consumed.add(id(func.value))
                         return _LinePlan("unbind", "pop")
                     if method == "clear" and not call.args:
@@ -291,11 +301,14 @@ class _Transformer(Pruned, cst.CSTTransformer):
         self.changed = True
         return updated_node.with_changes(body=body)
 
-    def _build(self, plan: _LinePlan, original: cst.BaseSmallStatement, updated: cst.BaseSmallStatement) -> cst.BaseSmallStatement:
+    def _build(
+        self, plan: _LinePlan, original: cst.BaseSmallStatement, updated: cst.BaseSmallStatement
+    ) -> cst.BaseSmallStatement:
         self.edits += 1
         semicolon = updated.semicolon  # type: ignore[attr-defined]
         if plan.kind in {"bind", "static"}:
-            function, module = ("set_static_context", NEWLOG) if plan.kind == "static" else ("bind_contextvars", CONTEXTVARS)
+            static = plan.kind == "static"
+            function, module = ("set_static_context", NEWLOG) if static else ("bind_contextvars", CONTEXTVARS)
             if plan.data == "item":
                 assert isinstance(updated, cst.Assign)
                 target = updated.targets[0].target
@@ -479,7 +492,10 @@ def _update_to_bind(args: Sequence[cst.Arg]) -> list[cst.Arg]:
             pairs = [(e.key, e.value) for e in value.elements]  # type: ignore[union-attr]
             result.extend(_keyword_args(pairs) if pairs else [])
         elif isinstance(value, (cst.List, cst.Tuple, cst.GeneratorExp, cst.ListComp, cst.SetComp)):
-            result.append(arg.with_changes(star="**", value=cst.Call(func=cst.Name("dict"), args=[cst.Arg(value=value)])))
+            as_dict = cst.Call(func=cst.Name("dict"), args=[cst.Arg(value=value)])
+            result.append(arg.with_changes(star="**", value=as_dict))
         else:
             result.append(arg.with_changes(star="**"))
-    return [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) if i == len(result) - 1 else a for i, a in enumerate(result)]
+    if result:
+        result[-1] = result[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return result

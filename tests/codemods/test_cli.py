@@ -26,12 +26,19 @@ def write(path: Path, content: bytes | str) -> Path:
 
 def make_app(root: Path) -> dict[str, Path]:
     """A small package tree using the legacy module."""
+    app = root / "app"
     files = {
-        "init": write(root / "app" / "__init__.py", b"from app.utils.structlog_config import configure_structlog\n\ndef create_app(app):\n    configure_structlog(app)\n"),
-        "utils": write(root / "app" / "utils" / "__init__.py", b"from .structlog_config import log_info\n\n__all__ = ['log_info']\n"),
-        "legacy": write(root / "app" / "utils" / "structlog_config.py", b"def log_info(message, **kwargs):\n    pass\n"),
-        "views": write(root / "app" / "views.py", b"import app.utils.structlog_config as slc\n\nslc.log_info('x')\n"),
-        "plain": write(root / "app" / "plain.py", b"import os\n\nprint(os.sep)\n"),
+        "init": write(
+            app / "__init__.py",
+            b"from app.utils.structlog_config import configure_structlog\n\n"
+            b"def create_app(app):\n    configure_structlog(app)\n",
+        ),
+        "utils": write(
+            app / "utils" / "__init__.py", b"from .structlog_config import log_info\n\n__all__ = ['log_info']\n"
+        ),
+        "legacy": write(app / "utils" / "structlog_config.py", b"def log_info(message, **kwargs):\n    pass\n"),
+        "views": write(app / "views.py", b"import app.utils.structlog_config as slc\n\nslc.log_info('x')\n"),
+        "plain": write(app / "plain.py", b"import os\n\nprint(os.sep)\n"),
     }
     return files
 
@@ -72,7 +79,9 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path: Path, capsys: p
 def test_parse_errors_are_reported_and_the_other_files_processed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    broken = write(tmp_path / "broken.py", b"from app.utils.structlog_config import log_info\n\ndef broken(:\n    pass\n")
+    broken = write(
+        tmp_path / "broken.py", b"from app.utils.structlog_config import log_info\n\ndef broken(:\n    pass\n"
+    )
     good = write(tmp_path / "good.py", b"from app.utils.structlog_config import log_info\n")
     assert main([str(tmp_path), "--jobs", "1"]) == 2
     err = capsys.readouterr().err
@@ -117,7 +126,8 @@ def test_utf8_bom_is_kept(tmp_path: Path) -> None:
 
 
 def test_latin1_declaration_is_kept(tmp_path: Path) -> None:
-    path = write(tmp_path / "latin.py", b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + LEGACY_IMPORT + b"log_info('\xe9t\xe9')\n")
+    source = b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + LEGACY_IMPORT + b"log_info('\xe9t\xe9')\n"
+    path = write(tmp_path / "latin.py", source)
     assert main([str(path), "--jobs", "1"]) == 1
     assert path.read_bytes() == (
         b"# -*- coding: latin-1 -*-\n# caf\xe9\nfrom newlog import init_app, log_info\nlog_info('\xe9t\xe9')\n"
@@ -163,7 +173,10 @@ def test_two_jobs_give_the_same_result_as_one(tmp_path: Path) -> None:
 
 
 def test_only_and_exclude(tmp_path: Path) -> None:
-    source = b"from app.utils.structlog_config import _global_context, log_info\n\ndef f():\n    _global_context['a'] = 1\n"
+    source = (
+        b"from app.utils.structlog_config import _global_context, log_info\n\n"
+        b"def f():\n    _global_context['a'] = 1\n"
+    )
     path = write(tmp_path / "mod.py", source)
     assert main([str(path), "--only", "imports", "--jobs", "1"]) == 1
     assert path.read_bytes() == (
@@ -195,7 +208,10 @@ def test_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_module_option(tmp_path: Path) -> None:
     write(tmp_path / "myapp" / "__init__.py", b"")
     legacy = write(tmp_path / "myapp" / "logconf.py", b"def log_info(message):\n    pass\n")
-    user = write(tmp_path / "myapp" / "views.py", b"from .logconf import log_info\nfrom myapp import logconf\n\nlogconf.log_info('x')\n")
+    user = write(
+        tmp_path / "myapp" / "views.py",
+        b"from .logconf import log_info\nfrom myapp import logconf\n\nlogconf.log_info('x')\n",
+    )
     assert main([str(tmp_path), "--module", "myapp.logconf", "--jobs", "1"]) == 1
     assert b"from compat.structlog_config import *" in legacy.read_bytes()
     assert user.read_bytes() == b"from newlog import log_info\nimport newlog\n\nnewlog.log_info('x')\n"

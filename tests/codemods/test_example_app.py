@@ -38,7 +38,8 @@ def _legacy_imports(path: Path, root: Path) -> list[str]:
             if node.level:
                 parts = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 base = ".".join(parts + ([base] if base else []))
-            if base == LEGACY or (base == LEGACY.rpartition(".")[0] and any(a.name == "structlog_config" for a in node.names)):
+            parent = LEGACY.rpartition(".")[0]
+            if base == LEGACY or (base == parent and any(a.name == "structlog_config" for a in node.names)):
                 found.append(ast.unparse(node))
     return found
 

@@ -252,7 +252,8 @@ def test_import_time_unbinding_and_reads_are_reported() -> None:
     )
     assert findings == [
         "3: _global_context '.clear()' at import time has no static equivalent; left as is",
-        "4: _global_context read at import time (the static context is not visible through get_contextvars()); left as is",
+        "4: _global_context read at import time "
+        "(the static context is not visible through get_contextvars()); left as is",
     ]
 
 

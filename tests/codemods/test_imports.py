@@ -382,7 +382,8 @@ def test_name_without_newlog_equivalent_is_reported_and_kept() -> None:
         "from newlog import log_info\nfrom app.utils.structlog_config import UnifiedLog\n",
     )
     assert findings == [
-        "1: 'UnifiedLog' is not part of the legacy API newlog replaces; left importing it from app.utils.structlog_config"
+        "1: 'UnifiedLog' is not part of the legacy API newlog replaces; "
+        "left importing it from app.utils.structlog_config"
     ]
 
 
@@ -423,7 +424,9 @@ def test_module_alias_among_other_imports() -> None:
 
 def test_another_legacy_module_path() -> None:
     check_transformed(
-        "from myapp.logconf import configure_structlog\nfrom app.utils.structlog_config import log_info\n\nconfigure_structlog(app)\n",
+        "from myapp.logconf import configure_structlog\n"
+        "from app.utils.structlog_config import log_info\n\n"
+        "configure_structlog(app)\n",
         "from newlog import init_app\nfrom app.utils.structlog_config import log_info\n\ninit_app(app)\n",
         module="myapp.logconf",
     )
