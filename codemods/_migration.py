@@ -213,7 +213,14 @@ def _plan_modules(state: FileState, rule: str, found: LegacyImports, plan: _Plan
     for binding in found.modules:
         by_key.setdefault(binding.chain or binding.local, []).append(binding)
     planned = []
+    exports = reexported(state)
     for key, bindings in by_key.items():
+        if key in exports:
+            if rule == IMPORTS_RULE:
+                for b in bindings:
+                    message = f"'{key}' (the module {state.options.module}) is re-exported in __all__; left as is"
+                    state.report(rule, b.index, b.alias, message)
+            continue
         uses = find_module_uses(state, key, [b.node for b in bindings])
         if uses is None or _newlog_taken(state, found):
             if rule == IMPORTS_RULE:

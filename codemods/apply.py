@@ -12,7 +12,8 @@ Exit codes:
      and left untouched; the other files are still processed), or a usage error
 
 On stderr: one line per changed file with the edits per rule, the findings the rules left for
-review (``path:line: reason [rule]``), errors, and a summary per rule.
+review (``path:line: reason [rule]``: code they could not rewrite safely and left as it is;
+findings do not change the exit code), errors, and a summary per rule.
 """
 
 from __future__ import annotations
@@ -244,7 +245,9 @@ def _parser() -> argparse.ArgumentParser:
         "  0  nothing to change\n"
         "  1  files changed (with --check/--diff: would change)\n"
         "  2  errors: a file could not be read or parsed (path:line:col: message; the other\n"
-        "     files are still processed), or a usage error",
+        "     files are still processed), or a usage error\n\n"
+        "findings (path:line: reason [rule]) are what the rules left as is for a human to review;\n"
+        "they do not change the exit code.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to rewrite")

@@ -408,6 +408,15 @@ def test_module_used_as_a_value_is_reported_and_kept() -> None:
     ]
 
 
+def test_module_reexported_by_a_package_is_reported_and_kept() -> None:
+    findings = check_noop(
+        "from . import structlog_config\n\n__all__ = ['structlog_config']\n", path="app/utils/__init__.py"
+    )
+    assert findings == [
+        "1: 'structlog_config' (the module app.utils.structlog_config) is re-exported in __all__; left as is"
+    ]
+
+
 def test_semicolon_separated_statements() -> None:
     check_transformed(
         "import os; from app.utils.structlog_config import log_info\n",
