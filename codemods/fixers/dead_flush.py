@@ -7,7 +7,9 @@ thread per process. newlog's ``DatabaseLogHandler`` replaces the class.
 
 What it rewrites, in any class that carries that machinery (the legacy file, when the
 legacy-file rule is excluded, or a copy of it anywhere: a class with ``_process_logs`` /
-``_flush_logs`` methods or ``self.log_queue`` / ``self.batch_buffer`` attributes):
+``_flush_logs`` methods, or with both ``self.log_queue`` and ``self.batch_buffer``) and whose
+queue nothing feeds - a class that calls ``self.log_queue.put(...)`` (or appends to
+``self.batch_buffer``) outside those methods has a live pipeline: it is reported and left alone:
 
 - removes the ``_process_logs`` / ``_flush_logs`` methods and every call to them;
 - removes the thread whose target is one of them (``self._t = threading.Thread(target=self._process_logs, ...)``,
@@ -48,11 +50,18 @@ def triggers(options: Options) -> tuple[str, ...]:
 
 
 def fix(state: FileState) -> None:
-    indices = [
-        i
-        for i in state.hot(word_pattern([*DEAD_METHODS, *DEAD_STATE]))
-        if isinstance(state.body[i], cst.ClassDef) and _carries_machinery(state.body[i])  # type: ignore[arg-type]
-    ]
+    indices = []
+    for i in state.hot(word_pattern([*DEAD_METHODS, *DEAD_STATE])):
+        node = state.body[i]
+        if not isinstance(node, cst.ClassDef):
+            continue
+        finder = _MachineryFinder()
+        node.visit(finder)
+        if finder.fed is not None:
+            message = "the legacy queue is fed here, so its thread is not dead code; the class is left as is"
+            state.report(NAME, i, finder.fed, message)
+        elif finder.methods or finder.attributes >= {"log_queue", "batch_buffer"}:
+            indices.append(i)
     if not indices:
         return
     renamed = any(state.body[i].name.value == OLD_CLASS for i in indices)  # type: ignore[attr-defined]
@@ -65,22 +74,34 @@ def fix(state: FileState) -> None:
         _rename_references(state)
 
 
-def _carries_machinery(node: cst.ClassDef) -> bool:
-    finder = _MachineryFinder()
-    node.visit(finder)
-    return finder.found
-
-
 class _MachineryFinder(cst.CSTVisitor):
-    found = False
+    """What of the legacy machinery a class has, and whether anything feeds its queue (then it is alive)."""
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def __init__(self) -> None:
+        self.methods: set[str] = set()
+        self.attributes: set[str] = set()
+        self.fed: cst.CSTNode | None = None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         if node.name.value in DEAD_METHODS:
-            self.found = True
+            self.methods.add(node.name.value)
+            return False
+        return True
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        if _self_attr(node.target) in DEAD_STATE:
-            self.found = True
+        attribute = _self_attr(node.target)
+        if attribute in DEAD_STATE:
+            self.attributes.add(attribute)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in {"put", "put_nowait", "append", "extend"}
+            and _self_attr(func.value) in {"log_queue", "batch_buffer"}
+            and self.fed is None
+        ):
+            self.fed = node
 
 
 def _self_attr(node: cst.CSTNode) -> str | None:

@@ -149,6 +149,7 @@ def test_remaining_use_of_removed_state_is_reported() -> None:
         "class Handler:\n"
         "    def __init__(self):\n"
         "        self.log_queue = None\n"
+        "        self.batch_buffer = []\n"
         "\n"
         "    def pending(self):\n"
         "        return self.log_queue.qsize()\n",
@@ -159,7 +160,7 @@ def test_remaining_use_of_removed_state_is_reported() -> None:
         "    def pending(self):\n"
         "        return self.log_queue.qsize()\n",
     )
-    assert findings == ["6: still uses the removed queue/thread state; left as is"]
+    assert findings == ["7: still uses the removed queue/thread state; left as is"]
 
 
 def test_classes_without_the_machinery_are_left_alone() -> None:
@@ -222,3 +223,26 @@ def test_cleaned_newer_variant_imports_and_starts_no_thread(tmp_path: Path) -> N
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_a_class_whose_queue_is_fed_is_not_dead_code() -> None:
+    findings = check_noop(
+        "class Handler:\n"
+        "    def __init__(self):\n"
+        "        self.log_queue = Queue()\n"
+        "\n"
+        "    def __call__(self, logger, method_name, event_dict):\n"
+        "        self.log_queue.put(event_dict)\n"
+        "        return event_dict\n"
+        "\n"
+        "    def _process_logs(self):\n"
+        "        while True:\n"
+        "            write(self.log_queue.get())\n"
+    )
+    assert findings == [
+        "6: the legacy queue is fed here, so its thread is not dead code; the class is left as is"
+    ]
+
+
+def test_a_lone_log_queue_attribute_is_not_the_legacy_handler() -> None:
+    check_noop("class Pipeline:\n    def __init__(self):\n        self.log_queue = []\n")
