@@ -95,6 +95,7 @@ class LogQueueWorker:
         self._last_error: str | None = None
         self._deadline: float | None = None
         self._thread: threading.Thread | None = None
+        self._stopped = False
         self._writing = threading.Lock()
 
     def _start_thread(self) -> None:
@@ -160,7 +161,8 @@ class LogQueueWorker:
             self._flush_target = max(self._flush_target, target)
         self._wakeup.set()
         with self._progress:
-            done = self._progress.wait_for(lambda: self._written + self._dropped_failed >= target, timeout)
+            self._progress.wait_for(lambda: self._written + self._dropped_failed >= target or self._stopped, timeout)
+            done = self._written + self._dropped_failed >= target
             return done and self._dropped_failed == failed_before
 
     def shutdown(self, timeout: float = 5.0) -> bool:
@@ -229,11 +231,16 @@ class LogQueueWorker:
 
     def _run(self) -> None:
         mark_worker_thread()
-        while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
-            self._write(batch)
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    return
+                self._write(batch)
+        finally:
+            with self._progress:  # a flush() still waiting has nothing more to wait for
+                self._stopped = True
+                self._progress.notify_all()
 
     def _next_batch(self) -> list[Any] | None:
         oldest_since: float | None = None
