@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 import threading
 from typing import Any
@@ -21,6 +22,15 @@ from typing import Any
 from newlog.settings import ConfigError
 
 _write_lock = threading.Lock()
+
+
+def _new_write_lock_in_child() -> None:
+    """A child forked while another thread held the lock would wait for it forever."""
+    global _write_lock
+    _write_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_write_lock_in_child)
 
 
 class Outputs:
