@@ -144,7 +144,7 @@ class LogConfig:
             app.extensions[EXTENSION_KEY] = worker
             self.default_worker = worker
             set_static_context(
-                app_name=app.name,
+                app_name=app.config.get("APP_NAME", app.name),
                 app_version=app.config.get("APP_VERSION", "unknown"),
                 environment=app.config.get("ENVIRONMENT", os.environ.get("FLASK_ENV", "production")),
             )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import JSON, DateTime, String, Table, insert, inspect
+from sqlalchemy import JSON, DateTime, MetaData, String, Table, insert, inspect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
@@ -38,23 +38,39 @@ class DatabaseSink:
     :func:`copy_plan` says the table allows it.
     """
 
-    def __init__(self, engine: Engine, table: Table, *, use_copy: bool | None = None) -> None:
+    def __init__(
+        self, engine: Engine, table: Table | Callable[[], Table], *, use_copy: bool | None = None
+    ) -> None:
         self.engine = engine
+        self.use_copy = use_copy
+        self._resolve = None if isinstance(table, Table) else table
+        if isinstance(table, Table):
+            self._bind(table)
+
+    def _bind(self, table: Table) -> None:
         self.table = table
         self.statement = insert(table)
-        self.copy = copy_plan(engine, table) if use_copy is not False else None
-        if use_copy and self.copy is None:
+        self.copy = copy_plan(self.engine, table) if self.use_copy is not False else None
+        if self.use_copy and self.copy is None:
             raise ConfigError(
                 f"newlog: COPY needs PostgreSQL through psycopg 3 and a log table of known column types; "
-                f"table {table.name!r} on driver {engine.dialect.name}+{engine.dialect.driver} has neither"
+                f"table {table.name!r} on driver {self.engine.dialect.name}+{self.engine.dialect.driver} has neither"
             )
+
+    def _ensure_table(self) -> None:
+        """Resolve a table given by name on the first write (the app's models are imported by then)."""
+        if self._resolve is not None:
+            self._bind(self._resolve())
+            self._resolve = None
 
     @property
     def method(self) -> str:
         """Return how batches are written: ``"copy"`` or ``"executemany"``."""
+        self._ensure_table()
         return "copy" if self.copy is not None else "executemany"
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._ensure_table()
         with self.engine.begin() as connection:
             if self.copy is not None and rows:
                 self.copy.write(connection, rows)
@@ -125,8 +141,10 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None) -> DatabaseSi
 
     ``db`` defaults to the app's flask-sqlalchemy extension; ``table`` may be a Table, a
     model class, or a table name (default the ``LOG_TABLE`` setting, from ``app.config`` or the
-    environment, "unified_logs"). A table the app's metadata does not know is newlog's own,
-    created if missing (several processes starting at once may race to create it: that is fine).
+    environment, "unified_logs"). A name is looked up at the first write, so models imported
+    after ``init_app`` count: the app's own model of that name, else the existing table as the
+    database describes it, else newlog's own table, created (several processes starting at once
+    may race to create it: that is fine).
     """
     db = db if db is not None else app.extensions.get("sqlalchemy")
     if db is None:
@@ -136,10 +154,23 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None) -> DatabaseSi
         )
     with app.app_context():
         engine = db.engine
-        resolved = resolve_table(db, table if table is not None else Settings.load(app.config).LOG_TABLE)
-        if resolved.metadata is not db.metadata:
-            _create_if_missing(engine, resolved)
-    return DatabaseSink(engine, resolved)
+    wanted = table if table is not None else Settings.load(app.config).LOG_TABLE
+    if not isinstance(wanted, str):
+        return DatabaseSink(engine, resolve_table(db, wanted))
+    if wanted in db.metadata.tables:
+        return DatabaseSink(engine, resolve_table(db, wanted))
+
+    def resolve_by_name() -> Table:
+        # The app's model may be imported after init_app: look again at the first write.
+        if wanted in db.metadata.tables:
+            return resolve_table(db, wanted)
+        if inspect(engine).has_table(wanted):
+            return resolve_table(db, Table(wanted, MetaData(), autoload_with=engine))
+        own = resolve_table(db, log_table(wanted))
+        _create_if_missing(engine, own)
+        return own
+
+    return DatabaseSink(engine, resolve_by_name)
 
 
 def _create_if_missing(engine: Engine, table: Table) -> None:
@@ -154,7 +185,8 @@ def _create_if_missing(engine: Engine, table: Table) -> None:
 def resolve_table(db: Any, table: Any) -> Table:
     """Return the Table for a Table, a model class or a name; check it has the row columns."""
     if isinstance(table, str):
-        resolved = db.metadata.tables.get(table) or log_table(table)
+        known = db.metadata.tables.get(table)
+        resolved = known if known is not None else log_table(table)
     else:
         resolved = getattr(table, "__table__", table)
     if not isinstance(resolved, Table):

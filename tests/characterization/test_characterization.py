@@ -11,48 +11,20 @@ the legacy document of the same test session up to THE allowed deltas of
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from compat.characterize.compare import Difference, compare
+from compat.characterize.compare import compare
 from compat.characterize.program import ERROR_CLASSES, PLACES
 from tests.characterization.harness import Records
 
-# Open issues of the migrated target (c), outside compat: each must be fixed in newlog or the
-# codemods, then removed here. A difference that is not one of them fails the test, and an
-# issue that no longer shows up fails it too (so this list cannot go stale).
-OPEN_ISSUES: dict[str, tuple[str, Callable[[Difference], bool]]] = {
-    "app-name": (
-        "newlog.init_app() sets app_name to the Flask app name; the legacy module used app.config['APP_NAME'] "
-        "(compat.configure_structlog restores it; the codemods' newlog.init_app(app) does not)",
-        lambda d: d.path.endswith("context.app_name") and d.legacy == "legacy-app" and d.target == "app",
-    ),
-    "own-log-table": (
-        "newlog.init_app(app) runs before the app's models are imported, so newlog creates its own unified_logs "
-        "table (level VARCHAR(20)) instead of using the app's UnifiedLog table; resolve_table() would crash on the "
-        "app's Table anyway (`db.metadata.tables.get(name) or ...` calls Table.__bool__)",
-        lambda d: d.step == "<document>" and d.path == "schema",
-    ),
-}
-
-
-@pytest.mark.parametrize("target", ["compat_stub", "compat_install"])
-def test_compat_target_behaves_like_legacy(records: Records, db_kind: str, target: str) -> None:
+@pytest.mark.parametrize("target", ["compat_stub", "compat_install", "migrated"])
+def test_target_behaves_like_legacy(records: Records, db_kind: str, target: str) -> None:
     report = compare(records.get("legacy", db_kind), records.get(target, db_kind))
 
     assert report.ok, report.format()
     assert report.applied, "no allowed delta applied: the targets cannot be that identical"
-
-
-def test_migrated_target_behaves_like_legacy(records: Records, db_kind: str) -> None:
-    report = compare(records.get("legacy", db_kind), records.get("migrated", db_kind))
-
-    seen = {name for name, (_, matches) in OPEN_ISSUES.items() if any(matches(d) for d in report.differences)}
-    unexplained = [d for d in report.differences if not any(matches(d) for _, matches in OPEN_ISSUES.values())]
-    assert not unexplained, report.format() if not seen else "\n".join(map(str, unexplained[:50]))
-    assert seen == set(OPEN_ISSUES), f"open issue(s) fixed, remove them from OPEN_ISSUES: {sorted(set(OPEN_ISSUES) - seen)}"
 
 
 def _steps(document: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
