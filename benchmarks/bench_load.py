@@ -146,10 +146,12 @@ def drive(wrk: str, pacer: Path, port: int, path: str, rate: int, seconds: int) 
         [wrk, f"-t{threads}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(pacer),
          f"http://127.0.0.1:{port}{path}"],
         env={**os.environ, "BENCH_RATE": str(rate), "BENCH_THREADS": str(threads)},
-        capture_output=True, text=True, timeout=seconds + 60, check=True,
+        capture_output=True, text=True, timeout=seconds + 60,
     )
-    line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH "))
-    return json.loads(line[len("BENCH "):])
+    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH ")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({result.returncode}): {result.stdout[-2000:]} {result.stderr[-2000:]}")
+    return json.loads(lines[0][len("BENCH "):])
 
 
 # -- the apps -----------------------------------------------------------------------------------
@@ -481,13 +483,18 @@ def main() -> int:
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="gthread", help="gunicorn worker class (default gthread: keeps connections alive)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (default 1)")
     parser.add_argument("--skip-sink", action="store_true", help="skip the COPY/executemany and worker throughput part")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (servers' stderr logs, SQLite files)")
     args = parser.parse_args()
     app = args.app or ("compat" if (REPO / "compat" / "structlog_config.py").exists() else "demo")
     wrk = ensure_wrk()
     failed: list[str] = []
 
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_load.")))
+        workdir = Path(tempfile.mkdtemp(prefix="bench_load."))
+        if args.keep:
+            print(f"work dir (kept): {workdir}")
+        else:
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         pacer = workdir / "pacer.lua"
         pacer.write_text(PACER)
         variants = prepare_apps(workdir, app)

@@ -76,7 +76,7 @@ def test_sigterm_writes_every_event_accepted_before_it(
         "DATABASE_URL": database_url,
         "LOG_TABLE": log_table_name,
         "LOG_FLUSH_INTERVAL": "60",  # nothing is written before the signal: the drain on exit does it all
-        "LOG_BATCH_SIZE": "1000",
+        "LOG_BATCH_SIZE": "10000",
         "LOG_QUEUE_SIZE": "20000",
         "LOG_SHUTDOWN_TIMEOUT": "15",
     }
