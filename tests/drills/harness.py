@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -258,6 +258,15 @@ def log_rows(url: str, table: str) -> list[dict[str, Any]]:
         if isinstance(row.get("context"), str):
             row["context"] = json.loads(row["context"])
     return rows
+
+
+def table_exists(url: str, table: str) -> bool:
+    """Return True when ``table`` exists at ``url`` (newlog creates its own table at the first write)."""
+    engine = create_engine(url)
+    try:
+        return inspect(engine).has_table(table)
+    finally:
+        engine.dispose()
 
 
 def drop_table(url: str, table: str) -> None:
