@@ -7,12 +7,13 @@ which serves every legacy name on top of ``newlog``.
 
 What it rewrites: the file whose dotted path is ``--module`` (found from its path under the
 root given on the command line, or by walking up ``__init__.py`` files) gets, as its entire
-content, a module docstring and::
+content, a module docstring and ``compat.STUB`` (the one stub text, shared with compat)::
 
-    from compat.structlog_config import *  # noqa: F401,F403  (migrated: import from newlog instead)
+    import compat; compat.install(__name__)  # legacy path served by compat on newlog; delete after the switch
 
 With ``--delete-legacy`` the file is deleted instead. A file that already is a stub (it
-star-imports ``compat.structlog_config`` and defines nothing) is left alone. When this rule
+calls ``compat.install`` or star-imports ``compat.structlog_config`` and defines nothing) is
+left alone. When this rule
 runs, no other rule touches that file; with ``--exclude legacy-file`` the others apply to it
 (e.g. dead-flush on its handler class).
 """
@@ -22,11 +23,10 @@ from __future__ import annotations
 import re
 
 from codemods._engine import DELETE, FileInfo, FileState, Options
+from compat import STUB as COMPAT_STUB
 
 NAME = "legacy-file"
 SUMMARY = "replace the legacy module itself by a compat stub (or delete it)"
-
-STUB_IMPORT = "from compat.structlog_config import *  # noqa: F401,F403  (migrated: import from newlog instead)"
 
 STUB = f'''"""Compatibility stub for the legacy logging module ``{{module}}``.
 
@@ -34,8 +34,7 @@ Migrated by ``python -m codemods.apply``: the legacy API is served by ``compat.s
 on top of ``newlog`` until nothing imports this path any more. New code imports from ``newlog``.
 """
 
-{STUB_IMPORT}
-'''
+{COMPAT_STUB}'''
 
 _DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]", re.MULTILINE)
 
@@ -52,7 +51,8 @@ def replace_file(source: str, info: FileInfo, options: Options) -> object:
     """The stub's text for the legacy module, ``DELETE`` with ``--delete-legacy``, None if already a stub."""
     if options.delete_legacy:
         return DELETE
-    if "from compat.structlog_config import *" in source and not _DEFINES.search(source):
+    already = "compat.install(" in source or "from compat.structlog_config import *" in source
+    if already and not _DEFINES.search(source):
         return None
     first = source.find("\n")
     newline = "\r\n" if first > 0 and source[first - 1] == "\r" else "\n"

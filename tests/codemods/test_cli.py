@@ -213,7 +213,7 @@ def test_module_option(tmp_path: Path) -> None:
         b"from .logconf import log_info\nfrom myapp import logconf\n\nlogconf.log_info('x')\n",
     )
     assert main([str(tmp_path), "--module", "myapp.logconf", "--jobs", "1"]) == 1
-    assert b"from compat.structlog_config import *" in legacy.read_bytes()
+    assert b"compat.install(__name__)" in legacy.read_bytes()
     assert user.read_bytes() == b"from newlog import log_info\nimport newlog\n\nnewlog.log_info('x')\n"
 
 
@@ -229,7 +229,7 @@ def test_the_legacy_file_is_found_from_the_root_or_the_packages(tmp_path: Path, 
         legacy = write(project / "app" / "utils" / "structlog_config.py", b"x = 1\n")
         root = project if layout == "root" else tmp_path
     assert main([str(root), "--jobs", "1"]) == 1
-    assert b"from compat.structlog_config import *" in legacy.read_bytes()
+    assert b"compat.install(__name__)" in legacy.read_bytes()
 
 
 def test_delete_legacy(tmp_path: Path) -> None:

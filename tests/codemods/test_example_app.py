@@ -60,7 +60,7 @@ def test_the_app_is_migrated(migrated_app: tuple[Path, int], capsys: pytest.Capt
         ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         if path != stub:
             assert _legacy_imports(path, root) == [], path
-    assert "from compat.structlog_config import *" in stub.read_text(encoding="utf-8")
+    assert "compat.install(__name__)" in stub.read_text(encoding="utf-8")
 
     assert main([str(root), "--check"]) == 0
 

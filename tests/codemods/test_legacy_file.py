@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codemods.fixers.legacy_file import STUB_IMPORT
+from compat import STUB as COMPAT_STUB
 from tests.codemods._helpers import check_noop, check_transformed, run
 
 LEGACY_SOURCE = '''"""Structured logging configuration."""
@@ -31,17 +31,22 @@ Migrated by ``python -m codemods.apply``: the legacy API is served by ``compat.s
 on top of ``newlog`` until nothing imports this path any more. New code imports from ``newlog``.
 """
 
-{STUB_IMPORT}
-'''
+{COMPAT_STUB}'''
 
 
 def test_legacy_module_becomes_the_stub() -> None:
     check_transformed(LEGACY_SOURCE, STUB, path="app/utils/structlog_config.py")
 
 
-def test_stub_line() -> None:
-    assert STUB_IMPORT == (
-        "from compat.structlog_config import *  # noqa: F401,F403  (migrated: import from newlog instead)"
+def test_the_stub_line_is_compats_own() -> None:
+    assert STUB.endswith(
+        "import compat; compat.install(__name__)  # legacy path served by compat on newlog; delete after the switch\n"
+    )
+
+
+def test_an_older_star_import_stub_is_left_alone() -> None:
+    check_noop(
+        "from compat.structlog_config import *  # noqa: F401,F403\n", path="app/utils/structlog_config.py"
     )
 
 
@@ -65,7 +70,7 @@ def test_another_module_path() -> None:
     result = run("x = 1\n", path="myapp/logconf.py", module="myapp.logconf")
     assert result.source is not None
     assert "``myapp.logconf``" in result.source
-    assert result.source.endswith(STUB_IMPORT + "\n")
+    assert result.source.endswith(COMPAT_STUB)
 
 
 def test_other_rules_apply_when_it_is_excluded() -> None:
