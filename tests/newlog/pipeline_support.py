@@ -30,6 +30,12 @@ def stored_rows(app: Flask) -> list[dict[str, Any]]:
     return rows
 
 
+def flushed_rows(app: Flask, timeout: float = 10) -> list[dict[str, Any]]:
+    """Return :func:`stored_rows` once everything logged so far is written (asserts the flush succeeded)."""
+    assert newlog.flush(timeout)
+    return stored_rows(app)
+
+
 def printed_events(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """Return the JSON lines newlog printed since the last read of ``capsys``."""
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]

@@ -17,7 +17,7 @@ import structlog
 
 import newlog
 from newlog.sinks import default_sink
-from tests.support import read_rows
+from tests.newlog.pipeline_support import flushed_rows as stored
 
 TASKS = 100
 EVENTS_PER_TASK = 10
@@ -26,14 +26,6 @@ TICKS_DURING_A_STALL = 25
 MAX_LOOP_LAG = 0.5  # generous: this machine may be shared; the stall checks are the exact ones
 
 
-def stored(app: Any) -> list[dict[str, Any]]:
-    """Return the app's rows once everything logged so far is written, ``context`` as a dict."""
-    assert newlog.flush(10)
-    rows = read_rows(app)
-    for row in rows:
-        if isinstance(row["context"], str):  # SQLite returns the JSON column as text
-            row["context"] = json.loads(row["context"])
-    return rows
 
 
 class LoopMeter:

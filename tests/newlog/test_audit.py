@@ -15,17 +15,9 @@ import pytest
 import newlog
 from newlog.audit import MAX_ARGUMENT_CHARS, MAX_ARGUMENTS_CHARS
 from newlog.settings import Settings
-from tests.support import read_rows
+from tests.newlog.pipeline_support import flushed_rows as stored
 
 
-def stored(app: Any) -> list[dict[str, Any]]:
-    """Return the app's rows once everything logged so far is written, ``context`` as a dict."""
-    assert newlog.flush(5)
-    rows = read_rows(app)
-    for row in rows:
-        if isinstance(row["context"], str):  # SQLite returns the JSON column as text
-            row["context"] = json.loads(row["context"])
-    return rows
 
 
 def only_row(app: Any) -> dict[str, Any]:

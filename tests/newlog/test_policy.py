@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import newlog
-from tests.support import read_rows
+from tests.newlog.pipeline_support import flushed_rows as stored
 
 
 def printed(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -16,14 +16,6 @@ def printed(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
 
 
-def stored(app: Any) -> list[dict[str, Any]]:
-    """Return the app's rows once everything logged so far is written, ``context`` as a dict."""
-    assert newlog.flush(5)
-    rows = read_rows(app)
-    for row in rows:
-        if isinstance(row["context"], str):  # SQLite returns the JSON column as text
-            row["context"] = json.loads(row["context"])
-    return rows
 
 
 def stored_messages(app: Any) -> list[str]:

@@ -16,19 +16,11 @@ from flask_login import LoginManager, UserMixin, login_user, logout_user
 
 import newlog
 from newlog.context import request_id_var, user_id_var
-from tests.support import read_rows
+from tests.newlog.pipeline_support import flushed_rows as stored
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
 
-def stored(app: Any) -> list[dict[str, Any]]:
-    """Return the app's rows once everything logged so far is written, ``context`` as a dict."""
-    assert newlog.flush(5)
-    rows = read_rows(app)
-    for row in rows:
-        if isinstance(row["context"], str):  # SQLite returns the JSON column as text
-            row["context"] = json.loads(row["context"])
-    return rows
 
 
 def add_views(app: Flask) -> None:
