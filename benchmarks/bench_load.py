@@ -28,6 +28,9 @@ Run from the repository root (wrk is installed with apt-get if it is missing and
 
 PostgreSQL: ``--postgres-url``, else ``NEWLOG_TEST_POSTGRES_URL``, else a throw-away cluster
 from the machine's PostgreSQL binaries; every variant gets a fresh database on it.
+``--newlog-setting LOG_QUEUE_SIZE=20000`` (repeatable) sizes the newlog variant; ``--keep``
+keeps the servers' stderr logs. A target rate above what the machine can serve with logging
+disabled measures saturation, not logging: read the no-db row's rate and p50 first.
 """
 
 from __future__ import annotations
@@ -205,6 +208,13 @@ def served(
         variant.target,
     ]
     errors = open(workdir / f"{variant.name}.stderr.log", "ab")
+    module, _, attribute = variant.target.partition(":")
+    # The example app runs db.create_all() in create_app: two workers booting at once race on
+    # CREATE TABLE (one dies, gunicorn shuts down). Create the schema once before serving.
+    subprocess.run(
+        [sys.executable, "-c", f"import {module} as m; {'m.' + attribute if attribute.endswith(')') else ''}"],
+        cwd=variant.cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors, check=True, timeout=120,
+    )
     server = subprocess.Popen(command, cwd=variant.cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     try:
         deadline = time.monotonic() + 60
@@ -337,7 +347,11 @@ def run_database(
                 served(variant, urls[variant.name], workdir, args)
             )
         for variant in variants:
-            drive(wrk, pacer, ports[variant.name], "/api/log/info?phase=warmup", args.rate, WARMUP_SECONDS)
+            try:
+                drive(wrk, pacer, ports[variant.name], "/api/log/info?phase=warmup", args.rate, WARMUP_SECONDS)
+            except RuntimeError as exc:
+                log = (workdir / f"{variant.name}.stderr.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{databases.kind} {variant.name}: {exc}\nserver stderr:\n{log}") from None
             settle(masters[variant.name])
         for round_ in range(args.rounds):
             for variant in variants:
@@ -483,6 +497,8 @@ def main() -> int:
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="gthread", help="gunicorn worker class (default gthread: keeps connections alive)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (default 1)")
     parser.add_argument("--skip-sink", action="store_true", help="skip the COPY/executemany and worker throughput part")
+    parser.add_argument("--newlog-setting", action="append", default=[], metavar="KEY=VALUE",
+                        help="a newlog setting for the newlog and no-db variants, e.g. LOG_QUEUE_SIZE=20000 (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (servers' stderr logs, SQLite files)")
     args = parser.parse_args()
     app = args.app or ("compat" if (REPO / "compat" / "structlog_config.py").exists() else "demo")
@@ -498,6 +514,9 @@ def main() -> int:
         pacer = workdir / "pacer.lua"
         pacer.write_text(PACER)
         variants = prepare_apps(workdir, app)
+        for setting in args.newlog_setting:
+            key, _, value = setting.partition("=")
+            variants["newlog"].env[key] = variants["no-db"].env.setdefault(key, value)
         kinds = [kind.strip() for kind in args.databases.split(",") if kind.strip()]
         server_url = args.postgres_url
         if "postgresql" in kinds and not server_url:
