@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import faulthandler
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,13 +24,15 @@ pytestmark = [
 ]
 
 
-def run_in_child(body: Callable[[], bool], hang_after: float = 8.0) -> int:
-    """Fork; the child runs ``body`` and exits 0 if it returned True (1 if False or hung, 2 if it raised)."""
+def run_in_child(body: Callable[[], bool], hang_after: int = 8) -> int:
+    """Fork; the child runs ``body`` and exits 0 if it returned True (1 if False, 2 if it raised, -14 if it hung)."""
     pid = os.fork()
     if pid == 0:
         code = 2
         try:
-            faulthandler.dump_traceback_later(hang_after, exit=True)  # a deadlocked child must not hang the suite
+            # A deadlocked child must not hang the suite: SIGALRM's default action kills it whatever it holds.
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.alarm(hang_after)
             code = 0 if body() else 1
         finally:
             os._exit(code)
@@ -133,7 +135,7 @@ def test_a_child_forked_while_another_thread_prints_can_still_log() -> None:
     printer.start()
     try:
         time.sleep(0.02)
-        codes = [run_in_child(lambda: _log_and_flush("child line"), hang_after=1.5) for _ in range(3)]
+        codes = [run_in_child(lambda: _log_and_flush("child line"), hang_after=2) for _ in range(3)]
     finally:
         stop.set()
         printer.join(5)
