@@ -169,7 +169,7 @@ class LogConfig:
         return all([worker.flush(timeout) for worker in all_workers()])
 
     def shutdown(self, timeout: float | None = None) -> bool:
-        """Drain and stop every worker (idempotent); False if any timed out with events left."""
+        """Drain and stop every worker (idempotent); False if any timed out or dropped events while draining."""
         wait = timeout if timeout is not None else self.settings.LOG_SHUTDOWN_TIMEOUT
         return all([worker.shutdown(wait) for worker in all_workers()])
 

@@ -166,12 +166,14 @@ _PARSERS: dict[str, Parser] = {
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 
 KNOWN_KEYS = frozenset(_PARSERS)
+FOREIGN_KEYS = frozenset({"LOG_LEVEL", "LOG_FILES", "LOG_FORMAT", "LOG_DIR", "LOG_PATH", "LOG_TO_STDOUT"})
+"""Common settings of other tools that look like newlog's: never taken for a typo."""
 
 
 def _reject_typos(source: Mapping[str, Any], origin: str) -> None:
     """Raise for a key that is not a setting but is a near miss of one (``LOG_BACH_SIZE``)."""
     for key in source:
-        if not isinstance(key, str) or key in KNOWN_KEYS or not key.isupper():
+        if not isinstance(key, str) or key in KNOWN_KEYS or key in FOREIGN_KEYS or not key.isupper():
             continue
         if not (key.startswith("LOG_") or "DEBUG_LOG" in key):
             continue

@@ -181,3 +181,8 @@ def test_init_app_works_once_the_config_is_fixed(sqlite_url: str) -> None:
     worker = newlog.init_app(app)
     assert worker.flush_interval == 0.5
     assert worker.stats()["alive"] is True
+
+
+def test_other_tools_log_settings_are_not_taken_for_typos() -> None:
+    settings = Settings.load({"LOG_LEVEL": "debug", "LOG_FORMAT": "json"}, environ={"LOG_FILES": "/var/log"})
+    assert settings.LOG_DB_LEVEL == "INFO"
