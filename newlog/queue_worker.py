@@ -121,7 +121,7 @@ class LogQueueWorker:
             if self._closed:
                 self._dropped_closed += 1
                 return False
-            if self._enqueued - self._written - self._dropped_failed >= self.queue_size:
+            if self._pending() >= self.queue_size:
                 self._dropped_overflow += 1
                 self._overflow_unreported += 1
                 warn = time.monotonic() >= self._next_warning
@@ -186,7 +186,7 @@ class LogQueueWorker:
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
-            left = self._enqueued - self._written - self._dropped_failed
+            left = self._pending()
             lost = self._dropped_failed - self._failed_at_close
         if left:
             _stdlib_log.error(
@@ -205,8 +205,12 @@ class LogQueueWorker:
             return False
         return True
 
+    def _pending(self) -> int:
+        """Accepted events neither written nor given up on yet (queued or in the batch being written)."""
+        return self._enqueued - self._written - self._dropped_failed
+
     def _all_processed(self) -> bool:
-        return self._written + self._dropped_failed >= self._enqueued
+        return self._pending() <= 0
 
     def stats(self) -> dict[str, Any]:
         """Return the counters: enqueued, written, dropped_*, queued, batches, retries, alive, last_error."""
@@ -217,7 +221,7 @@ class LogQueueWorker:
                 "dropped_overflow": self._dropped_overflow,
                 "dropped_failed": self._dropped_failed,
                 "dropped_closed": self._dropped_closed,
-                "queued": self._enqueued - self._written - self._dropped_failed,
+                "queued": self._pending(),
                 "queue_size": self.queue_size,
                 "batches": self._batches,
                 "retries": self._retries,
