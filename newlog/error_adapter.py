@@ -50,7 +50,7 @@ ErrorResponse: TypeAlias = "tuple[Response | dict[str, Any], int]"
 _fallback_logger = logging.getLogger(__name__)
 
 
-class ErrorCategory(str, enum.Enum):
+class ErrorCategory(enum.StrEnum):
     """What kind of failure an error is; values are the legacy lowercase strings."""
 
     DATABASE = "database"
@@ -64,20 +64,14 @@ class ErrorCategory(str, enum.Enum):
     SECURITY = "security"
     EXTERNAL = "external"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class ErrorSeverity(str, enum.Enum):
+class ErrorSeverity(enum.StrEnum):
     """How bad an error is; values are the legacy lowercase strings."""
 
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
     CRITICAL = "critical"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _DEFAULT_MESSAGES: dict[ErrorCategory, str] = {
