@@ -27,6 +27,7 @@ from flask import request as current_request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from newlog import sanitize
 from newlog.context import request_id_var, user_id_var
 
 __all__ = [
@@ -308,7 +309,7 @@ class ErrorContext:
         self.user_id: int | None = user_id_var.get()
         if request is None and has_request_context():
             request = current_request._get_current_object()  # type: ignore[attr-defined]
-        self.url: str | None = request.url if request is not None else None
+        self.url: str | None = sanitize.mask_url(request.url) if request is not None else None
         self.method: str | None = request.method if request is not None else None
         self.extra: dict[str, str | None] | None = (
             {"ip_address": request.remote_addr, "user_agent": request.headers.get("User-Agent")}
