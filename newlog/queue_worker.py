@@ -421,9 +421,10 @@ class LogQueueWorker:
         except Exception as exc:  # noqa: BLE001 - reported; events stay queued and are retried
             text = self._safe_describe(exc)
             self._last_error = text
+            where = getattr(self.sink, "url", "") or "the log database"
             self._report(
                 "connect",
-                f"newlog: cannot reach the log database ({text}); events are queued and retried for "
+                f"newlog: cannot reach {where} ({text}); events are queued and retried for "
                 f"LOG_RETRY_SECONDS={self.retry_seconds:g} per batch: check the database URL and that the server is up",
             )
 

@@ -108,34 +108,32 @@ class DatabaseSink:
         result: dict[str, Any] = {"ok": False, "connect": "skipped", "table": "skipped", "insert": "skipped"}
         name = self.table_name or "?"
         result["table_name"] = name
+        step = "connect"
         try:
-            connection = self.engine.connect()
-        except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
-            result["connect"] = describe_error(exc)
-            return result
-        with connection:
-            result["connect"] = "ok"
-            try:
+            with self.engine.connect() as connection:  # one connection at a time: the pool holds one
+                result["connect"] = "ok"
+                step = "table"
                 schema = self.table.schema if self._resolve is None else None
-                if not inspect(connection).has_table(name, schema=schema):
-                    result["table"] = (
-                        f"missing: table {name!r} does not exist (newlog creates its own at the app's first write, "
-                        "unless the app's migrations own it: run them)"
-                    )
-                    return result
-                result["table"] = "ok"
-                connection.rollback()  # end the inspection's transaction
-                self._ensure_table()
+                exists = inspect(connection).has_table(name, schema=schema)
+            if not exists:
+                result["table"] = (
+                    f"missing: table {name!r} does not exist (newlog creates its own at the app's first write, "
+                    "unless the app's migrations own it: run them)"
+                )
+                return result
+            self._ensure_table()
+            result["table"] = "ok"
+            step = "insert"
+            with self.engine.connect() as connection:
                 transaction = connection.begin()
                 try:
                     connection.execute(self.statement, [_probe_row()])
-                    result["insert"] = "ok"
                 finally:
                     transaction.rollback()
-            except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
-                step = "table" if result["table"] == "skipped" else "insert"
-                result[step] = describe_error(exc)
-                return result
+            result["insert"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
+            result[step] = describe_error(exc)
+            return result
         result["ok"] = True
         return result
 
