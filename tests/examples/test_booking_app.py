@@ -11,38 +11,15 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
-from tests.conftest import require_postgres
 from tests.drills.harness import Gunicorn, get
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOKING_APP = ROOT / "examples" / "booking_app"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database URL of its own: a SQLite file, or a fresh schema on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'raumbuchung.db'}"
-        return
-    server = sa.make_url(require_postgres())
-    schema = f"raumbuchung_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(server)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield server.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
 
 
 def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
