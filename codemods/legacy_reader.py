@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import importlib.util
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -348,6 +349,27 @@ class _Reader:
             return module or ""
         base = parts[: len(parts) - (level - 1)]
         return ".".join(base + ([module] if module else []))
+
+    def _normalized(self, ref: Ref) -> Ref:
+        """``Ref("shop", "errors.ShopError")`` becomes ``Ref("shop.errors", "ShopError")`` when ``shop/errors.py`` exists."""
+        while ref.name:
+            first, _, rest = ref.name.partition(".")
+            module = f"{ref.module}.{first}" if ref.module else first
+            if not self._is_module(module):
+                break
+            ref = Ref(module, rest)
+        return ref
+
+    def _is_module(self, module: str) -> bool:
+        base = self.root.joinpath(*module.split("."))
+        if base.with_suffix(".py").is_file() or (base / "__init__.py").is_file():
+            return True
+        if (self.root / module.partition(".")[0]).exists():
+            return False  # the app's own package: its files decide
+        try:  # an installed library (werkzeug.exceptions): finding the spec imports its parent package, not the app
+            return importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            return False
 
     def _local_class(self, node: ast.ClassDef) -> LocalClass:
         constants: dict[str, Any] = {}
@@ -705,7 +727,7 @@ class _Reader:
                     return _ERROR_NAME
                 return ErrorAttr(node.attr)
             if isinstance(base, Ref):
-                return base.attribute(node.attr)
+                return self._normalized(base.attribute(node.attr))
             if isinstance(base, LocalClass):
                 if node.attr in base.constants:
                     return base.constants[node.attr]
@@ -736,6 +758,11 @@ class _Reader:
                 if not value:
                     return value
             return result
+        if isinstance(node, ast.IfExp):
+            test = self._eval(node.test, error, env, locals_, code)
+            if not isinstance(test, bool | int):
+                raise Unreadable(f"could not evaluate the condition of {ast.unparse(node)}", line)
+            return self._eval(node.body if test else node.orelse, error, env, locals_, code)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             value = self._eval(node.operand, error, env, locals_, code)
             if not isinstance(value, bool | int):
@@ -780,6 +807,8 @@ class _Reader:
             if isinstance(operator, ast.In | ast.NotIn):
                 if not isinstance(right, tuple):
                     raise Unreadable(f"could not evaluate {ast.unparse(node)}", node.lineno)
+                if isinstance(left, int) and not isinstance(left, bool):
+                    right = tuple(self._as_int(item, node.lineno) if isinstance(item, Ref) else item for item in right)
                 result = left in right
                 result = result if isinstance(operator, ast.In) else not result
             elif isinstance(operator, ast.Is | ast.IsNot):
@@ -922,12 +951,19 @@ class _Reader:
         return OutcomeSpec(status, fields["category"], fields["severity"], key, message, recoverable)
 
     def _resolve_enums(self) -> None:
-        for role, name in (("category_enum", "ErrorCategory"), ("severity_enum", "ErrorSeverity")):
-            bound = self.bindings.get(name)
-            if isinstance(bound, Ref):
-                setattr(self.result, role, bound)
-            elif not isinstance(bound, LocalClass):
-                self._finding(1, f"could not determine where {name} comes from")
+        """The enums are the owners of the rules' category / severity members (plain strings: the module's own constants)."""
+        outcomes = [rule.outcome for rule in self.result.rules if rule.outcome is not None]
+        for role, attribute in (("category_enum", "category"), ("severity_enum", "severity")):
+            owners = {
+                Ref(value.module, value.name.rpartition(".")[0])
+                for value in (getattr(outcome, attribute) for outcome in outcomes)
+                if isinstance(value, Ref) and "." in value.name
+            }
+            plain = any(isinstance(getattr(outcome, attribute), str) for outcome in outcomes)
+            if len(owners) == 1 and not plain:
+                setattr(self.result, role, owners.pop())
+            elif owners:
+                self._finding(1, f"could not determine the one {attribute} enum: {sorted(map(str, owners))}{' and plain values' if plain else ''}")
         base = [rule.classes for rule in self.result.rules if rule.outcome is None]
         if len(base) == 1 and len(base[0]) == 1:
             self.result.base_error = base[0][0]
@@ -962,7 +998,7 @@ class _Reader:
             elif key.value == "suggestions":
                 self._read_suggestions(value)
             elif key.value == "timestamp":
-                self.result.format_timestamp = self._carry(value, {("context", "timestamp"): "timestamp"})
+                self.result.format_timestamp = self._carry(value, {("context", "timestamp"): "timestamp"}, handler)
         for statement, condition in self._statements_after(handler, literal):
             target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None
             path = self._subscript_path(target, name) if target is not None else None
@@ -1082,9 +1118,9 @@ class _Reader:
                 target = node.targets[0]
                 if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
                     if target.attr == "error_id":
-                        self.result.error_id = self._carry(node.value, {})
+                        self.result.error_id = self._carry(node.value, {}, init)
                     elif target.attr == "timestamp":
-                        self.result.now = self._carry(node.value, {})
+                        self.result.now = self._carry(node.value, {}, init)
         if self.result.error_id is None:
             self._finding(init.lineno, "could not determine the error id format (no self.error_id = ...)")
         if self.result.now is None:
@@ -1095,12 +1131,14 @@ class _Reader:
         if decorator is None:
             self._finding(1, "could not determine error_handler's status: no function error_handler")
             return
+        wrapped = decorator.args.args[0].arg if decorator.args.args else ""
         for node in ast.walk(decorator):
             if isinstance(node, ast.ExceptHandler):
                 exception = node.name or ""
+                self.result.double_call = any(
+                    isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == wrapped for call in ast.walk(node)
+                )
                 for statement in ast.walk(node):
-                    if isinstance(statement, ast.Try):
-                        self.result.double_call = True
                     if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Tuple) and len(statement.value.elts) == 2:
                         self._read_status(statement.value.elts[1], exception, node)
                         return
@@ -1121,11 +1159,13 @@ class _Reader:
             if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == classifier:
                 return  # the rule's own status
         if isinstance(status, ast.Call) and len(status.args) == 1 and isinstance(status.args[0], ast.Name) and status.args[0].id == exception:
-            if isinstance(status.func, ast.Name):
-                bound = self.bindings.get(status.func.id)
-                if isinstance(bound, Ref):
-                    self.result.status_mapper = bound
-                    return
+            try:
+                mapper = self._eval(status.func, "", {}, {}, code=None)
+            except Unreadable:
+                mapper = None
+            if isinstance(mapper, Ref):
+                self.result.status_mapper = mapper
+                return
         self._finding(status.lineno, f"could not determine error_handler's status {ast.unparse(status)}")
 
     # -- identity ---------------------------------------------------------------------------------
@@ -1201,8 +1241,12 @@ class _Reader:
 
     # -- carrying expressions over ------------------------------------------------------------
 
-    def _carry(self, node: ast.expr, params: dict[tuple[str, str], str]) -> Code | None:
-        """The source of ``node`` (``params`` replace attribute reads), with the imports and helpers it needs."""
+    def _carry(self, node: ast.expr, params: dict[tuple[str, str], str], scope: ast.FunctionDef | None = None) -> Code | None:
+        """The source of ``node`` (``params`` replace attribute reads), with the imports and helpers it needs.
+
+        Names come from the module's imports and helpers, or from imports inside ``scope``
+        (the function ``node`` is in).
+        """
 
         class Replace(ast.NodeTransformer):
             def visit_Attribute(self, attribute: ast.Attribute) -> ast.AST:
@@ -1213,14 +1257,18 @@ class _Reader:
         expression = Replace().visit(ast.parse(ast.unparse(node), mode="eval"))
         refs: dict[str, Ref] = {}
         definitions: dict[str, str] = {}
+        local: dict[str, Any] = {}
+        for statement in ast.walk(scope) if scope is not None else ():
+            if isinstance(statement, ast.Import | ast.ImportFrom):
+                self._bind_import(statement, local)
         try:
-            self._needs(expression, set(params.values()), refs, definitions)
+            self._needs(expression, set(params.values()), refs, definitions, local)
         except Unreadable as problem:
             self._finding(getattr(node, "lineno", 0), f"could not carry over {ast.unparse(node)}: {problem}")
             return None
         return Code(ast.unparse(expression), tuple(sorted(refs.items())), tuple(definitions.values()))
 
-    def _needs(self, tree: ast.AST, known: set[str], refs: dict[str, Ref], definitions: dict[str, str]) -> None:
+    def _needs(self, tree: ast.AST, known: set[str], refs: dict[str, Ref], definitions: dict[str, str], local: dict[str, Any] | None = None) -> None:
         defined = set(known)
         for node in ast.walk(tree):
             if isinstance(node, ast.arg):
@@ -1231,7 +1279,7 @@ class _Reader:
             if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)) or node.id in defined:
                 continue
             name = node.id
-            bound = self.bindings.get(name, _UNKNOWN)
+            bound = (local or {}).get(name, self.bindings.get(name, _UNKNOWN))
             if isinstance(bound, Ref):
                 refs[name] = bound
             elif name in definitions or hasattr(builtins, name):
