@@ -144,7 +144,7 @@ _SUGGESTIONS: dict[ErrorCategory, tuple[str, ...]] = {
 
 
 def _to_category(value: object) -> Any:
-    """newlog's member for a legacy string or an enum with a known value; an app's other enum members stay as they are."""
+    """newlog's member for a legacy string or an enum with a known value; other enum members stay as they are."""
     raw = getattr(value, "value", value)
     try:
         return ErrorCategory(str(raw).lower())
@@ -156,7 +156,7 @@ def _to_category(value: object) -> Any:
 
 
 def _to_severity(value: object) -> Any:
-    """newlog's member for a legacy string or an enum with a known value; an app's other enum members stay as they are."""
+    """newlog's member for a legacy string or an enum with a known value; other enum members stay as they are."""
     raw = getattr(value, "value", value)
     try:
         return ErrorSeverity(str(raw).lower())
@@ -199,7 +199,9 @@ class ErrorMetadata:
             object.__setattr__(self, "message", _DEFAULT_MESSAGES.get(category))
 
     @classmethod
-    def _exact(cls, status_code: int, category: Any, severity: Any, message_key: str | None, message: Any, recoverable: bool) -> ErrorMetadata:
+    def _exact(
+        cls, status_code: int, category: Any, severity: Any, message_key: str | None, message: Any, recoverable: bool
+    ) -> ErrorMetadata:
         """Build metadata as a profile answered it: no defaults filled in, values kept (a None message stays None)."""
         metadata = object.__new__(cls)
         for name, value in (
@@ -332,7 +334,12 @@ def classify(error: BaseException) -> ErrorMetadata:
     if profile is not None:
         resolved = profile.resolve(error)
         return ErrorMetadata._exact(
-            resolved.status_code, resolved.category, resolved.severity, resolved.message_key, resolved.message, resolved.recoverable
+            resolved.status_code,
+            resolved.category,
+            resolved.severity,
+            resolved.message_key,
+            resolved.message,
+            resolved.recoverable,
         )
     metadata = _from_attributes(error)
     if metadata is not None:
@@ -468,7 +475,11 @@ def _newlog_payload(
 
 
 def _profile_payload(
-    profile: ErrorProfile, error: BaseException, metadata: ErrorMetadata, context: ErrorContext, extra: dict[str, Any] | None
+    profile: ErrorProfile,
+    error: BaseException,
+    metadata: ErrorMetadata,
+    context: ErrorContext,
+    extra: dict[str, Any] | None,
 ) -> dict[str, Any]:
     shape = profile.payload
     values: dict[str, Any] = {
@@ -629,7 +640,9 @@ def error_catalogue(profile: ErrorProfile | None | object = _NOT_SET) -> ErrorCa
     assert isinstance(profile, ErrorProfile)
     messages = profile.messages()
     fixed = {
-        rule.outcome.message.value for rule in profile.rules if rule.outcome is not None and rule.outcome.message.kind == "literal"
+        rule.outcome.message.value
+        for rule in profile.rules
+        if rule.outcome is not None and rule.outcome.message.kind == "literal"
     }
     return ErrorCatalogue(
         messages=messages,

@@ -51,7 +51,9 @@ class Text:
 
     def __post_init__(self) -> None:
         if self.kind not in ("literal", "catalogue", "description", "description_or_name", "error"):
-            raise ValueError(f"Text.kind {self.kind!r} is not one of literal, catalogue, description, description_or_name, error")
+            raise ValueError(
+                f"Text.kind {self.kind!r} is not one of literal, catalogue, description, description_or_name, error"
+            )
         if self.kind == "catalogue" and not self.value:
             raise ValueError("Text.catalogue() needs the message key")
 
@@ -117,7 +119,7 @@ class Rule:
     words: tuple[str, ...] = ()
 
     def matches(self, error: BaseException, code: int | None) -> bool:
-        """Return whether this rule applies to ``error`` (``code``: its HTTP code, None if it is not an HTTP exception)."""
+        """Return whether this rule applies to ``error`` (``code``: its HTTP code, None for other errors)."""
         if self.classes and not isinstance(error, self.classes):
             return False
         if self.codes is not None and (code is None or not self.codes[0] <= code <= self.codes[1]):
@@ -130,7 +132,18 @@ class Rule:
 
 
 TOP_LEVEL_KEYS = frozenset(
-    {"error", "error_id", "category", "severity", "message_code", "message", "timestamp", "recoverable", "suggestions", "context"}
+    {
+        "error",
+        "error_id",
+        "category",
+        "severity",
+        "message_code",
+        "message",
+        "timestamp",
+        "recoverable",
+        "suggestions",
+        "context",
+    }
 )
 CONTEXT_KEYS = frozenset({"request_id", "user_id", "url", "method", "meta"})
 META_KEYS = frozenset({"status_code", "error_type", "details", "ip_address", "user_agent"})
@@ -152,7 +165,11 @@ class PayloadShape:
     extra: Literal["truthy", "given"] = "truthy"
 
     def __post_init__(self) -> None:
-        for name, keys, allowed in (("keys", self.keys, TOP_LEVEL_KEYS), ("context", self.context, CONTEXT_KEYS), ("meta", self.meta, META_KEYS)):
+        for name, keys, allowed in (
+            ("keys", self.keys, TOP_LEVEL_KEYS),
+            ("context", self.context, CONTEXT_KEYS),
+            ("meta", self.meta, META_KEYS),
+        ):
             unknown = [key for key in keys if key not in allowed]
             if unknown:
                 raise ValueError(f"PayloadShape.{name} has unknown key(s) {unknown}: use {sorted(allowed)}")
@@ -214,7 +231,11 @@ class ErrorProfile:
     source: str = ""
 
     def __post_init__(self) -> None:
-        if not self.rules or self.rules[-1].outcome is None or (self.rules[-1].classes or self.rules[-1].codes or self.rules[-1].words):
+        if (
+            not self.rules
+            or self.rules[-1].outcome is None
+            or (self.rules[-1].classes or self.rules[-1].codes or self.rules[-1].words)
+        ):
             raise ValueError(
                 f"ErrorProfile{self._where()}: the last rule must be unconditional with an outcome "
                 "(the legacy classification's final 'return'), so that every error gets an answer"
@@ -223,8 +244,12 @@ class ErrorProfile:
             rule.outcome is not None and rule.outcome.message.kind == "catalogue" for rule in self.rules
         )
         if uses_catalogue and self.catalogue is None:
-            raise ValueError(f"ErrorProfile{self._where()}: a rule takes its message from the catalogue, but no catalogue is given")
-        object.__setattr__(self, "_suggestions", {value_of(key): tuple(texts) for key, texts in self.suggestions.items()})
+            raise ValueError(
+                f"ErrorProfile{self._where()}: a rule takes its message from the catalogue, but no catalogue is given"
+            )
+        object.__setattr__(
+            self, "_suggestions", {value_of(key): tuple(texts) for key, texts in self.suggestions.items()}
+        )
 
     def _where(self) -> str:
         return f" ({self.source})" if self.source else ""
@@ -237,7 +262,9 @@ class ErrorProfile:
         if text is not missing:
             return text
         if self.catalogue_default is None:
-            raise KeyError(f"ErrorProfile{self._where()}: the catalogue has no message {key!r} and no catalogue_default is set")
+            raise KeyError(
+                f"ErrorProfile{self._where()}: the catalogue has no message {key!r} and no catalogue_default is set"
+            )
         if self.catalogue_default.kind == "catalogue" and self.catalogue_default.value == key:
             raise KeyError(f"ErrorProfile{self._where()}: the catalogue lacks its own default message {key!r}")
         return self.catalogue_default.render(Exception(key), self)
@@ -258,18 +285,27 @@ class ErrorProfile:
         outcome = rule.outcome
         if outcome is None:
             return Resolved(
-                status_code=getattr(error, "status_code"),
-                category=getattr(error, "category"),
-                severity=getattr(error, "severity"),
+                status_code=error.status_code,  # type: ignore[attr-defined]
+                category=error.category,  # type: ignore[attr-defined]
+                severity=error.severity,  # type: ignore[attr-defined]
                 message_key=getattr(error, "message_key", None),
-                message=getattr(error, "message"),
-                recoverable=getattr(error, "recoverable"),
+                message=error.message,  # type: ignore[attr-defined]
+                recoverable=error.recoverable,  # type: ignore[attr-defined]
             )
         status = code if outcome.status_code is None else outcome.status_code
         if status is None:
-            raise ValueError(f"ErrorProfile{self._where()}: a rule with the HTTP code as status matched {type(error).__name__}, which has no code")
-        key = outcome.message_key.format(code=code) if outcome.message_key is not None and code is not None else outcome.message_key
-        return Resolved(status, outcome.category, outcome.severity, key, outcome.message.render(error, self), outcome.recoverable)
+            raise ValueError(
+                f"ErrorProfile{self._where()}: a rule whose status is the HTTP code matched "
+                f"{type(error).__name__}, which has no code"
+            )
+        key = (
+            outcome.message_key.format(code=code)
+            if outcome.message_key is not None and code is not None
+            else outcome.message_key
+        )
+        return Resolved(
+            status, outcome.category, outcome.severity, key, outcome.message.render(error, self), outcome.recoverable
+        )
 
     def status_for(self, error: BaseException) -> int:
         """Return the status ``error_handler`` answered ``error`` with."""
@@ -282,7 +318,9 @@ class ErrorProfile:
         if isinstance(catalogue, Mapping):
             texts.update({str(key): text for key, text in catalogue.items() if isinstance(text, str)})
         elif catalogue is not None:
-            texts.update({key: text for key, text in vars(catalogue).items() if key.isupper() and isinstance(text, str)})
+            texts.update(
+                {key: text for key, text in vars(catalogue).items() if key.isupper() and isinstance(text, str)}
+            )
         for rule in self.rules:
             if rule.outcome is not None and rule.outcome.message.kind == "literal" and rule.outcome.message_key:
                 texts.setdefault(rule.outcome.message_key, rule.outcome.message.value)

@@ -62,7 +62,18 @@ def test_booking_app_module_couplings() -> None:
         False,
     )
     assert couplings.payload == PayloadShape(
-        keys=("error", "error_id", "category", "severity", "message_code", "message", "timestamp", "recoverable", "suggestions", "context"),
+        keys=(
+            "error",
+            "error_id",
+            "category",
+            "severity",
+            "message_code",
+            "message",
+            "timestamp",
+            "recoverable",
+            "suggestions",
+            "context",
+        ),
         context=("request_id", "user_id", "url", "method", "meta"),
         meta=("status_code", "error_type"),
         extra="truthy",
@@ -73,7 +84,9 @@ def test_booking_app_module_couplings() -> None:
         '_HOSTNAME = os.environ.get("POD_NAME") or socket.gethostname()',
     )
     assert couplings.identity["environment"].request_only is False
-    assert dict(couplings.suggestions)[Ref("app.constants", "ErrorCategory.BOOKING")] == ("Wählen Sie einen anderen Raum oder Zeitraum.",)
+    assert dict(couplings.suggestions)[Ref("app.constants", "ErrorCategory.BOOKING")] == (
+        "Wählen Sie einen anderen Raum oder Zeitraum.",
+    )
 
 
 def test_older_module_couplings() -> None:
@@ -81,8 +94,12 @@ def test_older_module_couplings() -> None:
 
     assert couplings.findings == []
     assert couplings.variant == "older"
-    assert couplings.catalogue is None and couplings.category_enum is None  # its categories are its own string constants
-    assert couplings.base_error == Ref("app.errors", "AppError")  # imported inside _classify_error, in try/except ImportError
+    assert (
+        couplings.catalogue is None and couplings.category_enum is None
+    )  # its categories are its own string constants
+    assert couplings.base_error == Ref(
+        "app.errors", "AppError"
+    )  # imported inside _classify_error, in try/except ImportError
     assert couplings.status_mapper is None and couplings.double_call is True
     assert [(rule.codes, rule.outcome.category) for rule in couplings.rules if rule.codes] == [
         ((100, 400), "validation"),
@@ -94,7 +111,17 @@ def test_older_module_couplings() -> None:
     ]
     assert couplings.rules[-1].outcome.category == "unknown"
     assert outcome_of(couplings, ("validation", "invalid")).message == Text.ERROR
-    assert couplings.payload.keys == ("error", "error_id", "category", "severity", "message", "timestamp", "recoverable", "suggestions", "context")
+    assert couplings.payload.keys == (
+        "error",
+        "error_id",
+        "category",
+        "severity",
+        "message",
+        "timestamp",
+        "recoverable",
+        "suggestions",
+        "context",
+    )
     assert (couplings.payload.context, couplings.payload.meta) == (("request_id", "user_id", "url", "method"), ())
     assert couplings.error_id.expression == "str(uuid.uuid4())"
     assert {key for key, rule in couplings.identity.items() if rule.request_only} == {"environment", "host"}
@@ -308,7 +335,9 @@ def test_import_forms_are_resolved_against_the_files_package(shop: Path) -> None
 def test_conditions_and_values_of_the_rules(shop: Path) -> None:
     couplings = read_legacy_module(shop)
 
-    http = [(rule.codes, rule.outcome.category.name, rule.outcome.message_key) for rule in couplings.rules if rule.codes]
+    http = [
+        (rule.codes, rule.outcome.category.name, rule.outcome.message_key) for rule in couplings.rules if rule.codes
+    ]
     assert http == [
         ((100, 400), "Kind.VALIDATION", "HTTP"),
         ((401, 401), "Kind.AUTHORIZATION", "http.{code}"),
@@ -324,13 +353,25 @@ def test_conditions_and_values_of_the_rules(shop: Path) -> None:
     ]
     [denied] = [rule for rule in couplings.rules if rule.words == ("denied",)]
     assert denied.classes == (Ref("builtins", "OSError"),)  # 'and' of a word and a class is one rule
-    assert denied.outcome.message == Text.catalogue("NOT_ALLOWED")  # texts.Texts.NOT_ALLOWED, an attribute of the catalogue
-    assert couplings.payload.keys == ("error", "error_id", "message", "message_code", "category", "timestamp", "suggestions")
+    assert denied.outcome.message == Text.catalogue(
+        "NOT_ALLOWED"
+    )  # texts.Texts.NOT_ALLOWED, an attribute of the catalogue
+    assert couplings.payload.keys == (
+        "error",
+        "error_id",
+        "message",
+        "message_code",
+        "category",
+        "timestamp",
+        "suggestions",
+    )
     assert couplings.payload.extra == "given"
     assert couplings.format_timestamp.expression == "timestamp.strftime('%Y-%m-%d %H:%M')"
 
 
-def test_the_rendered_module_builds_a_profile_that_answers_like_the_source(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_rendered_module_builds_a_profile_that_answers_like_the_source(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.syspath_prepend(str(shop.parents[2]))
     source = render_profile_module(read_legacy_module(shop))
     module = ModuleType("shop_profile")
@@ -403,7 +444,9 @@ def test_rendering_refuses_a_module_without_readable_rules(tmp_path: Path) -> No
 
     couplings = read_legacy_module(path)
 
-    with pytest.raises(ValueError, match=r"cannot build an error profile from .*structlog_config.py.*\n.*could not determine"):
+    with pytest.raises(
+        ValueError, match=r"cannot build an error profile from .*structlog_config.py.*\n.*could not determine"
+    ):
         render_profile_module(couplings)
 
 
@@ -424,4 +467,7 @@ def test_a_case_sensitive_word_test_is_a_finding_not_a_guess(tmp_path: Path) -> 
 
     messages = [str(finding) for finding in read_legacy_module(path).findings]
 
-    assert f"{path}:2: could not determine the classification: could not use a case-sensitive word match (str(error) without .lower())" in messages
+    assert (
+        f"{path}:2: could not determine the classification: could not use a case-sensitive word match (str(error) without .lower())"
+        in messages
+    )

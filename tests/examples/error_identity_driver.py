@@ -51,12 +51,17 @@ differences: list[str] = []
 compared = 0
 cases: list[str] = []
 routes: dict[str, Any] = {}
+double_call: dict[str, Any] = {}
 
 
 # -- the host app, the legacy module, the profile -------------------------------------------------
 
 app_package = importlib.import_module("app")
-flask_app: flask.Flask = app_package.app if isinstance(getattr(app_package, "app", None), flask.Flask) else app_package.create_app({"TESTING": True})
+flask_app: flask.Flask = (
+    app_package.app
+    if isinstance(getattr(app_package, "app", None), flask.Flask)
+    else app_package.create_app({"TESTING": True})
+)
 flask_app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
 host_legacy = sys.modules[LEGACY_MODULE]  # the legacy module the host app imports
 if Path(host_legacy.__file__).resolve() == LEGACY_FILE.resolve():
@@ -67,12 +72,24 @@ else:  # a variant file: loaded beside the host's own, on the host app's pieces,
     spec.loader.exec_module(legacy)
     legacy.request_id_var, legacy.user_id_var = host_legacy.request_id_var, host_legacy.user_id_var
 
-SERVED = ("enhanced_error_handler", "ErrorContext", "error_handler", "request_id_var", "user_id_var", "bind_request_context", "clear_request_context")
+SERVED = (
+    "enhanced_error_handler",
+    "ErrorContext",
+    "error_handler",
+    "request_id_var",
+    "user_id_var",
+    "bind_request_context",
+    "clear_request_context",
+)
 """The legacy names an app's error handling uses; compat serves them from newlog."""
 
 
 def app_modules() -> list[types.ModuleType]:
-    return [module for name, module in list(sys.modules.items()) if (name == "app" or name.startswith("app.")) and module is not host_legacy]
+    return [
+        module
+        for name, module in list(sys.modules.items())
+        if (name == "app" or name.startswith("app.")) and module is not host_legacy
+    ]
 
 
 def serve(names: dict[str, Any], originals: dict[str, Any]) -> int:
@@ -104,7 +121,11 @@ profile_module = types.ModuleType("legacy_error_profile")
 exec(compile(render_profile_module(couplings), "legacy_error_profile.py", "exec"), profile_module.__dict__)
 if WITH_PROFILE:
     error_adapter.use_error_profile(profile_module.PROFILE)
-base_error = getattr(importlib.import_module(couplings.base_error.module), couplings.base_error.name) if couplings.base_error else None
+base_error = (
+    getattr(importlib.import_module(couplings.base_error.module), couplings.base_error.name)
+    if couplings.base_error
+    else None
+)
 
 
 # -- comparing ----------------------------------------------------------------------------------
@@ -171,7 +192,10 @@ def _database_errors() -> dict[str, BaseException]:
             connection.execute(sa.text(f"CREATE TABLE {table} (name VARCHAR(20) UNIQUE)"))
             connection.execute(sa.text(f"INSERT INTO {table} VALUES ('twice')"))
         try:
-            for statement, kind in ((f"INSERT INTO {table} VALUES ('twice')", "integrity"), ("SELECT * FROM no_such_table_here", "database")):
+            for statement, kind in (
+                (f"INSERT INTO {table} VALUES ('twice')", "integrity"),
+                ("SELECT * FROM no_such_table_here", "database"),
+            ):
                 try:
                     with engine.begin() as connection:
                         connection.execute(sa.text(statement))
@@ -194,7 +218,9 @@ def error_factories() -> dict[str, Callable[[], BaseException]]:
         factories[f"http:{code}:{cls.__name__}"] = cls
     factories["http:None:HTTPException"] = http.HTTPException
     factories["http:400:custom-description"] = lambda: http.BadRequest("Eigene Beschreibung")
-    factories["http:308:RequestRedirect"] = lambda: __import__("werkzeug.routing", fromlist=["RequestRedirect"]).RequestRedirect("http://localhost/next")
+    factories["http:308:RequestRedirect"] = lambda: __import__(
+        "werkzeug.routing", fromlist=["RequestRedirect"]
+    ).RequestRedirect("http://localhost/next")
     try:
         from flask_wtf.csrf import CSRFError
 
@@ -227,7 +253,10 @@ def error_factories() -> dict[str, Callable[[], BaseException]]:
 @contextmanager
 def request_context(request_id: str | None = "req-identity", user_id: int | None = 7) -> Iterator[flask.Request]:
     with flask_app.test_request_context(
-        "/api/things/7?x=1", method="POST", headers={"User-Agent": "identity-agent"}, environ_base={"REMOTE_ADDR": "10.9.8.7"}
+        "/api/things/7?x=1",
+        method="POST",
+        headers={"User-Agent": "identity-agent"},
+        environ_base={"REMOTE_ADDR": "10.9.8.7"},
     ):
         tokens = [
             (var, var.set(value))
@@ -256,13 +285,24 @@ def compare_payloads(name: str, make: Callable[[], BaseException]) -> None:
     for place, enter in places:
         for extra in (None, {"order_id": 42}, {}):
             with enter():
-                legacy_payload = attempt("legacy", lambda: legacy.enhanced_error_handler(error, **({} if extra is None else {"extra": extra})))
+                legacy_payload = attempt(
+                    "legacy",
+                    lambda: legacy.enhanced_error_handler(error, **({} if extra is None else {"extra": extra})),
+                )
                 newlog_payload = attempt("newlog", lambda: error_adapter.enhanced_error_handler(error, extra=extra))
-            same(f"{name} / enhanced_error_handler {place} extra={extra}", _texts(legacy_payload), _texts(newlog_payload))
+            same(
+                f"{name} / enhanced_error_handler {place} extra={extra}", _texts(legacy_payload), _texts(newlog_payload)
+            )
     with request_context() as request:
-        legacy_payload = attempt("legacy", lambda: legacy.enhanced_error_handler(error, legacy.ErrorContext(error, request)))
-        newlog_payload = attempt("newlog", lambda: error_adapter.enhanced_error_handler(error, error_adapter.ErrorContext(error, request)))
-    same(f"{name} / enhanced_error_handler with an explicit ErrorContext", _texts(legacy_payload), _texts(newlog_payload))
+        legacy_payload = attempt(
+            "legacy", lambda: legacy.enhanced_error_handler(error, legacy.ErrorContext(error, request))
+        )
+        newlog_payload = attempt(
+            "newlog", lambda: error_adapter.enhanced_error_handler(error, error_adapter.ErrorContext(error, request))
+        )
+    same(
+        f"{name} / enhanced_error_handler with an explicit ErrorContext", _texts(legacy_payload), _texts(newlog_payload)
+    )
 
 
 def _texts(result: tuple[str, Any]) -> tuple[str, str]:
@@ -310,7 +350,11 @@ def compare_context_and_metadata(name: str, make: Callable[[], BaseException]) -
                 legacy_value = (type(legacy_value).__name__, legacy_value.tzinfo is not None)
                 newlog_value = (type(newlog_value).__name__, getattr(newlog_value, "tzinfo", None) is not None)
             same(f"{name} / ErrorContext.{attribute}", legacy_value, newlog_value)
-        same(f"{name} / ErrorContext.to_dict()", payload_text(legacy_context.to_dict()), payload_text(newlog_context.to_dict()))
+        same(
+            f"{name} / ErrorContext.to_dict()",
+            payload_text(legacy_context.to_dict()),
+            payload_text(newlog_context.to_dict()),
+        )
     with flask_app.app_context():
         legacy_metadata = legacy._classify_error(error)
         newlog_metadata = error_adapter.classify(error)
@@ -354,7 +398,9 @@ def compare_app_handlers() -> None:
     routes.update({f"{method} {path}": answer for (method, path), answer in legacy_answers.items()})
     # the app on newlog: every name it took from the legacy module is served by newlog, as compat does
     if serve(newlog_names, LEGACY_NAMES) < 2:
-        raise SystemExit("the host app's error handlers do not use the legacy module's enhanced_error_handler / ErrorContext")
+        raise SystemExit(
+            "the host app's error handlers do not use the legacy module's enhanced_error_handler / ErrorContext"
+        )
     rewrap(legacy.error_handler, error_adapter.error_handler)
     newlog_answers = _drive(paths)
     for method, path in paths:
@@ -365,9 +411,53 @@ def _drive(paths: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str
     client = flask_app.test_client()
     answers = {}
     for method, path in paths:
-        response = client.open(path, method=method, headers={"X-Request-ID": "route-identity", "User-Agent": "identity-agent"})
+        response = client.open(
+            path, method=method, headers={"X-Request-ID": "route-identity", "User-Agent": "identity-agent"}
+        )
         answers[(method, path)] = (response.status_code, normalized(response.get_data(as_text=True)))
     return answers
+
+
+def compare_identity() -> None:
+    """The identity fields the rendered module computes equal those the legacy module put in every event."""
+
+    class Logger:
+        name = "identity"
+
+    for place, enter, in_request in (
+        ("outside an app", nullcontext, False),
+        ("in an app", flask_app.app_context, False),
+        ("in a request", request_context, True),
+    ):
+        with enter():
+            event = legacy.structlog_config._add_global_context(Logger(), "info", {})
+            rendered = {
+                key: rule() if callable(rule) else rule
+                for key, rule in profile_module.IDENTITY.items()
+                if in_request or key not in profile_module.REQUEST_ONLY
+            }
+        same(
+            f"identity fields {place}",
+            {key: event[key] for key in ("app_name", "app_version", "environment", "host") if key in event},
+            rendered,
+        )
+
+
+def record_double_call() -> None:
+    """The one intended change: a view failing once with a LOW error, then succeeding (the older variant retried it)."""
+    calls = {"n": 0}
+
+    def flaky() -> tuple[str, int]:
+        calls["n"] += 1
+        if calls["n"] % 2:
+            raise ValueError("invalid input, please retry")
+        return "second run", 200
+
+    for side, decorator in (("legacy", legacy.error_handler), ("newlog", error_adapter.error_handler)):
+        calls["n"] = 0
+        with request_context():
+            kind, value = attempt(side, decorator(flaky))
+        double_call[side] = {"calls": calls["n"], "status": value[1] if kind == "ok" else value}
 
 
 def main() -> None:
@@ -377,6 +467,8 @@ def main() -> None:
         compare_payloads(name, make)
         compare_error_handler(name, make)
         compare_context_and_metadata(name, make)
+    compare_identity()
+    record_double_call()
     compare_app_handlers()
     result = {
         "compared": compared,
@@ -384,6 +476,7 @@ def main() -> None:
         "findings": [str(f) for f in couplings.findings],
         "cases": cases,
         "routes": routes,
+        "double_call": double_call,
     }
     RESULT.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
 

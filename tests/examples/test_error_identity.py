@@ -25,11 +25,28 @@ LEGACY_MODULE = "app.utils.structlog_config"
 
 # name -> (host app, legacy file relative to it, a text only that module's answers contain)
 MODULES = {
-    "booking_app (newer, app-coupled)": ("examples/booking_app", "app/utils/structlog_config.py", '"message_code":"INVALID_REQUEST"'),
+    "booking_app (newer, app-coupled)": (
+        "examples/booking_app",
+        "app/utils/structlog_config.py",
+        '"message_code":"INVALID_REQUEST"',
+    ),
     "legacy_app (older)": ("examples/legacy_app", "app/utils/structlog_config.py", '"category":"unknown"'),
-    "legacy_variants/newer": ("examples/legacy_app", "../legacy_variants/newer_structlog_config.py", '"message_code":"errors.http.404"'),
+    "legacy_variants/newer": (
+        "examples/legacy_app",
+        "../legacy_variants/newer_structlog_config.py",
+        '"message_code":"errors.http.404"',
+    ),
 }
-KINDS = ("app:", "http:", "sqlalchemy:IntegrityError", "sqlalchemy:OperationalError", "words:network", "words:authorization", "words:validation", "generic:")
+KINDS = (
+    "app:",
+    "http:",
+    "sqlalchemy:IntegrityError",
+    "sqlalchemy:OperationalError",
+    "words:network",
+    "words:authorization",
+    "words:validation",
+    "generic:",
+)
 
 
 def drive(host: str, legacy_file: str, database: str, tmp_path: Path, *extra: str) -> dict[str, Any]:
@@ -65,7 +82,22 @@ def test_error_answers_are_byte_identical(name: str, database: str, tmp_path: Pa
     assert len([case for case in result["cases"] if case.startswith("http:")]) >= 30
     assert result["compared"] > 1000
     legacy_routes = [body for _, body in result["routes"].values()]
-    assert len(legacy_routes) >= 9 and any(own_answer in body for body in legacy_routes), "the routes did not run on this legacy module"
+    assert len(legacy_routes) >= 9 and any(own_answer in body for body in legacy_routes), (
+        "the routes did not run on this legacy module"
+    )
+    assert result["compared"] >= len(result["cases"]) * 20
+
+
+def test_the_one_intended_change_is_the_older_variants_second_call(tmp_path: Path) -> None:
+    host, legacy_file, _ = MODULES["legacy_app (older)"]
+    newer_host, newer_file, _ = MODULES["booking_app (newer, app-coupled)"]
+
+    older = drive(host, legacy_file, f"sqlite:///{tmp_path / 'older.db'}", tmp_path)["double_call"]
+    newer = drive(newer_host, newer_file, f"sqlite:///{tmp_path / 'newer.db'}", tmp_path)["double_call"]
+
+    # a view failing once with a LOW error, then passing: the older variant answered 200 from its second run
+    assert older == {"legacy": {"calls": 2, "status": 200}, "newlog": {"calls": 1, "status": 400}}
+    assert newer["legacy"] == newer["newlog"] == {"calls": 1, "status": 400}
 
 
 def test_without_the_profile_the_comparison_finds_differences(tmp_path: Path) -> None:

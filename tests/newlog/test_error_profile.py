@@ -62,8 +62,15 @@ class BuchungsFehler(Exception):
 NEWER = ErrorProfile(
     rules=(
         Rule(classes=(BuchungsFehler,)),
-        Rule(Outcome(None, Kategorie.SYSTEM, Stufe.HOCH, "http.{code}", Text.DESCRIPTION, False), classes=(HTTPException,), codes=(400, 599)),
-        Rule(Outcome(504, Kategorie.NETZ, Stufe.HOCH, "ZU_LANGSAM", Text.catalogue("ZU_LANGSAM"), False), words=("timeout",)),
+        Rule(
+            Outcome(None, Kategorie.SYSTEM, Stufe.HOCH, "http.{code}", Text.DESCRIPTION, False),
+            classes=(HTTPException,),
+            codes=(400, 599),
+        ),
+        Rule(
+            Outcome(504, Kategorie.NETZ, Stufe.HOCH, "ZU_LANGSAM", Text.catalogue("ZU_LANGSAM"), False),
+            words=("timeout",),
+        ),
         Rule(Outcome(500, Kategorie.SYSTEM, Stufe.HOCH, "ALLGEMEIN", Text.catalogue("GIBT_ES_NICHT"), False)),
     ),
     payload=PayloadShape(
@@ -85,7 +92,9 @@ NEWER = ErrorProfile(
 
 OLDER = ErrorProfile(
     rules=(Rule(Outcome(500, "unknown", "high", None, Text.ERROR, False)),),
-    payload=PayloadShape(keys=("error", "error_id", "category", "severity", "message", "timestamp", "recoverable", "suggestions")),
+    payload=PayloadShape(
+        keys=("error", "error_id", "category", "severity", "message", "timestamp", "recoverable", "suggestions")
+    ),
     default_suggestions=("Contact support with the error id",),
     variant="older",
 )
@@ -117,7 +126,11 @@ def test_payload_has_the_profiles_keys_in_its_order_and_its_formats(app: Flask) 
             "category": "buchung",
             "timestamp": "02.01.2030 03:04",
             "suggestions": ["Anderen Raum wählen."],
-            "context": {"request_id": None, "url": "http://localhost/raum/7", "meta": {"error_type": "BuchungsFehler", "status_code": 409}},
+            "context": {
+                "request_id": None,
+                "url": "http://localhost/raum/7",
+                "meta": {"error_type": "BuchungsFehler", "status_code": 409},
+            },
             "extra": {},
         },
         ensure_ascii=False,
@@ -129,7 +142,16 @@ def test_an_older_profile_sends_no_context_block_and_its_own_id_format() -> None
 
     payload = enhanced_error_handler(KeyError("room"), extra={})
 
-    assert list(payload) == ["error", "error_id", "category", "severity", "message", "timestamp", "recoverable", "suggestions"]
+    assert list(payload) == [
+        "error",
+        "error_id",
+        "category",
+        "severity",
+        "message",
+        "timestamp",
+        "recoverable",
+        "suggestions",
+    ]
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", payload["error_id"])
     assert (payload["category"], payload["message"]) == ("unknown", "'room'")
     assert payload["suggestions"] == ["Contact support with the error id"]
@@ -193,12 +215,18 @@ def test_profile_mistakes_are_named() -> None:
     with pytest.raises(ValueError, match="last rule must be unconditional"):
         ErrorProfile(rules=(Rule(words=("x",), outcome=OLDER.rules[0].outcome),), payload=OLDER.payload)
     with pytest.raises(ValueError, match="no catalogue is given"):
-        ErrorProfile(rules=(Rule(Outcome(500, "system", "high", "K", Text.catalogue("K"), False)),), payload=OLDER.payload)
+        ErrorProfile(
+            rules=(Rule(Outcome(500, "system", "high", "K", Text.catalogue("K"), False)),), payload=OLDER.payload
+        )
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['hint'\]"):
         PayloadShape(keys=("error", "hint"))
     with pytest.raises(TypeError, match="ErrorProfile or None"):
         use_error_profile({"rules": []})  # type: ignore[arg-type]
-    no_default = ErrorProfile(rules=(Rule(Outcome(500, "system", "high", "K", Text.catalogue("K"), False)),), payload=OLDER.payload, catalogue={})
+    no_default = ErrorProfile(
+        rules=(Rule(Outcome(500, "system", "high", "K", Text.catalogue("K"), False)),),
+        payload=OLDER.payload,
+        catalogue={},
+    )
     with pytest.raises(KeyError, match="no message 'K' and no catalogue_default"):
         no_default.resolve(ValueError())
 
