@@ -157,6 +157,8 @@ class _Reader:
             target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None
             path = self._subscript_path(target, name) if target is not None else None
             if path is None:
+                if self._changes(statement, name):
+                    self.names.finding(statement.lineno, f"could not determine the payload: {ast.unparse(statement)}")
                 continue
             if path == ["extra"]:
                 extra = self._extra_condition(condition, statement.lineno)
@@ -172,6 +174,26 @@ class _Reader:
             self.names.finding(literal.lineno, f"could not determine the payload shape: {problem}")
         if extra is None:
             self.names.finding(handler.lineno, "could not determine when the payload carries 'extra'")
+
+    @staticmethod
+    def _changes(statement: ast.stmt, name: str) -> bool:
+        """Whether ``statement`` changes the payload other than by ``payload[...] = value`` (update, del, pop...)."""
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value
+                while isinstance(owner, ast.Subscript):
+                    owner = owner.value
+                if (
+                    isinstance(owner, ast.Name)
+                    and owner.id == name
+                    and node.func.attr not in ("get", "copy", "keys", "items")
+                ):
+                    return True
+            if isinstance(node, ast.Delete | ast.AugAssign):
+                targets = node.targets if isinstance(node, ast.Delete) else [node.target]
+                if any(isinstance(t, ast.Subscript) and ast.unparse(t).startswith(f"{name}[") for t in targets):
+                    return True
+        return False
 
     def _payload_literal(self, handler: ast.FunctionDef) -> tuple[str, ast.Dict | None]:
         for node in ast.walk(handler):
@@ -248,8 +270,13 @@ class _Reader:
             return
         entries = []
         for key, texts in zip(table[1].keys, table[1].values, strict=True):
+            if key is None:
+                self.names.finding(
+                    texts.lineno, f"could not determine the suggestions merged from **{ast.unparse(texts)}"
+                )
+                continue
             try:
-                category = self.rules.evaluate(key, "", {}, {}, code=None) if key is not None else None
+                category = self.rules.evaluate(key, "", {}, {}, code=None)
                 entries.append((category, self._texts(texts)))
             except Unreadable as problem:
                 self.names.finding(problem.line, f"could not determine the suggestions: {problem}")

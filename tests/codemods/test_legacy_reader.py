@@ -450,6 +450,34 @@ def test_rendering_refuses_a_module_without_readable_rules(tmp_path: Path) -> No
         render_profile_module(couplings)
 
 
+def test_payload_changes_the_reader_cannot_follow_are_findings(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        _BASE = {"system": ["Retry"]}
+        _HINTS = {**_BASE, "network": ["Later"]}
+
+        def _classify_error(error):
+            return {"status_code": 500, "category": "system", "severity": "high", "message": "Oops", "recoverable": False}
+
+        def enhanced_error_handler(error, context=None, *, extra=None):
+            info = _classify_error(error)
+            payload = {"error": True, "category": info["category"], "suggestions": _HINTS.get(info["category"], [])}
+            payload.update(build_extra(error))
+            del payload["error"]
+            if extra:
+                payload["extra"] = extra
+            return payload
+        """,
+    )
+
+    messages = [str(finding) for finding in read_legacy_module(path).findings]
+
+    assert f"{path}:2: could not determine the suggestions merged from **_BASE" in messages
+    assert f"{path}:10: could not determine the payload: payload.update(build_extra(error))" in messages
+    assert f"{path}:11: could not determine the payload: del payload['error']" in messages
+
+
 def test_a_case_sensitive_word_test_is_a_finding_not_a_guess(tmp_path: Path) -> None:
     path = write(
         tmp_path,
