@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -138,13 +139,15 @@ class _Reader:
                 )
                 continue
             keys.append(key.value)
+            self._expect(key.value, value)
             if key.value == "context":
                 if not isinstance(value, ast.Dict):
                     self.names.finding(value.lineno, "could not determine the payload's context block")
                     continue
-                for inner in value.keys:
+                for inner, inner_value in zip(value.keys, value.values, strict=True):
                     if isinstance(inner, ast.Constant) and inner.value in CONTEXT_KEYS:
                         context.append(inner.value)
+                        self._expect(inner.value, inner_value)
                     else:
                         self.names.finding(
                             value.lineno, f"could not determine the context key {ast.unparse(inner) if inner else '**'}"
@@ -166,6 +169,8 @@ class _Reader:
                 context.append(path[1])
                 if path[1] == "meta":
                     meta = self._meta_keys(statement.value)
+                else:
+                    self._expect(path[1], statement.value)
             else:
                 self.names.finding(statement.lineno, f"could not determine the payload key {'/'.join(path)}")
         try:
@@ -174,6 +179,49 @@ class _Reader:
             self.names.finding(literal.lineno, f"could not determine the payload shape: {problem}")
         if extra is None:
             self.names.finding(handler.lineno, "could not determine when the payload carries 'extra'")
+
+    # what each payload key must read, as the last name of its expression (``metadata.message`` -> message)
+    _READS = {
+        "error_id": ("error_id",),
+        "category": ("category",),
+        "severity": ("severity",),
+        "message_code": ("message_key", "message_code"),
+        "message": ("message",),
+        "recoverable": ("recoverable",),
+        "request_id": ("request_id",),
+        "user_id": ("user_id",),
+        "url": ("url",),
+        "method": ("method",),
+        "status_code": ("status_code",),
+        "ip_address": ("ip_address",),
+        "user_agent": ("user_agent",),
+    }
+
+    def _expect(self, key: str, value: ast.expr) -> None:
+        """A payload value newlog fills in its own way must read what the key says; else a finding."""
+        source = ast.unparse(value)
+        if key == "error":
+            ok = isinstance(value, ast.Constant) and value.value is True
+        elif key == "error_type":
+            ok = source.endswith(".__name__") and "type(" in source
+        elif key == "details":
+            ok = re.fullmatch(r"getattr\(\w+,'details',None\)or\{\}", source.replace(" ", "")) is not None
+        elif key in self._READS:
+            node = value.value if isinstance(value, ast.Attribute) and value.attr == "value" else value
+            last = (
+                node.id
+                if isinstance(node, ast.Name)
+                else node.attr
+                if isinstance(node, ast.Attribute)
+                else node.slice.value
+                if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+                else None
+            )
+            ok = last in self._READS[key]
+        else:
+            return
+        if not ok:
+            self.names.finding(value.lineno, f"could not determine the payload's {key}: {source}")
 
     @staticmethod
     def _changes(statement: ast.stmt, name: str) -> bool:
@@ -238,9 +286,10 @@ class _Reader:
             self.names.finding(value.lineno, "could not determine the payload's context.meta block")
             return []
         keys = []
-        for key in value.keys:
+        for key, item in zip(value.keys, value.values, strict=True):
             if isinstance(key, ast.Constant) and key.value in META_KEYS:
                 keys.append(key.value)
+                self._expect(key.value, item)
             else:
                 self.names.finding(
                     value.lineno, f"could not determine the meta key {ast.unparse(key) if key else '**'}"

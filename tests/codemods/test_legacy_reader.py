@@ -462,7 +462,7 @@ def test_payload_changes_the_reader_cannot_follow_are_findings(tmp_path: Path) -
 
         def enhanced_error_handler(error, context=None, *, extra=None):
             info = _classify_error(error)
-            payload = {"error": True, "category": info["category"], "suggestions": _HINTS.get(info["category"], [])}
+            payload = {"error": True, "message": gettext(info["message"]), "suggestions": _HINTS.get(info["category"], [])}
             payload.update(build_extra(error))
             del payload["error"]
             if extra:
@@ -474,6 +474,7 @@ def test_payload_changes_the_reader_cannot_follow_are_findings(tmp_path: Path) -
     messages = [str(finding) for finding in read_legacy_module(path).findings]
 
     assert f"{path}:2: could not determine the suggestions merged from **_BASE" in messages
+    assert f"{path}:9: could not determine the payload's message: gettext(info['message'])" in messages
     assert f"{path}:10: could not determine the payload: payload.update(build_extra(error))" in messages
     assert f"{path}:11: could not determine the payload: del payload['error']" in messages
 
