@@ -329,7 +329,7 @@ class ErrorContext:
 
 
 def _log(error: BaseException, metadata: ErrorMetadata, context: ErrorContext, extra: dict[str, Any] | None) -> None:
-    from newlog.config import log_critical, log_error, log_warning
+    from newlog.api import log_critical, log_error, log_warning
 
     if metadata.severity is ErrorSeverity.CRITICAL:
         log = log_critical
