@@ -530,7 +530,7 @@ def _log(
     extra: dict[str, Any] | None,
     profile: ErrorProfile | None,
 ) -> None:
-    from newlog.config import log_critical, log_error, log_warning
+    from newlog.api import log_critical, log_error, log_warning
 
     severity = value_of(metadata.severity)
     if severity == ErrorSeverity.CRITICAL.value:
