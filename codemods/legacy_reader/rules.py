@@ -277,6 +277,15 @@ class RuleReader:
     def _run(
         self, body: list[ast.stmt], error: str, env: dict[str, Any], locals_: dict[str, Any], code: HttpCode | None
     ) -> Outcome:
+        outcome = self._execute(body, error, env, locals_, code)
+        if outcome is None:
+            raise Unreadable("could not find the branch's return", body[-1].lineno if body else 0)
+        return outcome
+
+    def _execute(
+        self, body: list[ast.stmt], error: str, env: dict[str, Any], locals_: dict[str, Any], code: HttpCode | None
+    ) -> Outcome | None:
+        """Run ``body`` on ``env``; return what it returns, None if it falls through."""
         for statement in body:
             if isinstance(statement, ast.Assign | ast.AnnAssign):
                 self._assign(statement, error, env, locals_, code)
@@ -286,7 +295,7 @@ class RuleReader:
                     raise Unreadable(
                         f"could not evaluate the condition {ast.unparse(statement.test)}", statement.lineno
                     )
-                outcome = self._run_block(statement.body if test else statement.orelse, error, env, locals_, code)
+                outcome = self._execute(statement.body if test else statement.orelse, error, env, locals_, code)
                 if outcome is not None:
                     return outcome
             elif isinstance(statement, ast.Return) and statement.value is not None:
@@ -296,29 +305,6 @@ class RuleReader:
                         f"could not read the returned value {ast.unparse(statement.value)}", statement.lineno
                     )
                 return value
-            elif isinstance(statement, ast.Pass | ast.Expr):
-                continue
-            else:
-                raise Unreadable(f"could not read a {type(statement).__name__} statement in a branch", statement.lineno)
-        raise Unreadable("could not find the branch's return", body[-1].lineno if body else 0)
-
-    def _run_block(
-        self, body: list[ast.stmt], error: str, env: dict[str, Any], locals_: dict[str, Any], code: HttpCode | None
-    ) -> Outcome | None:
-        if any(isinstance(statement, ast.Return) for statement in body):
-            return self._run(body, error, env, locals_, code)
-        for statement in body:
-            if isinstance(statement, ast.If):
-                test = self.evaluate(statement.test, error, env, locals_, code)
-                if not isinstance(test, bool | int):
-                    raise Unreadable(
-                        f"could not evaluate the condition {ast.unparse(statement.test)}", statement.lineno
-                    )
-                outcome = self._run_block(statement.body if test else statement.orelse, error, env, locals_, code)
-                if outcome is not None:
-                    return outcome
-            elif isinstance(statement, ast.Assign | ast.AnnAssign):
-                self._assign(statement, error, env, locals_, code)
             elif not isinstance(statement, ast.Pass | ast.Expr):
                 raise Unreadable(f"could not read a {type(statement).__name__} statement in a branch", statement.lineno)
         return None
