@@ -57,7 +57,10 @@ def add_request_context(logger: Any, method_name: str, event_dict: EventDict) ->
         return event_dict
     event_dict.setdefault("request_id", request_id_var.get())
     event_dict.setdefault("user_id", user_id_var.get())
-    event_dict.setdefault("url", request.url)
+    try:
+        event_dict.setdefault("url", request.url)
+    except Exception as exc:  # noqa: BLE001 - e.g. a Host header werkzeug refuses (TRUSTED_HOSTS)
+        event_dict.setdefault("url", f"<unreadable: {type(exc).__name__}>")
     event_dict.setdefault("method", request.method)
     event_dict.setdefault("ip_address", request.remote_addr)
     event_dict.setdefault("user_agent", request.headers.get("User-Agent"))
@@ -65,7 +68,10 @@ def add_request_context(logger: Any, method_name: str, event_dict: EventDict) ->
 
 
 def add_user_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-    """With flask-login, add current_user_id / current_username (and role, is_admin) when authenticated."""
+    """With flask-login, add current_user_id / current_username (and role, is_admin) when authenticated.
+
+    A user attribute that is a method is called (``is_admin()``), as the legacy module did.
+    """
     if _current_user is None or not has_request_context():
         return event_dict
     try:
@@ -76,10 +82,20 @@ def add_user_context(logger: Any, method_name: str, event_dict: EventDict) -> Ev
         event_dict.setdefault("current_username", getattr(user, "username", None))
         for attribute, key in (("role", "current_user_role"), ("is_admin", "is_admin")):
             if hasattr(user, attribute):
-                event_dict.setdefault(key, getattr(user, attribute))
+                event_dict.setdefault(key, _value_of(getattr(user, attribute)))
     except Exception:  # noqa: BLE001 - no login manager on this app, or a broken user loader
         pass
     return event_dict
+
+
+def _value_of(attribute: Any) -> Any:
+    """Return a user attribute's value; a method (``is_admin()``) is called, as the legacy module did."""
+    if not callable(attribute):
+        return attribute
+    try:
+        return attribute()
+    except Exception as exc:  # noqa: BLE001 - a user method that fails must not break logging
+        return f"<{getattr(attribute, '__name__', 'method')}() failed: {type(exc).__name__}>"
 
 
 def sanitize(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:

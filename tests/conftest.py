@@ -26,6 +26,22 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 MakeApp = Callable[..., Flask]
 
+END_TO_END = ("tests/characterization/", "tests/examples/", "tests/compat/test_characterize_cli.py")
+"""Tests that run whole example apps in subprocesses: marked ``slow`` with the drills (CI runs them all)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: a drill or an end-to-end run of an example app (CI runs them; the fast loop: -m 'not slow')"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the end-to-end runs of the example apps ``slow``, as the drills mark themselves."""
+    for item in items:
+        if item.nodeid.startswith(END_TO_END):
+            item.add_marker(pytest.mark.slow)
+
 
 def require_postgres() -> str:
     """Return the PostgreSQL URL; fail under CI, skip on a laptop, when it is not set."""

@@ -10,10 +10,6 @@ from tests.conftest import IN_CI
 from tests.drills.harness import PostgresCluster, postgres_bindir
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: a drill taking several seconds (runs in CI; deselect with -m 'not slow')")
-
-
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
     """A PostgreSQL cluster of this session only, started; fails under CI=true, skips elsewhere, without a server."""
