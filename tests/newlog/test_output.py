@@ -192,3 +192,16 @@ def test_lines_from_many_threads_never_interleave(make_app, capsys, tmp_path) ->
     for lines in (stdout_lines(capsys), file_lines(log_file)):
         assert len(lines) == 1600
         assert {(line["worker"], line["index"]) for line in lines} == {(w, i) for w in range(8) for i in range(200)}
+
+
+def test_two_apps_naming_the_same_log_file_share_one_rotating_handler(make_app, tmp_path) -> None:
+    log_file = tmp_path / "shared.log"
+    first = make_app(LOG_FILE=str(log_file), APP_NAME="first")
+    second = make_app(LOG_FILE=str(log_file), APP_NAME="second")
+    assert first.extensions["newlog"].outputs.file_handler is second.extensions["newlog"].outputs.file_handler
+
+    for app in (first, second):
+        with app.app_context():
+            newlog.log_info("hello")
+
+    assert [line["app_name"] for line in file_lines(log_file)] == ["first", "second"]
