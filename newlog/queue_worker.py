@@ -137,7 +137,7 @@ class LogQueueWorker:
 
     # -- state -------------------------------------------------------------------------------
 
-    def _reset_state(self) -> None:
+    def _reset_state(self, *, stopped: bool = False) -> None:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._shutdown_lock = threading.Lock()
@@ -163,7 +163,7 @@ class LogQueueWorker:
         self._last_error: str | None = None
         self._deadline: float | None = None
         self._thread: threading.Thread | None = None
-        self._stopped = False
+        self._stopped = stopped
         self._shutdown_result: bool | None = None
         self._pid = os.getpid()  # last: another thread seeing this pid finds the new state complete
 
@@ -182,11 +182,10 @@ class LogQueueWorker:
         with _adopt_lock:
             if self._pid == os.getpid():
                 return
-            self._reset_state()
-            self._stopped = True
-        after_fork = getattr(self.sink, "after_fork", None)
-        if after_fork is not None:
-            after_fork()
+            after_fork = getattr(self.sink, "after_fork", None)
+            if after_fork is not None:  # before any thread of the child can reach the sink
+                after_fork()
+            self._reset_state(stopped=True)  # no thread yet: the first event starts one
 
     # -- producer side -----------------------------------------------------------------------
 
