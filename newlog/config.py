@@ -26,6 +26,7 @@ from newlog.processors import (
     sanitize,
 )
 from newlog.settings import Settings
+from newlog.tracing import add_trace_context
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -108,6 +109,7 @@ def build_chain(handler: Any, renderer: Any) -> list[Any]:
     """Return newlog's processor chain around ``handler`` (enqueues) and ``renderer`` (last)."""
     return [
         drop_debug_unless_enabled,
+        add_trace_context,
         structlog.contextvars.merge_contextvars,
         add_logger_name,
         add_static_context,

@@ -30,6 +30,7 @@ from newlog.context import (
 from newlog.queue_worker import LogQueueWorker
 from newlog.settings import Settings
 from newlog.sinks import AppContextSink, default_sink
+from newlog.tracing import incoming_trace_context
 
 EXTENSION_KEY = state.EXTENSION_KEY
 
@@ -100,7 +101,7 @@ _ENVIRON_OUTER = "newlog.outer_context"
 
 
 def _register_request_hooks(app: Flask, settings: Settings) -> None:
-    """Bind a request id (and user id) for every request; return it on the response; clean up after.
+    """Bind a request id (and user id, trace ids) for every request; return it on the response; clean up after.
 
     The binding hook runs before the app's other ``before_request`` hooks and the clean-up
     after its other ``teardown_request`` hooks, so their events carry the request context.
@@ -119,6 +120,7 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         request.environ[_ENVIRON_REQUEST_ID] = request_id
         g.newlog_request_id = request_id
         bind_request_context(request_id, _current_user_id())
+        bind_context(**incoming_trace_context(request.headers))
 
     def _return_request_id(response: Any) -> Any:
         request_id = request_id_var.get() or request.environ.get(_ENVIRON_REQUEST_ID)
