@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from newlog import state
+from newlog.callsite import add_callsite
 from newlog.handlers import DatabaseLogHandler
 from newlog.output import LineWriterFactory, Outputs, Renderer
 from newlog.processors import (
@@ -115,6 +116,7 @@ def build_chain(handler: Any, renderer: Any) -> list[Any]:
         add_static_context,
         structlog.processors.add_log_level,
         add_timestamp,
+        add_callsite,
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
         add_request_context,

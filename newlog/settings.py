@@ -122,6 +122,7 @@ class Settings:
     LOG_SHUTDOWN_TIMEOUT: float = 5.0
     LOG_RETRY_SECONDS: float = 30.0
     LOG_OVERFLOW_WARN_INTERVAL: float = 10.0
+    LOG_CALLSITE: bool = False
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 
     @classmethod
@@ -165,6 +166,7 @@ _PARSERS: dict[str, Parser] = {
     "LOG_SHUTDOWN_TIMEOUT": _positive_float,
     "LOG_RETRY_SECONDS": _positive_float,
     "LOG_OVERFLOW_WARN_INTERVAL": _positive_float,
+    "LOG_CALLSITE": _boolean,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 
