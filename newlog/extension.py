@@ -28,6 +28,7 @@ from newlog.context import (
     user_id_var,
 )
 from newlog.queue_worker import LogQueueWorker
+from newlog.request_event import log_request_completed, watch_requests
 from newlog.settings import Settings
 from newlog.sinks import AppContextSink, default_sink
 from newlog.tracing import incoming_trace_context
@@ -109,9 +110,12 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
     before the request is restored, so nothing bound during one request reaches the next.
     The response header carries the request id in effect at the end of the request (an app
     hook that rebinds it with ``bind_request_context`` wins), unless the view set the header.
+    With ``LOG_REQUEST_EVENT`` the clean-up logs the request event first (:mod:`newlog.request_event`).
     """
     header = settings.LOG_REQUEST_ID_HEADER
     _connect_login_signals()
+    if settings.LOG_REQUEST_EVENT:
+        watch_requests(app)
 
     def _bind_request_id() -> None:
         request.environ[_ENVIRON_OUTER] = (get_context(), request_id_var.get(), user_id_var.get())
@@ -133,6 +137,8 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
             if exc is not None:
                 _log_unhandled(exc)
                 g.newlog_logged_error = exc
+            if settings.LOG_REQUEST_EVENT:
+                log_request_completed(exc)
         finally:
             _restore_outer_context(request.environ.pop(_ENVIRON_OUTER, None))
 

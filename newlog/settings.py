@@ -123,6 +123,7 @@ class Settings:
     LOG_RETRY_SECONDS: float = 30.0
     LOG_OVERFLOW_WARN_INTERVAL: float = 10.0
     LOG_CALLSITE: bool = False
+    LOG_REQUEST_EVENT: bool = False
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 
     @classmethod
@@ -167,6 +168,7 @@ _PARSERS: dict[str, Parser] = {
     "LOG_RETRY_SECONDS": _positive_float,
     "LOG_OVERFLOW_WARN_INTERVAL": _positive_float,
     "LOG_CALLSITE": _boolean,
+    "LOG_REQUEST_EVENT": _boolean,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 
