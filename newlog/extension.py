@@ -31,6 +31,7 @@ from newlog.queue_worker import LogQueueWorker
 from newlog.request_event import log_request_completed, watch_requests
 from newlog.settings import Settings
 from newlog.sinks import AppContextSink, default_sink
+from newlog.sync_writes import sync_writer_for
 from newlog.tracing import incoming_trace_context
 
 EXTENSION_KEY = state.EXTENSION_KEY
@@ -46,8 +47,9 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
     one raises :class:`~newlog.ConfigError` before anything starts. ``db`` defaults to the
     app's flask-sqlalchemy extension, ``model`` to the app's own ``LOG_TABLE``
     ("unified_logs") table, else newlog's table of that name; ``sink`` replaces the database
-    sink (it is called inside the app context). Calling it again for the same app returns
-    the running worker.
+    sink (it is called inside the app context). With ``LOG_SYNC_WRITES`` each stored event
+    is written in the caller's thread instead (:mod:`newlog.sync_writes`). Calling it again
+    for the same app returns the running worker.
     """
     global _atexit_registered
     log_config.configure()
@@ -62,6 +64,8 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
             writer = AppContextSink(app, sink) if sink is not None else default_sink(
                 app, db=db, table=model, settings=settings
             )
+            if settings.LOG_SYNC_WRITES:
+                app_state.sync_writer = sync_writer_for(app, db, writer, settings)
             worker = LogQueueWorker(
                 writer,
                 queue_size=settings.LOG_QUEUE_SIZE,

@@ -124,6 +124,7 @@ class Settings:
     LOG_OVERFLOW_WARN_INTERVAL: float = 10.0
     LOG_CALLSITE: bool = False
     LOG_REQUEST_EVENT: bool = False
+    LOG_SYNC_WRITES: bool = False
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 
     @classmethod
@@ -169,6 +170,7 @@ _PARSERS: dict[str, Parser] = {
     "LOG_OVERFLOW_WARN_INTERVAL": _positive_float,
     "LOG_CALLSITE": _boolean,
     "LOG_REQUEST_EVENT": _boolean,
+    "LOG_SYNC_WRITES": _boolean,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 

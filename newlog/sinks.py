@@ -39,11 +39,12 @@ class DatabaseSink:
     """Insert a batch in one transaction: ``COPY`` on PostgreSQL/psycopg 3, else a Core executemany.
 
     ``use_copy`` forces the method (False: always executemany); None picks COPY when
-    :func:`copy_plan` says the table allows it.
+    :func:`copy_plan` says the table allows it. ``table`` may be a function of the engine
+    returning the Table: it is called at the first write (through this sink's engine).
     """
 
     def __init__(
-        self, engine: Engine, table: Table | Callable[[], Table], *, use_copy: bool | None = None
+        self, engine: Engine, table: Table | Callable[[Engine], Table], *, use_copy: bool | None = None
     ) -> None:
         self.engine = engine
         self.use_copy = use_copy
@@ -64,7 +65,7 @@ class DatabaseSink:
     def _ensure_table(self) -> None:
         """Resolve a table given by name on the first write (the app's models are imported by then)."""
         if self._resolve is not None:
-            self._bind(self._resolve())
+            self._bind(self._resolve(self.engine))
             self._resolve = None
 
     @property
@@ -80,6 +81,10 @@ class DatabaseSink:
                 self.copy.write(connection, rows)
             else:
                 connection.execute(self.statement, list(rows))
+
+    def with_engine(self, engine: Engine, *, use_copy: bool | None = None) -> DatabaseSink:
+        """Return a sink writing the same table (found the same way) through ``engine``."""
+        return DatabaseSink(engine, self._resolve if self._resolve is not None else self.table, use_copy=use_copy)
 
     def after_fork(self) -> None:
         """Drop pooled connections inherited from the parent process (they belong to it)."""
@@ -206,7 +211,7 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
     if wanted in db.metadata.tables:
         return DatabaseSink(engine, resolve_table(db, wanted))
 
-    def resolve_by_name() -> Table:
+    def resolve_by_name(engine: Engine) -> Table:
         # The app's model may be imported after init_app: look again at the first write.
         if wanted in db.metadata.tables:
             return resolve_table(db, wanted)

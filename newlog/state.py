@@ -28,6 +28,7 @@ from newlog.settings import LEVEL_NUMBERS, Settings
 
 if TYPE_CHECKING:
     from newlog.queue_worker import LogQueueWorker
+    from newlog.sync_writes import SyncWriter
 
 EXTENSION_KEY = "newlog"
 
@@ -43,6 +44,7 @@ class AppLogState:
         self.debug_enabled = settings.ENABLE_DEBUG_LOG
         self.outputs = Outputs(settings.LOG_RENDERER)
         self.worker: LogQueueWorker | None = None
+        self.sync_writer: SyncWriter | None = None
         self.unrouted = 0
         self.clock: Clock = SYSTEM_CLOCK
         self._identity = dict(identity or {})

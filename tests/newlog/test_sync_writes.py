@@ -1,0 +1,280 @@
+"""The rollback switch (LOG_SYNC_WRITES): each event written in the caller's thread, on a connection of its own."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select, text
+
+import newlog
+from newlog.models import log_table
+from newlog.queue_worker import LogQueueWorker
+from newlog.settings import ConfigError
+from newlog.sync_writes import SyncWriter
+from tests.newlog.pipeline_support import flushed_rows, wired_app
+from tests.newlog.queue_support import RecordingSink
+from tests.support import read_rows
+
+
+class ManualClock:
+    """A monotonic clock that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def now(self) -> float:
+        """Return the current reading."""
+        return self.seconds
+
+
+@pytest.fixture
+def orders_table(make_app) -> Iterator[Callable[..., tuple[Flask, SQLAlchemy, Table]]]:
+    """Factory: a LOG_SYNC_WRITES app (``make_app`` config) with an ``orders`` table of its own, dropped afterwards."""
+    made: list[tuple[Flask, SQLAlchemy, Table]] = []
+
+    def factory(**config: Any) -> tuple[Flask, SQLAlchemy, Table]:
+        app, db = make_app(LOG_SYNC_WRITES=True, **config)
+        orders = Table(
+            f"orders_{uuid.uuid4().hex[:10]}",
+            db.metadata,
+            Column("id", Integer, primary_key=True),
+            Column("item", String(50)),
+        )
+        with app.app_context():
+            orders.create(db.engine)
+        made.append((app, db, orders))
+        return app, db, orders
+
+    yield factory
+    for app, db, orders in made:
+        with app.app_context():
+            orders.drop(db.engine, checkfirst=True)
+
+
+def sync_stats(app: Flask) -> dict[str, Any]:
+    return app.extensions["newlog"].sync_writer.stats()
+
+
+def test_each_event_is_in_the_table_when_the_call_returns(make_app) -> None:
+    app, _ = make_app(LOG_SYNC_WRITES=True)
+
+    newlog.log_info("order placed", module="orders", order_id=1)
+    stored_at_once = [row["message"] for row in read_rows(app)]
+    newlog.log_warning("stock low", module="inventory")
+    stored_next = [row["message"] for row in read_rows(app)]
+
+    assert stored_at_once == ["order placed"]
+    assert stored_next == ["order placed", "stock low"]
+    assert app.extensions["newlog"].worker.stats()["enqueued"] == 0
+    assert sync_stats(app) == {"written": 2, "handed_to_worker": 0, "lost": 0, "last_error": None}
+
+
+def test_a_request_that_logs_then_rolls_back_keeps_the_log_row_and_loses_only_its_work(orders_table) -> None:
+    app, db, orders = orders_table()
+
+    @app.post("/orders")
+    def place() -> str:
+        db.session.execute(orders.insert().values(item="tea"))  # the request's own work, not committed yet
+        newlog.log_info("order placed", module="orders", item="tea")
+        db.session.rollback()  # e.g. payment failed
+        return "rolled back"
+
+    assert app.test_client().post("/orders").status_code == 200
+
+    assert [row["message"] for row in flushed_rows(app)] == ["order placed"]
+    with app.app_context():
+        assert db.session.execute(select(orders)).all() == []
+
+
+def test_a_stored_event_never_commits_or_closes_the_callers_transaction(orders_table) -> None:
+    app, db, orders = orders_table()
+    seen: dict[str, Any] = {}
+
+    @app.post("/orders")
+    def place() -> str:
+        db.session.execute(orders.insert().values(item="tea"))
+        newlog.log_info("order placed", module="orders")
+        seen["in_transaction"] = db.session().in_transaction()
+        with create_engine(db.engine.url).connect() as other:  # what everyone else sees meanwhile
+            seen["others_see_orders"] = other.execute(select(orders)).all()
+        db.session.commit()
+        return "placed"
+
+    app.test_client().post("/orders")
+
+    assert seen == {"in_transaction": True, "others_see_orders": []}
+    assert [row["message"] for row in flushed_rows(app)] == ["order placed"]
+    with app.app_context():
+        assert [row.item for row in db.session.execute(select(orders))] == ["tea"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_on_postgresql_the_row_is_committed_while_the_callers_transaction_is_still_open(orders_table) -> None:
+    app, db, orders = orders_table()
+    seen: dict[str, Any] = {}
+
+    @app.post("/orders")
+    def place() -> str:
+        db.session.execute(orders.insert().values(item="tea"))
+        newlog.log_info("order placed", module="orders")
+        seen["stored_during_the_request"] = [row["message"] for row in read_rows(app)]
+        db.session.rollback()
+        return "rolled back"
+
+    app.test_client().post("/orders")
+
+    assert seen["stored_during_the_request"] == ["order placed"]
+    assert sync_stats(app)["written"] == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_on_sqlite_a_database_the_caller_itself_locked_sends_the_event_to_the_worker_at_once(orders_table, caplog) -> None:
+    """SQLite has one writer at a time: waiting in the thread that holds the lock could only time out."""
+    caplog.set_level(logging.ERROR, logger="newlog")
+    app, db, orders = orders_table()
+
+    @app.post("/orders")
+    def place() -> str:
+        db.session.execute(orders.insert().values(item="tea"))  # holds SQLite's write lock until rollback
+        newlog.log_info("order placed", module="orders")
+        db.session.rollback()
+        return "rolled back"
+
+    app.test_client().post("/orders")
+
+    assert [row["message"] for row in flushed_rows(app)] == ["order placed"]
+    assert sync_stats(app)["handed_to_worker"] == 1
+    (report,) = [record.getMessage() for record in caplog.records if "LOG_SYNC_WRITES" in record.getMessage()]
+    assert "database is locked" in report and "handed to the background worker" in report
+
+
+def test_a_request_holding_the_apps_only_pooled_connection_still_logs(make_app) -> None:
+    app, db = make_app(
+        LOG_SYNC_WRITES=True, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 2}
+    )
+
+    @app.get("/report")
+    def report() -> str:
+        db.session.execute(text("SELECT 1"))  # the session now holds the pool's only connection
+        newlog.log_info("report viewed", module="reports")
+        return "report"
+
+    assert app.test_client().get("/report").status_code == 200
+
+    assert [row["message"] for row in flushed_rows(app)] == ["report viewed"]
+    assert sync_stats(app)["written"] == 1
+
+
+def test_a_failed_write_is_printed_and_the_event_is_not_lost(make_app, caplog) -> None:
+    caplog.set_level(logging.ERROR, logger="newlog")
+    app = wired_app(make_app, LOG_SYNC_WRITES=True, LOG_RETRY_SECONDS=30.0)
+    db = app.extensions["sqlalchemy"]
+    newlog.log_info("first", module="orders")  # creates the log table
+    table = log_table(app.config["LOG_TABLE"], MetaData())
+    with app.app_context():
+        table.drop(db.engine)
+
+    newlog.log_info("while the table is gone", module="orders")
+    with app.app_context():
+        table.create(db.engine)
+
+    assert [row["message"] for row in flushed_rows(app)] == ["while the table is gone"]
+    assert sync_stats(app)["handed_to_worker"] == 1
+    reports = [record.getMessage() for record in caplog.records if "LOG_SYNC_WRITES" in record.getMessage()]
+    assert len(reports) == 1 and "handed to the background worker" in reports[0]
+
+
+def test_threads_writing_at_once_lose_and_duplicate_nothing(make_app) -> None:
+    app, _ = make_app(LOG_SYNC_WRITES=True)
+    start = threading.Barrier(6, timeout=10)
+    failures: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            start.wait()
+            for index in range(25):
+                newlog.log_info(f"{name}-{index}", module="load")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"t{number}",)) for number in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not failures
+    messages = [row["message"] for row in flushed_rows(app)]
+    assert sorted(messages) == sorted(f"t{number}-{index}" for number in range(6) for index in range(25))
+    stats = sync_stats(app)
+    assert stats["written"] + stats["handed_to_worker"] == 150 and stats["lost"] == 0
+
+
+def test_an_in_memory_sqlite_database_is_refused_with_a_clear_error() -> None:
+    app = Flask("memory_app")
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", LOG_SYNC_WRITES=True)
+    SQLAlchemy(app)
+
+    with pytest.raises(ConfigError, match="LOG_SYNC_WRITES=True needs a database .* in-memory SQLite"):
+        newlog.init_app(app)
+    assert "newlog" not in app.extensions
+
+
+def test_off_by_default_events_go_through_the_queue(make_app) -> None:
+    app, _ = make_app()
+
+    newlog.log_info("order placed")
+
+    assert [row["message"] for row in flushed_rows(app)] == ["order placed"]
+    assert app.extensions["newlog"].worker.stats()["enqueued"] == 1
+    assert app.extensions["newlog"].sync_writer is None
+
+
+# -- SyncWriter as a plain object ---------------------------------------------------------------
+
+
+def test_repeated_failures_are_printed_once_per_interval_with_a_count(caplog) -> None:
+    caplog.set_level(logging.ERROR, logger="newlog")
+    failing, fallback = RecordingSink(), RecordingSink()
+    failing.failing = True
+    clock = ManualClock()
+    writer = SyncWriter(failing, warn_interval=10.0, clock=clock)
+    worker = LogQueueWorker(fallback, flush_interval=0.05)
+    try:
+        for index in range(3):
+            assert writer.write({"event": f"e{index}", "level": "info"}, logging.INFO, worker) is False
+        clock.seconds += 10.0
+        writer.write({"event": "e3", "level": "info"}, logging.INFO, worker)
+        assert worker.flush(10)
+    finally:
+        worker.shutdown(5)
+
+    assert fallback.messages == ["e0", "e1", "e2", "e3"]
+    reports = [record.getMessage() for record in caplog.records]
+    assert len(reports) == 2
+    assert "ConnectionError: database unreachable" in reports[0]
+    assert reports[1].endswith("(and 2 more time(s) in the last 10s)")
+    assert writer.stats() == {
+        "written": 0, "handed_to_worker": 4, "lost": 0, "last_error": "ConnectionError: database unreachable (test sink)"
+    }
+
+
+def test_an_event_the_worker_refuses_too_is_counted_lost_and_said_so(caplog) -> None:
+    caplog.set_level(logging.ERROR, logger="newlog")
+    failing = RecordingSink()
+    failing.failing = True
+    writer = SyncWriter(failing)
+    worker = LogQueueWorker(RecordingSink())
+    worker.shutdown(5)  # a closed worker accepts nothing
+
+    writer.write({"event": "late", "level": "error"}, logging.ERROR, worker)
+
+    assert writer.stats()["lost"] == 1
+    assert "LOST" in caplog.records[-1].getMessage()
