@@ -120,7 +120,11 @@ class SyncWriter:
             _stdlib_log.error("%s%s", message, more)
 
     def _after_fork(self) -> None:
+        """Give a forked child connections and counters of its own (the parent's belong to the parent)."""
+        self._lock = threading.Lock()
         self._pid = os.getpid()
+        self._written = self._handed_over = self._lost = 0
+        self._reported.clear()
         after_fork = getattr(self.sink, "after_fork", None)
         if after_fork is not None:
             after_fork()

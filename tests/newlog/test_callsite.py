@@ -96,6 +96,16 @@ def test_every_legacy_shaped_helper_points_at_its_caller_not_at_newlog_or_compat
     )
 
 
+def test_an_error_payload_logged_for_the_app_points_at_the_code_that_asked_for_it(recording_app) -> None:
+    _, sink = recording_app
+
+    line = next_line()
+    newlog.enhanced_error_handler(ValueError("invalid amount"))
+
+    (context,) = contexts(sink)
+    assert callsite(context)[:2] == ("test_an_error_payload_logged_for_the_app_points_at_the_code_that_asked_for_it", line)
+
+
 def test_an_audit_event_keeps_the_audited_function_and_gets_no_unrelated_line(recording_app) -> None:
     _, sink = recording_app
 

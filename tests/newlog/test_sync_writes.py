@@ -20,6 +20,7 @@ from newlog.settings import ConfigError
 from newlog.sync_writes import SyncWriter
 from tests.newlog.pipeline_support import flushed_rows, wired_app
 from tests.newlog.queue_support import RecordingSink
+from tests.newlog.test_fork import run_in_child
 from tests.support import read_rows
 
 
@@ -215,6 +216,25 @@ def test_threads_writing_at_once_lose_and_duplicate_nothing(make_app) -> None:
     assert sorted(messages) == sorted(f"t{number}-{index}" for number in range(6) for index in range(25))
     stats = sync_stats(app)
     assert stats["written"] + stats["handed_to_worker"] == 150 and stats["lost"] == 0
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_writes_on_connections_of_its_own(make_app) -> None:
+    app, _ = make_app(LOG_SYNC_WRITES=True)
+    newlog.log_info("parent before fork")  # the parent's pool now holds a connection
+
+    def child() -> bool:
+        for index in range(3):
+            newlog.log_info(f"child event {index}")
+        return sync_stats(app)["written"] == 3 and sync_stats(app)["handed_to_worker"] == 0
+
+    assert run_in_child(child) == 0
+    newlog.log_info("parent after fork")
+
+    assert sorted(row["message"] for row in read_rows(app)) == [
+        "child event 0", "child event 1", "child event 2", "parent after fork", "parent before fork"
+    ]
+    assert sync_stats(app) == {"written": 2, "handed_to_worker": 0, "lost": 0, "last_error": None}
 
 
 def test_an_in_memory_sqlite_database_is_refused_with_a_clear_error() -> None:
