@@ -1,7 +1,8 @@
 """The request event (``LOG_REQUEST_EVENT``): one ``http_request_completed`` event per request.
 
-Every request gets one, also a request a ``before_request`` guard answered (a CSRF 400, a
-401/403, a redirect to the login page), one no route matched, and one whose view raised.
+Every request the app serves gets one, also a request a ``before_request`` guard answered (a
+CSRF 400, a 401/403, a redirect to the login page), one no route matched, and one whose view
+raised; a request context pushed by hand (``test_request_context()``) serves no request: none.
 Its fields answer "error rate and p95 per endpoint":
 
 - ``method``, ``route`` (the URL rule, ``/orders/<int:order_id>``; absent when no rule
@@ -54,9 +55,11 @@ def log_request_completed(exc: BaseException | None) -> None:
     environ = request.environ
     if environ.get(_ENVIRON_LOGGED):
         return  # stream_with_context runs the teardown a second time, after the body
+    started = environ.get(_ENVIRON_STARTED)
+    if started is None and _ENVIRON_RESPONSE not in environ:
+        return  # a request context pushed by hand (test_request_context): no request was served
     environ[_ENVIRON_LOGGED] = True
     status, size = environ.get(_ENVIRON_RESPONSE, (500 if exc is not None else None, None))
-    started = environ.get(_ENVIRON_STARTED)
     rule = request.url_rule
     fields: dict[str, Any] = {
         "method": request.method,

@@ -175,12 +175,21 @@ def test_events_newlog_logs_from_flask_hooks_carry_no_callsite(recording_app) ->
         newlog.log_info("about to fail")
         raise RuntimeError("card processor down")
 
-    assert app.test_client().get("/boom").status_code == 500
+    @app.get("/pay")
+    @newlog.error_handler
+    def pay() -> str:
+        raise ValueError("invalid amount")
 
-    in_view, unhandled = contexts(sink)
+    client = app.test_client()
+    assert client.get("/boom").status_code == 500
+    assert client.get("/pay").status_code == 400
+
+    in_view, unhandled, answered = contexts(sink)
     assert in_view["function"] == "boom"
     assert unhandled["error"] == "card processor down"
-    assert not {"function", "line", "thread", "process"} & set(unhandled)
+    assert answered["error_type"] == "ValueError"
+    for context in (unhandled, answered):
+        assert not {"function", "line", "thread", "process"} & set(context)
 
 
 def test_off_by_default() -> None:

@@ -271,6 +271,15 @@ def test_concurrent_requests_each_get_their_own_event() -> None:
     assert sorted(event["request_id"] for event in request_events(sink)) == ["first", "second"]
 
 
+def test_a_request_context_pushed_by_hand_serves_no_request_and_gets_no_event(events_app) -> None:
+    app, sink, _ = events_app
+
+    with app.test_request_context("/orders/1"):
+        newlog.log_info("rendering an e-mail with url_for")
+
+    assert request_events(sink) == []
+
+
 def test_off_by_default() -> None:
     app, sink, _ = make_events_app()
     app.get("/")(lambda: "home")
