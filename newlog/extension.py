@@ -65,7 +65,7 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
                 app, db=db, table=model, settings=settings
             )
             if settings.LOG_SYNC_WRITES:
-                app_state.sync_writer = sync_writer_for(app, db, writer, settings)
+                app_state.sync_writer = sync_writer_for(app, db, writer)
             worker = LogQueueWorker(
                 writer,
                 queue_size=settings.LOG_QUEUE_SIZE,

@@ -7,7 +7,7 @@ closed, and a request holding the last connection of the app's pool never waits 
 second one from it. A write that fails is printed (stdlib logger ``newlog``, one line per
 distinct error per ``LOG_OVERFLOW_WARN_INTERVAL``, with a count of the repeats) and
 swallowed, as the legacy module did - but the event is not lost: it goes to the app's
-background worker, which retries it.
+background worker, which retries it (and shows the error as ``last_error`` in its health).
 
 SQLite allows one writer at a time, and a request that has flushed its own work holds that
 lock until it commits or rolls back: waiting for it in the same thread could only time out.
@@ -17,7 +17,6 @@ worker, which writes it once the lock is released.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -26,55 +25,47 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from newlog.clock import SYSTEM_CLOCK, Clock
-from newlog.queue_worker import error_text, pipeline_thread
+from newlog.queue_worker import pipeline_thread
 from newlog.rows import build_row
-from newlog.settings import ConfigError, Settings
+from newlog.settings import ConfigError
 from newlog.sinks import DatabaseSink
 
 if TYPE_CHECKING:
     from newlog.queue_worker import LogQueueWorker
-
-_stdlib_log = logging.getLogger("newlog")
 
 _SHARED_POOL_OPTIONS = frozenset({"pool"})
 """Engine options that would hand the app's own connections to the sync engine (a ``creator`` makes new ones: kept)."""
 
 
 class SyncWriter:
-    """Write one event per call to ``sink`` in the caller's thread; on failure print and hand it to the worker.
+    """Write one event per call to ``sink`` in the caller's thread; on failure report it and hand the event over.
 
     ``sink(rows)`` stores a list of rows in one transaction (a :class:`~newlog.sinks.DatabaseSink`
-    on :func:`sync_engine`, or the app's own ``sink=``). ``stats()`` counts the events written
-    here and those handed to the worker.
+    on :func:`sync_engine`, or the app's own ``sink=``). A failure is reported through the
+    app's worker (:meth:`~newlog.queue_worker.LogQueueWorker.report_error`: rate-limited, and
+    ``last_error`` in its health stats), which then takes the event. ``stats()`` counts the
+    events written here and those handed over.
     """
 
     def __init__(
         self,
         sink: Callable[[Sequence[Mapping[str, Any]]], None],
         *,
-        warn_interval: float = 10.0,
-        clock: Clock = SYSTEM_CLOCK,
         row_builder: Callable[[Any], Mapping[str, Any]] = build_row,
     ) -> None:
         self.sink = sink
-        self.warn_interval = warn_interval
-        self.clock = clock
         self.row_builder = row_builder
-        self._describe: Callable[[BaseException], str] = getattr(sink, "describe_error", error_text)
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._written = 0
         self._handed_over = 0
         self._lost = 0
-        self._last_error: str | None = None
-        self._reported: dict[str, list[Any]] = {}
 
-    def write(self, entry: Any, level: int, fallback: LogQueueWorker | None) -> bool:
-        """Store ``entry`` now, in this thread; True when it is in the table.
+    def write(self, entry: Any, level: int, worker: LogQueueWorker) -> bool:
+        """Store ``entry`` (an event of stdlib ``level``) now, in this thread; True when it is in the table.
 
-        On failure the error is printed and the event is enqueued to ``fallback`` (False is
-        returned either way). Never raises.
+        On failure the error is reported and the event is enqueued to ``worker``, which
+        retries it (False is returned). Never raises.
         """
         if self._pid != os.getpid():
             self._after_fork()
@@ -82,62 +73,32 @@ class SyncWriter:
             with pipeline_thread():  # what the sink logs must not come back here
                 self.sink([self.row_builder(entry)])
         except Exception as exc:  # noqa: BLE001 - logging must never break the caller
-            self._failed(exc, entry, level, fallback)
+            handed_over = worker.enqueue(entry, level)
+            with self._lock:
+                if handed_over:
+                    self._handed_over += 1
+                else:
+                    self._lost += 1  # the worker counted and reported why (queue full or shut down)
+            then = "handed to the background worker" if handed_over else "the background worker refused it too"
+            worker.report_error(f"writing a log event in the caller's thread (LOG_SYNC_WRITES; {then})", exc)
             return False
         with self._lock:
             self._written += 1
         return True
-
-    def _failed(self, exc: Exception, entry: Any, level: int, fallback: LogQueueWorker | None) -> None:
-        try:
-            text = self._describe(exc)
-        except Exception:  # noqa: BLE001 - a broken describer
-            text = error_text(exc)
-        handed_over = fallback is not None and fallback.enqueue(entry, level)
-        with self._lock:
-            self._last_error = text
-            if handed_over:
-                self._handed_over += 1
-            else:
-                self._lost += 1
-        then = "handed to the background worker" if handed_over else "LOST (the background worker refused it)"
-        self._report(text, f"newlog: LOG_SYNC_WRITES: could not write a log event in the caller's thread: {text}; {then}")
-
-    def _report(self, key: str, message: str) -> None:
-        """Print ``message`` at most once per ``warn_interval`` per ``key``; count the repeats."""
-        with self._lock:
-            now = self.clock.now()
-            seen = self._reported.get(key)
-            if seen is not None and now < seen[0]:
-                seen[1] += 1
-                return
-            repeats = seen[1] if seen is not None else 0
-            if len(self._reported) > 100:
-                self._reported.clear()
-            self._reported[key] = [now + self.warn_interval, 0]
-        more = f" (and {repeats} more time(s) in the last {self.warn_interval:g}s)" if repeats else ""
-        with pipeline_thread():
-            _stdlib_log.error("%s%s", message, more)
 
     def _after_fork(self) -> None:
         """Give a forked child connections and counters of its own (the parent's belong to the parent)."""
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._written = self._handed_over = self._lost = 0
-        self._reported.clear()
         after_fork = getattr(self.sink, "after_fork", None)
         if after_fork is not None:
             after_fork()
 
-    def stats(self) -> dict[str, Any]:
-        """Return ``{"written", "handed_to_worker", "lost", "last_error"}`` for this process."""
+    def stats(self) -> dict[str, int]:
+        """Return ``{"written", "handed_to_worker", "lost"}`` for this process."""
         with self._lock:
-            return {
-                "written": self._written,
-                "handed_to_worker": self._handed_over,
-                "lost": self._lost,
-                "last_error": self._last_error,
-            }
+            return {"written": self._written, "handed_to_worker": self._handed_over, "lost": self._lost}
 
 
 def sync_engine(app_engine: Engine, options: Mapping[str, Any] | None = None) -> Engine:
@@ -164,9 +125,9 @@ def app_engine_options(app: Any, db: Any) -> dict[str, Any]:
     return {**getattr(db, "_engine_options", {}), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
 
 
-def sync_writer_for(app: Any, db: Any, sink: Any, settings: Settings) -> SyncWriter:
+def sync_writer_for(app: Any, db: Any, sink: Any) -> SyncWriter:
     """Return the app's sync writer: newlog's database sink on :func:`sync_engine`, else the app's own ``sink``."""
     if isinstance(sink, DatabaseSink):
         db = db if db is not None else app.extensions.get("sqlalchemy")
         sink = sink.with_engine(sync_engine(sink.engine, app_engine_options(app, db)), use_copy=False)
-    return SyncWriter(sink, warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL)
+    return SyncWriter(sink)

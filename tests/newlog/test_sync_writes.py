@@ -19,20 +19,9 @@ from newlog.queue_worker import LogQueueWorker
 from newlog.settings import ConfigError
 from newlog.sync_writes import SyncWriter
 from tests.newlog.pipeline_support import flushed_rows, wired_app
-from tests.newlog.queue_support import RecordingSink
+from tests.newlog.queue_support import RecordingSink, running_worker
 from tests.newlog.test_fork import run_in_child
 from tests.support import read_rows
-
-
-class ManualClock:
-    """A monotonic clock that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.seconds = 1000.0
-
-    def now(self) -> float:
-        """Return the current reading."""
-        return self.seconds
 
 
 @pytest.fixture
@@ -74,18 +63,27 @@ def test_each_event_is_in_the_table_when_the_call_returns(make_app) -> None:
     assert stored_at_once == ["order placed"]
     assert stored_next == ["order placed", "stock low"]
     assert app.extensions["newlog"].worker.stats()["enqueued"] == 0
-    assert sync_stats(app) == {"written": 2, "handed_to_worker": 0, "lost": 0, "last_error": None}
+    assert sync_stats(app) == {"written": 2, "handed_to_worker": 0, "lost": 0}
+
+
+def add_order_view(
+    app: Flask, db: SQLAlchemy, orders: Table, *, finish: str = "rollback", observe: Callable[[], None] | None = None
+) -> None:
+    """POST /orders: insert an order (the request's own work, uncommitted), log, ``observe()``, then ``finish`` it."""
+
+    @app.post("/orders")
+    def place() -> str:
+        db.session.execute(orders.insert().values(item="tea"))
+        newlog.log_info("order placed", module="orders", item="tea")
+        if observe is not None:
+            observe()
+        getattr(db.session, finish)()  # rollback: e.g. the payment failed
+        return finish
 
 
 def test_a_request_that_logs_then_rolls_back_keeps_the_log_row_and_loses_only_its_work(orders_table) -> None:
     app, db, orders = orders_table()
-
-    @app.post("/orders")
-    def place() -> str:
-        db.session.execute(orders.insert().values(item="tea"))  # the request's own work, not committed yet
-        newlog.log_info("order placed", module="orders", item="tea")
-        db.session.rollback()  # e.g. payment failed
-        return "rolled back"
+    add_order_view(app, db, orders, finish="rollback")
 
     assert app.test_client().post("/orders").status_code == 200
 
@@ -98,16 +96,12 @@ def test_a_stored_event_never_commits_or_closes_the_callers_transaction(orders_t
     app, db, orders = orders_table()
     seen: dict[str, Any] = {}
 
-    @app.post("/orders")
-    def place() -> str:
-        db.session.execute(orders.insert().values(item="tea"))
-        newlog.log_info("order placed", module="orders")
+    def observe() -> None:
         seen["in_transaction"] = db.session().in_transaction()
         with create_engine(db.engine.url).connect() as other:  # what everyone else sees meanwhile
             seen["others_see_orders"] = other.execute(select(orders)).all()
-        db.session.commit()
-        return "placed"
 
+    add_order_view(app, db, orders, finish="commit", observe=observe)
     app.test_client().post("/orders")
 
     assert seen == {"in_transaction": True, "others_see_orders": []}
@@ -121,14 +115,10 @@ def test_on_postgresql_the_row_is_committed_while_the_callers_transaction_is_sti
     app, db, orders = orders_table()
     seen: dict[str, Any] = {}
 
-    @app.post("/orders")
-    def place() -> str:
-        db.session.execute(orders.insert().values(item="tea"))
-        newlog.log_info("order placed", module="orders")
+    def observe() -> None:
         seen["stored_during_the_request"] = [row["message"] for row in read_rows(app)]
-        db.session.rollback()
-        return "rolled back"
 
+    add_order_view(app, db, orders, observe=observe)
     app.test_client().post("/orders")
 
     assert seen["stored_during_the_request"] == ["order placed"]
@@ -140,13 +130,7 @@ def test_on_sqlite_a_database_the_caller_itself_locked_sends_the_event_to_the_wo
     """SQLite has one writer at a time: waiting in the thread that holds the lock could only time out."""
     caplog.set_level(logging.ERROR, logger="newlog")
     app, db, orders = orders_table()
-
-    @app.post("/orders")
-    def place() -> str:
-        db.session.execute(orders.insert().values(item="tea"))  # holds SQLite's write lock until rollback
-        newlog.log_info("order placed", module="orders")
-        db.session.rollback()
-        return "rolled back"
+    add_order_view(app, db, orders)  # its insert holds SQLite's write lock until the rollback
 
     app.test_client().post("/orders")
 
@@ -234,7 +218,7 @@ def test_a_forked_child_writes_on_connections_of_its_own(make_app) -> None:
     assert sorted(row["message"] for row in read_rows(app)) == [
         "child event 0", "child event 1", "child event 2", "parent after fork", "parent before fork"
     ]
-    assert sync_stats(app) == {"written": 2, "handed_to_worker": 0, "lost": 0, "last_error": None}
+    assert sync_stats(app) == {"written": 2, "handed_to_worker": 0, "lost": 0}
 
 
 def test_an_in_memory_sqlite_database_is_refused_with_a_clear_error() -> None:
@@ -260,30 +244,22 @@ def test_off_by_default_events_go_through_the_queue(make_app) -> None:
 # -- SyncWriter as a plain object ---------------------------------------------------------------
 
 
-def test_repeated_failures_are_printed_once_per_interval_with_a_count(caplog) -> None:
+def test_failures_are_reported_through_the_worker_which_takes_the_events(caplog) -> None:
     caplog.set_level(logging.ERROR, logger="newlog")
     failing, fallback = RecordingSink(), RecordingSink()
     failing.failing = True
-    clock = ManualClock()
-    writer = SyncWriter(failing, warn_interval=10.0, clock=clock)
-    worker = LogQueueWorker(fallback, flush_interval=0.05)
-    try:
+    writer = SyncWriter(failing)
+    with running_worker(fallback, flush_interval=0.05, warn_interval=10.0) as worker:
         for index in range(3):
             assert writer.write({"event": f"e{index}", "level": "info"}, logging.INFO, worker) is False
-        clock.seconds += 10.0
-        writer.write({"event": "e3", "level": "info"}, logging.INFO, worker)
         assert worker.flush(10)
-    finally:
-        worker.shutdown(5)
+        last_error = worker.stats()["last_error"]
 
-    assert fallback.messages == ["e0", "e1", "e2", "e3"]
-    reports = [record.getMessage() for record in caplog.records]
-    assert len(reports) == 2
-    assert "ConnectionError: database unreachable" in reports[0]
-    assert reports[1].endswith("(and 2 more time(s) in the last 10s)")
-    assert writer.stats() == {
-        "written": 0, "handed_to_worker": 4, "lost": 0, "last_error": "ConnectionError: database unreachable (test sink)"
-    }
+    assert fallback.messages == ["e0", "e1", "e2"]
+    assert last_error == "ConnectionError: database unreachable (test sink)"
+    (report,) = [record.getMessage() for record in caplog.records]  # repeats within warn_interval are counted
+    assert "caller's thread (LOG_SYNC_WRITES; handed to the background worker): ConnectionError" in report
+    assert writer.stats() == {"written": 0, "handed_to_worker": 3, "lost": 0}
 
 
 def test_an_event_the_worker_refuses_too_is_counted_lost_and_said_so(caplog) -> None:
@@ -297,4 +273,5 @@ def test_an_event_the_worker_refuses_too_is_counted_lost_and_said_so(caplog) -> 
     writer.write({"event": "late", "level": "error"}, logging.ERROR, worker)
 
     assert writer.stats()["lost"] == 1
-    assert "LOST" in caplog.records[-1].getMessage()
+    assert worker.stats()["dropped_closed"] == 1
+    assert "the background worker refused it too" in caplog.records[-1].getMessage()
