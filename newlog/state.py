@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from flask.globals import _cv_app
 
 from newlog.clock import SYSTEM_CLOCK, Clock
 from newlog.output import Outputs
-from newlog.sanitize import Sanitizer
+from newlog.sanitize import Sanitizer, use_current_sanitizer
 from newlog.settings import LEVEL_NUMBERS, Settings
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class AppLogState:
         self.debug_enabled = settings.ENABLE_DEBUG_LOG
         self.outputs = Outputs(settings.LOG_RENDERER)
         self.worker: LogQueueWorker | None = None
+        self.health_dir: Path | None = None
         self.sync_writer: SyncWriter | None = None
         self.unrouted = 0
         self.clock: Clock = SYSTEM_CLOCK
@@ -86,6 +88,9 @@ def current() -> AppLogState:
         if state is not None:
             return state
     return _apps[-1] if _apps else _fallback
+
+
+use_current_sanitizer(lambda: current().sanitizer)
 
 
 def register(state: AppLogState) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,23 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 
 import newlog
 from newlog.request_event import REQUEST_EVENT
-from tests.newlog.pipeline_support import flushed_rows, printed_events
-from tests.newlog.queue_support import RecordingSink
-
-
-class ManualClock:
-    """A monotonic clock that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.seconds = 1000.0
-
-    def now(self) -> float:
-        """Return the current reading."""
-        return self.seconds
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.seconds += seconds
+from tests.support import ManualClock, printed_events, stored_rows
 
 
 class User(UserMixin):
@@ -37,34 +20,30 @@ class User(UserMixin):
         self.id = ident
 
 
-def make_events_app(**config: Any) -> tuple[Flask, RecordingSink, ManualClock]:
-    app = Flask("request_event_test")
-    app.config.update(SECRET_KEY="test-only", LOG_FLUSH_INTERVAL=0.05, **config)
-    sink = RecordingSink()
-    newlog.init_app(app, sink=sink)
+def with_clock(app: Flask) -> ManualClock:
+    """Give ``app`` a clock the test moves by hand; return it."""
     clock = ManualClock()
     app.extensions["newlog"].clock = clock
-    return app, sink, clock
+    return clock
 
 
 @pytest.fixture
-def events_app() -> Iterator[tuple[Flask, RecordingSink, ManualClock]]:
-    """An app with LOG_REQUEST_EVENT on, a manual clock, and its rows kept in memory."""
-    yield make_events_app(LOG_REQUEST_EVENT=True)
+def app(make_app) -> Flask:
+    """An app with LOG_REQUEST_EVENT on (rows kept in memory)."""
+    return make_app(LOG_REQUEST_EVENT=True, SECRET_KEY="test-only")
 
 
-def request_events(sink: RecordingSink) -> list[dict[str, Any]]:
+def request_events(app: Flask) -> list[dict[str, Any]]:
     """Return the stored request events: their context plus ``level`` and ``module``."""
-    assert newlog.flush(10)
     return [
         {**row["context"], "level": row["level"], "module": row["module"]}
-        for row in sink.rows
+        for row in stored_rows(app)
         if row["message"] == REQUEST_EVENT
     ]
 
 
-def test_a_request_gives_one_event_with_route_endpoint_status_duration_and_size(events_app) -> None:
-    app, sink, clock = events_app
+def test_a_request_gives_one_event_with_route_endpoint_status_duration_and_size(app) -> None:
+    clock = with_clock(app)
     orders = Blueprint("orders", __name__, url_prefix="/orders")
 
     @orders.get("/<int:order_id>")
@@ -76,7 +55,7 @@ def test_a_request_gives_one_event_with_route_endpoint_status_duration_and_size(
 
     response = app.test_client().get("/orders/42?expand=items", headers={"X-Request-ID": "req-7"})
 
-    (event,) = request_events(sink)
+    (event,) = request_events(app)
     assert event == {
         **event,
         "level": "INFO",
@@ -92,8 +71,7 @@ def test_a_request_gives_one_event_with_route_endpoint_status_duration_and_size(
     }
 
 
-def test_an_exception_in_the_view_gives_a_500_error_event(events_app) -> None:
-    app, sink, _ = events_app
+def test_an_exception_in_the_view_gives_a_500_error_event(app) -> None:
 
     @app.post("/pay")
     def pay() -> str:
@@ -102,14 +80,13 @@ def test_an_exception_in_the_view_gives_a_500_error_event(events_app) -> None:
     response = app.test_client().post("/pay")
 
     assert response.status_code == 500
-    (event,) = request_events(sink)
+    (event,) = request_events(app)
     assert (event["level"], event["status"], event["outcome"]) == ("ERROR", 500, "server_error")
     assert (event["route"], event["endpoint"], event["error_type"]) == ("/pay", "pay", "RuntimeError")
     assert event["response_size"] == len(response.data)
 
 
-def test_an_exception_a_testing_app_propagates_still_gives_its_event(events_app) -> None:
-    app, sink, _ = events_app
+def test_an_exception_a_testing_app_propagates_still_gives_its_event(app) -> None:
     app.testing = True
 
     @app.get("/pay")
@@ -119,13 +96,12 @@ def test_an_exception_a_testing_app_propagates_still_gives_its_event(events_app)
     with pytest.raises(RuntimeError):
         app.test_client().get("/pay")
 
-    (event,) = request_events(sink)
+    (event,) = request_events(app)
     assert (event["status"], event["outcome"], event["error_type"]) == (500, "server_error", "RuntimeError")
     assert "response_size" not in event
 
 
-def test_a_csrf_rejection_gives_a_400_event_and_the_view_never_runs(events_app) -> None:
-    app, sink, _ = events_app
+def test_a_csrf_rejection_gives_a_400_event_and_the_view_never_runs(app) -> None:
     CSRFProtect(app)
     ran: list[bool] = []
 
@@ -137,13 +113,12 @@ def test_a_csrf_rejection_gives_a_400_event_and_the_view_never_runs(events_app) 
     response = app.test_client().post("/transfer", data={"amount": "100"})
 
     assert response.status_code == 400 and not ran
-    (event,) = request_events(sink)
+    (event,) = request_events(app)
     assert (event["route"], event["endpoint"], event["method"]) == ("/transfer", "transfer", "POST")
     assert (event["status"], event["outcome"], event["level"]) == (400, "client_error", "INFO")
 
 
-def test_a_before_request_guard_answering_403_gives_its_event(events_app) -> None:
-    app, sink, _ = events_app
+def test_a_before_request_guard_answering_403_gives_its_event(app) -> None:
 
     @app.before_request
     def only_admins() -> Any:
@@ -155,13 +130,12 @@ def test_a_before_request_guard_answering_403_gives_its_event(events_app) -> Non
 
     app.test_client().get("/admin")
 
-    (event,) = request_events(sink)
+    (event,) = request_events(app)
     assert (event["route"], event["status"], event["outcome"]) == ("/admin", 403, "client_error")
 
 
 @pytest.mark.parametrize(("login_view", "status", "outcome"), [(None, 401, "client_error"), ("login", 302, "redirect")])
-def test_a_login_guard_gives_its_401_or_redirect_event(events_app, login_view, status, outcome) -> None:
-    app, sink, _ = events_app
+def test_a_login_guard_gives_its_401_or_redirect_event(app, login_view, status, outcome) -> None:
     manager = LoginManager(app)
     manager.user_loader(lambda ident: User(int(ident)))
     manager.login_view = login_view
@@ -177,14 +151,13 @@ def test_a_login_guard_gives_its_401_or_redirect_event(events_app, login_view, s
 
     app.test_client().get("/account")
 
-    (event,) = request_events(sink)
+    (event,) = request_events(app)
     assert (event["route"], event["endpoint"], event["status"], event["outcome"]) == (
         "/account", "account", status, outcome
     )
 
 
-def test_the_user_id_is_the_user_logged_in_during_the_request(events_app) -> None:
-    app, sink, _ = events_app
+def test_the_user_id_is_the_user_logged_in_during_the_request(app) -> None:
     LoginManager(app).user_loader(lambda ident: User(int(ident)))
 
     @app.post("/login/<int:ident>")
@@ -200,25 +173,23 @@ def test_the_user_id_is_the_user_logged_in_during_the_request(events_app) -> Non
     client.post("/login/5")
     client.get("/me")
 
-    logged_in, me = request_events(sink)
+    logged_in, me = request_events(app)
     assert (logged_in["user_id"], logged_in["status"], logged_in["outcome"]) == (5, 302, "redirect")
     assert me["user_id"] == 5
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [("GET", "/nowhere/1234", 404), ("DELETE", "/known", 405)])
-def test_a_request_no_route_matched_gives_an_event_without_route_or_endpoint(events_app, method, path, status) -> None:
-    app, sink, _ = events_app
+def test_a_request_no_route_matched_gives_an_event_without_route_or_endpoint(app, method, path, status) -> None:
     app.get("/known")(lambda: "known")
 
     app.test_client().open(path, method=method)
 
-    (event,) = request_events(sink)
+    (event,) = request_events(app)
     assert (event["method"], event["status"], event["outcome"]) == (method, status, "client_error")
     assert "route" not in event and "endpoint" not in event
 
 
-def test_an_abort_in_the_view_gives_its_status(events_app) -> None:
-    app, sink, _ = events_app
+def test_an_abort_in_the_view_gives_its_status(app) -> None:
 
     @app.get("/orders/<int:order_id>")
     def show(order_id: int) -> str:
@@ -226,12 +197,11 @@ def test_an_abort_in_the_view_gives_its_status(events_app) -> None:
 
     app.test_client().get("/orders/9")
 
-    (event,) = request_events(sink)
+    (event,) = request_events(app)
     assert (event["route"], event["status"], event["outcome"]) == ("/orders/<int:order_id>", 404, "client_error")
 
 
-def test_a_streamed_body_has_no_size(events_app) -> None:
-    app, sink, _ = events_app
+def test_a_streamed_body_has_no_size(app) -> None:
 
     @app.get("/export")
     def export() -> Response:
@@ -240,12 +210,11 @@ def test_a_streamed_body_has_no_size(events_app) -> None:
     response = app.test_client().get("/export")
 
     assert response.data == b"a,b\n1,2\n"
-    (event,) = request_events(sink)
+    (event,) = request_events(app)
     assert event["status"] == 200 and "response_size" not in event
 
 
-def test_concurrent_requests_each_get_their_own_event() -> None:
-    app, sink, _ = make_events_app(LOG_REQUEST_EVENT=True)
+def test_concurrent_requests_each_get_their_own_event(app) -> None:
     both_in = threading.Barrier(2, timeout=10)
 
     @app.get("/slow/<name>")
@@ -268,29 +237,28 @@ def test_concurrent_requests_each_get_their_own_event() -> None:
         thread.join()
 
     assert not failures
-    assert sorted(event["request_id"] for event in request_events(sink)) == ["first", "second"]
+    assert sorted(event["request_id"] for event in request_events(app)) == ["first", "second"]
 
 
-def test_a_request_context_pushed_by_hand_serves_no_request_and_gets_no_event(events_app) -> None:
-    app, sink, _ = events_app
+def test_a_request_context_pushed_by_hand_serves_no_request_and_gets_no_event(app) -> None:
 
     with app.test_request_context("/orders/1"):
         newlog.log_info("rendering an e-mail with url_for")
 
-    assert request_events(sink) == []
+    assert request_events(app) == []
 
 
-def test_off_by_default() -> None:
-    app, sink, _ = make_events_app()
+def test_off_by_default(make_app) -> None:
+    app = make_app()
     app.get("/")(lambda: "home")
 
     app.test_client().get("/")
 
-    assert request_events(sink) == []
+    assert request_events(app) == []
 
 
-def test_stored_per_the_persistence_policy_and_always_printed(make_app, capsys) -> None:
-    app, _ = make_app(LOG_REQUEST_EVENT=True, LOG_DB_LEVEL="WARNING", LOG_RENDERER="json")
+def test_stored_per_the_persistence_policy_and_always_printed(make_app, database_url, capsys) -> None:
+    app = make_app(database_url, LOG_REQUEST_EVENT=True, LOG_DB_LEVEL="WARNING", LOG_RENDERER="json")
 
     @app.before_request
     def keep_audited_requests() -> None:
@@ -310,7 +278,7 @@ def test_stored_per_the_persistence_policy_and_always_printed(make_app, capsys) 
     for path in ("/ok", "/audited", "/fail"):
         client.get(path)
 
-    stored = [row for row in flushed_rows(app) if row["message"] == REQUEST_EVENT]
+    stored = [row for row in stored_rows(app) if row["message"] == REQUEST_EVENT]
     assert [(row["context"]["route"], row["context"]["status"], row["level"]) for row in stored] == [
         ("/audited", 200, "INFO"),
         ("/fail", 500, "ERROR"),

@@ -18,19 +18,18 @@ from newlog.models import log_table
 from newlog.queue_worker import LogQueueWorker
 from newlog.settings import ConfigError
 from newlog.sync_writes import SyncWriter
-from tests.newlog.pipeline_support import flushed_rows, wired_app
-from tests.newlog.queue_support import RecordingSink, running_worker
 from tests.newlog.test_fork import run_in_child
-from tests.support import read_rows
+from tests.support import ManualClock, RecordingSink, newlog_records, read_rows, running_worker, stored_rows
 
 
 @pytest.fixture
-def orders_table(make_app) -> Iterator[Callable[..., tuple[Flask, SQLAlchemy, Table]]]:
-    """Factory: a LOG_SYNC_WRITES app (``make_app`` config) with an ``orders`` table of its own, dropped afterwards."""
+def orders_table(make_app, database_url) -> Iterator[Callable[..., tuple[Flask, SQLAlchemy, Table]]]:
+    """Factory: a LOG_SYNC_WRITES app on ``database_url`` with an ``orders`` table of its own, dropped afterwards."""
     made: list[tuple[Flask, SQLAlchemy, Table]] = []
 
     def factory(**config: Any) -> tuple[Flask, SQLAlchemy, Table]:
-        app, db = make_app(LOG_SYNC_WRITES=True, **config)
+        app = make_app(database_url, LOG_SYNC_WRITES=True, **config)
+        db = app.extensions["sqlalchemy"]
         orders = Table(
             f"orders_{uuid.uuid4().hex[:10]}",
             db.metadata,
@@ -52,8 +51,8 @@ def sync_stats(app: Flask) -> dict[str, Any]:
     return app.extensions["newlog"].sync_writer.stats()
 
 
-def test_each_event_is_in_the_table_when_the_call_returns(make_app) -> None:
-    app, _ = make_app(LOG_SYNC_WRITES=True)
+def test_each_event_is_in_the_table_when_the_call_returns(make_app, database_url) -> None:
+    app = make_app(database_url, LOG_SYNC_WRITES=True)
 
     newlog.log_info("order placed", module="orders", order_id=1)
     stored_at_once = [row["message"] for row in read_rows(app)]
@@ -87,7 +86,7 @@ def test_a_request_that_logs_then_rolls_back_keeps_the_log_row_and_loses_only_it
 
     assert app.test_client().post("/orders").status_code == 200
 
-    assert [row["message"] for row in flushed_rows(app)] == ["order placed"]
+    assert [row["message"] for row in stored_rows(app)] == ["order placed"]
     with app.app_context():
         assert db.session.execute(select(orders)).all() == []
 
@@ -105,7 +104,7 @@ def test_a_stored_event_never_commits_or_closes_the_callers_transaction(orders_t
     app.test_client().post("/orders")
 
     assert seen == {"in_transaction": True, "others_see_orders": []}
-    assert [row["message"] for row in flushed_rows(app)] == ["order placed"]
+    assert [row["message"] for row in stored_rows(app)] == ["order placed"]
     with app.app_context():
         assert [row.item for row in db.session.execute(select(orders))] == ["tea"]
 
@@ -134,16 +133,36 @@ def test_on_sqlite_a_database_the_caller_itself_locked_sends_the_event_to_the_wo
 
     app.test_client().post("/orders")
 
-    assert [row["message"] for row in flushed_rows(app)] == ["order placed"]
+    assert [row["message"] for row in stored_rows(app)] == ["order placed"]
     assert sync_stats(app)["handed_to_worker"] == 1
-    (report,) = [record.getMessage() for record in caplog.records if "LOG_SYNC_WRITES" in record.getMessage()]
+    (report,) = newlog_records(caplog, "LOG_SYNC_WRITES")
     assert "database is locked" in report and "handed to the background worker" in report
 
 
-def test_a_request_holding_the_apps_only_pooled_connection_still_logs(make_app) -> None:
-    app, db = make_app(
-        LOG_SYNC_WRITES=True, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 2}
+@pytest.fixture
+def one_connection_app(database_url, tmp_path) -> Iterator[Flask]:
+    """A LOG_SYNC_WRITES app whose own pool has one connection (flask-sqlalchemy reads that when it starts)."""
+    app = Flask("one_connection_app")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 2},
+        LOG_TABLE=f"logs_{uuid.uuid4().hex[:10]}",
+        LOG_SYNC_WRITES=True,
+        LOG_HEALTH_DIR=str(tmp_path / "health"),
+        LOG_DRAIN_ON_SIGTERM=False,
     )
+    db = SQLAlchemy(app)
+    newlog.init_app(app)
+    yield app
+    newlog.shutdown(5)
+    with app.app_context():
+        log_table(app.config["LOG_TABLE"], MetaData()).drop(db.engine, checkfirst=True)
+        db.engine.dispose()
+
+
+def test_a_request_holding_the_apps_only_pooled_connection_still_logs(one_connection_app) -> None:
+    app = one_connection_app
+    db = app.extensions["sqlalchemy"]
 
     @app.get("/report")
     def report() -> str:
@@ -153,13 +172,13 @@ def test_a_request_holding_the_apps_only_pooled_connection_still_logs(make_app) 
 
     assert app.test_client().get("/report").status_code == 200
 
-    assert [row["message"] for row in flushed_rows(app)] == ["report viewed"]
+    assert [row["message"] for row in stored_rows(app)] == ["report viewed"]
     assert sync_stats(app)["written"] == 1
 
 
-def test_a_failed_write_is_printed_and_the_event_is_not_lost(make_app, caplog) -> None:
+def test_a_failed_write_is_printed_and_the_event_is_not_lost(make_app, database_url, caplog) -> None:
     caplog.set_level(logging.ERROR, logger="newlog")
-    app = wired_app(make_app, LOG_SYNC_WRITES=True, LOG_RETRY_SECONDS=30.0)
+    app = make_app(database_url, LOG_SYNC_WRITES=True, LOG_RETRY_SECONDS=30.0)
     db = app.extensions["sqlalchemy"]
     newlog.log_info("first", module="orders")  # creates the log table
     table = log_table(app.config["LOG_TABLE"], MetaData())
@@ -170,14 +189,14 @@ def test_a_failed_write_is_printed_and_the_event_is_not_lost(make_app, caplog) -
     with app.app_context():
         table.create(db.engine)
 
-    assert [row["message"] for row in flushed_rows(app)] == ["while the table is gone"]
+    assert [row["message"] for row in stored_rows(app)] == ["while the table is gone"]
     assert sync_stats(app)["handed_to_worker"] == 1
-    reports = [record.getMessage() for record in caplog.records if "LOG_SYNC_WRITES" in record.getMessage()]
+    reports = newlog_records(caplog, "LOG_SYNC_WRITES")
     assert len(reports) == 1 and "handed to the background worker" in reports[0]
 
 
-def test_threads_writing_at_once_lose_and_duplicate_nothing(make_app) -> None:
-    app, _ = make_app(LOG_SYNC_WRITES=True)
+def test_threads_writing_at_once_lose_and_duplicate_nothing(make_app, database_url) -> None:
+    app = make_app(database_url, LOG_SYNC_WRITES=True)
     start = threading.Barrier(6, timeout=10)
     failures: list[BaseException] = []
 
@@ -196,15 +215,15 @@ def test_threads_writing_at_once_lose_and_duplicate_nothing(make_app) -> None:
         thread.join()
 
     assert not failures
-    messages = [row["message"] for row in flushed_rows(app)]
+    messages = [row["message"] for row in stored_rows(app)]
     assert sorted(messages) == sorted(f"t{number}-{index}" for number in range(6) for index in range(25))
     stats = sync_stats(app)
     assert stats["written"] + stats["handed_to_worker"] == 150 and stats["lost"] == 0
 
 
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_a_forked_child_writes_on_connections_of_its_own(make_app) -> None:
-    app, _ = make_app(LOG_SYNC_WRITES=True)
+def test_a_forked_child_writes_on_connections_of_its_own(make_app, database_url) -> None:
+    app = make_app(database_url, LOG_SYNC_WRITES=True)
     newlog.log_info("parent before fork")  # the parent's pool now holds a connection
 
     def child() -> bool:
@@ -231,12 +250,12 @@ def test_an_in_memory_sqlite_database_is_refused_with_a_clear_error() -> None:
     assert "newlog" not in app.extensions
 
 
-def test_off_by_default_events_go_through_the_queue(make_app) -> None:
-    app, _ = make_app()
+def test_off_by_default_events_go_through_the_queue(make_app, database_url) -> None:
+    app = make_app(database_url)
 
     newlog.log_info("order placed")
 
-    assert [row["message"] for row in flushed_rows(app)] == ["order placed"]
+    assert [row["message"] for row in stored_rows(app)] == ["order placed"]
     assert app.extensions["newlog"].worker.stats()["enqueued"] == 1
     assert app.extensions["newlog"].sync_writer is None
 
@@ -247,7 +266,7 @@ def test_off_by_default_events_go_through_the_queue(make_app) -> None:
 def test_failures_are_reported_through_the_worker_which_takes_the_events(caplog) -> None:
     caplog.set_level(logging.ERROR, logger="newlog")
     failing, fallback = RecordingSink(), RecordingSink()
-    failing.failing = True
+    failing.fail_with(ConnectionError("database unreachable (test sink)"))
     writer = SyncWriter(failing)
     with running_worker(fallback, flush_interval=0.05, warn_interval=10.0) as worker:
         for index in range(3):
@@ -257,15 +276,46 @@ def test_failures_are_reported_through_the_worker_which_takes_the_events(caplog)
 
     assert fallback.messages == ["e0", "e1", "e2"]
     assert last_error == "ConnectionError: database unreachable (test sink)"
-    (report,) = [record.getMessage() for record in caplog.records]  # repeats within warn_interval are counted
+    (report,) = newlog_records(caplog)  # repeats within warn_interval are counted
     assert "caller's thread (LOG_SYNC_WRITES; handed to the background worker): ConnectionError" in report
     assert writer.stats() == {"written": 0, "handed_to_worker": 3, "lost": 0}
+
+
+def test_after_a_database_failure_writes_go_straight_to_the_worker_for_a_while() -> None:
+    sink, fallback, clock = RecordingSink(), RecordingSink(), ManualClock()
+    writer = SyncWriter(sink, back_off=5.0, clock=clock)
+    with running_worker(fallback, flush_interval=0.05) as worker:
+        sink.fail_with(ConnectionError("database unreachable (test sink)"))
+        writer.write({"event": "fails", "level": "info"}, logging.INFO, worker)
+        sink.fail_with(None)
+        clock.advance(4.9)
+        writer.write({"event": "during the back-off", "level": "info"}, logging.INFO, worker)
+        clock.advance(0.1)
+        writer.write({"event": "after it", "level": "info"}, logging.INFO, worker)
+        assert worker.flush(10)
+
+    assert sink.calls == 2  # nothing was tried during the back-off
+    assert sink.messages == ["after it"]
+    assert fallback.messages == ["fails", "during the back-off"]
+
+
+def test_a_row_the_sink_refuses_does_not_hold_back_the_next_events() -> None:
+    sink = RecordingSink()
+    writer = SyncWriter(sink, back_off=5.0, clock=ManualClock())
+    with running_worker(RecordingSink(), flush_interval=0.05) as worker:
+        sink.fail_with(ValueError("value too long for the module column"))  # about the row: retrying it cannot help
+        writer.write({"event": "bad row", "level": "info"}, logging.INFO, worker)
+        sink.fail_with(None)
+        written_at_once = writer.write({"event": "next", "level": "info"}, logging.INFO, worker)
+
+    assert written_at_once is True
+    assert sink.messages == ["next"]
 
 
 def test_an_event_the_worker_refuses_too_is_counted_lost_and_said_so(caplog) -> None:
     caplog.set_level(logging.ERROR, logger="newlog")
     failing = RecordingSink()
-    failing.failing = True
+    failing.fail_with(ConnectionError("database unreachable (test sink)"))
     writer = SyncWriter(failing)
     worker = LogQueueWorker(RecordingSink())
     worker.shutdown(5)  # a closed worker accepts nothing

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,8 +16,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 import newlog
 from newlog.tracing import TraceParent, incoming_trace_context, parse_traceparent
 from tests.characterization.harness import ROOT, clean_env
-from tests.newlog.pipeline_support import flushed_rows, printed_events
-from tests.newlog.queue_support import RecordingSink
+from tests.support import printed_events, stored_rows
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -97,62 +95,51 @@ def add_view(app: Flask, inside: Any = None) -> None:
         return "done"
 
 
-def test_a_request_with_a_traceparent_stores_and_prints_its_ids(make_app, capsys) -> None:
-    app, _ = make_app(LOG_RENDERER="json")
+def test_a_request_with_a_traceparent_stores_and_prints_its_ids(make_app, database_url, capsys) -> None:
+    app = make_app(database_url, LOG_RENDERER="json")
     add_view(app)
 
     app.test_client().get("/work", headers={"traceparent": VALID})
 
-    (row,) = flushed_rows(app)
+    (row,) = stored_rows(app)
     assert (row["context"]["trace_id"], row["context"]["span_id"]) == (TRACE, PARENT)
     (printed,) = [event for event in printed_events(capsys) if event["event"] == "working"]
     assert (printed["trace_id"], printed["span_id"]) == (TRACE, PARENT)
 
 
-@pytest.fixture
-def recording_app() -> Iterator[tuple[Flask, RecordingSink]]:
-    """An app wired to newlog with a sink that keeps the rows in memory (no database needed)."""
-    app = Flask("trace_test")
-    app.config.update(LOG_FLUSH_INTERVAL=0.05, LOG_RENDERER="json")
-    sink = RecordingSink()
-    newlog.init_app(app, sink=sink)
-    yield app, sink
-
-
-def contexts(sink: RecordingSink) -> list[dict[str, Any]]:
-    """Return the context of every row written so far."""
-    assert newlog.flush(10)
-    return [dict(row["context"]) for row in sink.rows]
+def contexts(app: Flask) -> list[dict[str, Any]]:
+    """Return the context of every row stored so far."""
+    return [row["context"] for row in stored_rows(app)]
 
 
 @pytest.mark.parametrize(
     "header", [f"00-{'0' * 32}-{PARENT}-01", VALID.upper(), f"00-{TRACE}-{PARENT}-01-extra", "x" * 5000]
 )
-def test_a_request_with_a_malformed_traceparent_gets_no_trace_ids(recording_app, header: str) -> None:
-    app, sink = recording_app
+def test_a_request_with_a_malformed_traceparent_gets_no_trace_ids(make_app, header: str) -> None:
+    app = make_app()
     add_view(app)
 
     assert app.test_client().get("/work", headers={"traceparent": header}).status_code == 200
 
-    (context,) = contexts(sink)
+    (context,) = contexts(app)
     assert "trace_id" not in context and "span_id" not in context
 
 
-def test_trace_ids_end_with_their_request(recording_app) -> None:
-    app, sink = recording_app
+def test_trace_ids_end_with_their_request(make_app) -> None:
+    app = make_app()
     add_view(app)
     client = app.test_client()
 
     client.get("/work", headers={"traceparent": VALID})
     client.get("/work")
 
-    traced, untraced = contexts(sink)
+    traced, untraced = contexts(app)
     assert traced["trace_id"] == TRACE
     assert "trace_id" not in untraced
 
 
-def test_log_context_binds_trace_ids_outside_requests(recording_app) -> None:
-    _, sink = recording_app
+def test_log_context_binds_trace_ids_outside_requests(make_app) -> None:
+    app = make_app()
     failures: list[BaseException] = []
 
     def job() -> None:
@@ -168,7 +155,7 @@ def test_log_context_binds_trace_ids_outside_requests(recording_app) -> None:
     thread.join()
 
     assert not failures
-    inside, after = contexts(sink)
+    inside, after = contexts(app)
     assert (inside["trace_id"], inside["span_id"]) == ("a" * 32, "b" * 16)
     assert "trace_id" not in after
 
@@ -187,8 +174,8 @@ def ids_of(span: Any) -> tuple[str, str]:
     return format(context.trace_id, "032x"), format(context.span_id, "016x")
 
 
-def test_nested_spans_each_give_their_span_id_and_share_the_trace_id(recording_app, tracer) -> None:
-    _, sink = recording_app
+def test_nested_spans_each_give_their_span_id_and_share_the_trace_id(make_app, tracer) -> None:
+    app = make_app()
     with tracer.start_as_current_span("checkout") as outer:
         newlog.log_info("in checkout")
         with tracer.start_as_current_span("charge card") as inner:
@@ -196,7 +183,7 @@ def test_nested_spans_each_give_their_span_id_and_share_the_trace_id(recording_a
         newlog.log_info("back in checkout")
     newlog.log_info("no span")
 
-    in_outer, in_inner, back, none = contexts(sink)
+    in_outer, in_inner, back, none = contexts(app)
     assert (in_outer["trace_id"], in_outer["span_id"]) == ids_of(outer)
     assert (in_inner["trace_id"], in_inner["span_id"]) == ids_of(inner)
     assert in_inner["trace_id"] == in_outer["trace_id"] and in_inner["span_id"] != in_outer["span_id"]
@@ -204,8 +191,8 @@ def test_nested_spans_each_give_their_span_id_and_share_the_trace_id(recording_a
     assert "trace_id" not in none
 
 
-def test_a_recording_span_wins_over_the_header_and_log_context(recording_app, tracer) -> None:
-    app, sink = recording_app
+def test_a_recording_span_wins_over_the_header_and_log_context(make_app, tracer) -> None:
+    app = make_app()
     spans: list[Any] = []
 
     def inside() -> None:
@@ -216,12 +203,12 @@ def test_a_recording_span_wins_over_the_header_and_log_context(recording_app, tr
     add_view(app, inside)
     app.test_client().get("/work", headers={"traceparent": VALID})
 
-    (context,) = contexts(sink)
+    (context,) = contexts(app)
     assert (context["trace_id"], context["span_id"]) == ids_of(spans[0])
 
 
-def test_a_span_that_is_not_recording_leaves_the_header_ids(recording_app) -> None:
-    app, sink = recording_app
+def test_a_span_that_is_not_recording_leaves_the_header_ids(make_app) -> None:
+    app = make_app()
     unsampled = TracerProvider(sampler=ALWAYS_OFF).get_tracer("tests")
 
     def inside() -> None:
@@ -232,16 +219,16 @@ def test_a_span_that_is_not_recording_leaves_the_header_ids(recording_app) -> No
     add_view(app, inside)
     app.test_client().get("/work", headers={"traceparent": VALID})
 
-    (context,) = contexts(sink)
+    (context,) = contexts(app)
     assert (context["trace_id"], context["span_id"]) == (TRACE, PARENT)
 
 
-def test_ids_given_to_the_call_itself_are_kept_inside_a_span(recording_app, tracer) -> None:
-    _, sink = recording_app
+def test_ids_given_to_the_call_itself_are_kept_inside_a_span(make_app, tracer) -> None:
+    app = make_app()
     with tracer.start_as_current_span("outer"):
         newlog.log_info("relayed", trace_id="e" * 32, span_id="f" * 16)
 
-    (context,) = contexts(sink)
+    (context,) = contexts(app)
     assert (context["trace_id"], context["span_id"]) == ("e" * 32, "f" * 16)
 
 
