@@ -55,17 +55,13 @@ def test_the_fields_point_at_the_code_that_called_log_info(app) -> None:
 
 
 HELPERS: dict[str, Callable[[str], Any]] = {
-    "newlog.log_info": newlog.log_info,
-    "newlog.log_warning": newlog.log_warning,
-    "newlog.log_error": newlog.log_error,
-    "newlog.log_critical": newlog.log_critical,
-    "newlog.log_debug": newlog.log_debug,
-    "newlog.get_logger(name).info": newlog.get_logger("orders").info,
-    "newlog.get_api_logger().warning": newlog.get_api_logger().warning,
-    "legacy log_info": legacy.log_info,
-    "legacy log_warning": legacy.log_warning,
-    "legacy log_error": legacy.log_error,
-    "legacy log_critical": legacy.log_critical,
+    **{
+        f"{source} {name}": getattr(module, name)
+        for source, module in (("newlog", newlog), ("legacy", legacy))
+        for name in ("log_info", "log_warning", "log_error", "log_critical", "log_debug")
+    },
+    "newlog get_logger(name).info": newlog.get_logger("orders").info,
+    "newlog get_api_logger().warning": newlog.get_api_logger().warning,
     "legacy get_logger(name).info": legacy.get_logger("orders").info,
     "legacy get_system_logger().error": legacy.get_system_logger().error,
 }

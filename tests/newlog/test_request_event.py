@@ -173,9 +173,9 @@ def test_the_user_id_is_the_user_logged_in_during_the_request(app) -> None:
     client.post("/login/5")
     client.get("/me")
 
-    logged_in, me = request_events(app)
+    logged_in, later = request_events(app)
     assert (logged_in["user_id"], logged_in["status"], logged_in["outcome"]) == (5, 302, "redirect")
-    assert me["user_id"] == 5
+    assert later["user_id"] == 5
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [("GET", "/nowhere/1234", 404), ("DELETE", "/known", 405)])
