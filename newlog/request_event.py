@@ -80,7 +80,7 @@ def log_request_completed(exc: BaseException | None) -> None:
 
 
 def outcome_of(status: int | None) -> str:
-    """Return ``success`` (1xx/2xx), ``redirect`` (3xx), ``client_error`` (4xx) or ``server_error`` (5xx, or no response)."""
+    """Return ``success`` (1xx/2xx), ``redirect`` (3xx), ``client_error`` (4xx), ``server_error`` (5xx, no response)."""
     if status is None or status >= 500:
         return "server_error"
     if status >= 400:

@@ -1,4 +1,4 @@
-"""The rollback switch (``LOG_SYNC_WRITES``): every stored event written in the caller's thread, as the legacy module did.
+"""The rollback switch (``LOG_SYNC_WRITES``): each stored event written in the caller's thread, as legacy did.
 
 One transaction per event, like the legacy ``db.session.commit()`` per event, but on a
 connection of its own (:func:`sync_engine`: newlog's writer engine with a pool for every

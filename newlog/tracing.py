@@ -27,7 +27,9 @@ TRACEPARENT_HEADER = "traceparent"
 TRACEPARENT_MAX = 512
 """Longer header values are refused before parsing (a later version may append fields, not kilobytes)."""
 
-_FIELDS = re.compile(r"(?P<version>[0-9a-f]{2})-(?P<trace_id>[0-9a-f]{32})-(?P<span_id>[0-9a-f]{16})-(?P<flags>[0-9a-f]{2})")
+_FIELDS = re.compile(
+    r"(?P<version>[0-9a-f]{2})-(?P<trace_id>[0-9a-f]{32})-(?P<span_id>[0-9a-f]{16})-(?P<flags>[0-9a-f]{2})"
+)
 _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
 _VERSION_00_LENGTH = 55
