@@ -573,6 +573,14 @@ class LogQueueWorker:
         with pipeline_thread():
             _stdlib_log.error("%s%s", message, more)
 
+    def report_error(self, doing: str, exc: BaseException) -> None:
+        """Report an error met on this worker's behalf elsewhere, as the worker reports its own.
+
+        It becomes ``stats()["last_error"]`` and is logged at ERROR on the ``newlog`` logger,
+        at most once per ``warn_interval`` per distinct error (repeats are counted).
+        """
+        self._note_error(doing, exc)
+
 
 def _check_sizes(queue_size: int, batch_size: int, reserve: int, flush_interval: float, *seconds: float) -> None:
     for name, value in (("queue_size", queue_size), ("batch_size", batch_size)):
