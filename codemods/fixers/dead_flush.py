@@ -32,10 +32,9 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import GlobalScope
 
-from codemods._engine import FileState, Options, word_pattern
+from codemods.engine import FileState, Fixer, Options, word_pattern
 
 NAME = "dead-flush"
-SUMMARY = "remove the legacy handler's dead queue/thread, rename SQLAlchemyLogHandler"
 
 DEAD_METHODS = frozenset({"_process_logs", "_flush_logs"})
 DEAD_STATE = frozenset({"log_queue", "batch_buffer", "last_flush"})
@@ -323,3 +322,6 @@ class _Renamer(cst.CSTTransformer):
         self.edits += 1
         self.changed = True
         return updated_node.with_changes(value=NEW_CLASS)
+
+
+fixer = Fixer(name=NAME, summary="remove the legacy handler's dead queue/thread, rename SQLAlchemyLogHandler", triggers=triggers, fix=fix)

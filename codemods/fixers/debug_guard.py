@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from codemods._engine import FileState, Options, Pruned, word_pattern
-from codemods._imports import has_comments
-from codemods._legacy import Uses, collect, find_module_uses, find_uses
-from codemods._migration import migrate_names
+from codemods.engine import FileState, Fixer, Options, Pruned, word_pattern
+from codemods.names.statements import has_comments
+from codemods.names.legacy import Uses, collect, find_module_uses, find_uses
+from codemods.names.plan import migrate_names
 
 NAME = "debug-guard"
-SUMMARY = "import the debug guard from newlog; drop provably redundant guards"
 
 DEBUG_NAMES = frozenset({"should_log_debug", "log_debug", "set_debug_logging_enabled", "is_debug_logging_enabled"})
 """The legacy names this rule moves to newlog."""
@@ -132,3 +131,6 @@ class _Simplifier(Pruned, cst.CSTTransformer):
         self.changed = True
         inner = updated_node.body.body[0]  # type: ignore[union-attr]
         return inner.with_changes(leading_lines=updated_node.leading_lines)
+
+
+fixer = Fixer(name=NAME, summary="import the debug guard from newlog; drop provably redundant guards", triggers=triggers, fix=fix)

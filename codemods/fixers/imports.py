@@ -34,17 +34,16 @@ state such as ``_global_context`` when the global-context rule did not run, help
 module merely imported), a module object used other than as ``module.name``, other strings
 naming the legacy module, and bindings whose meaning scope analysis cannot pin down.
 
-The machinery is ``codemods._migration`` (the global-context and debug-guard rules use it for
+The machinery is ``codemods.names.plan`` (the global-context and debug-guard rules use it for
 the names they own).
 """
 
 from __future__ import annotations
 
-from codemods._engine import FileState, Options
-from codemods._migration import IMPORTS_RULE, migrate_names
+from codemods.engine import FileState, Fixer, Options
+from codemods.names.plan import IMPORTS_RULE, migrate_names
 
 NAME = IMPORTS_RULE
-SUMMARY = "import newlog instead of the legacy module (names from compat.mapping)"
 
 
 def triggers(options: Options) -> tuple[str, ...]:
@@ -53,3 +52,6 @@ def triggers(options: Options) -> tuple[str, ...]:
 
 def fix(state: FileState) -> None:
     migrate_names(state, NAME, lambda name: True)
+
+
+fixer = Fixer(name=NAME, summary="import newlog instead of the legacy module (names from compat.mapping)", triggers=triggers, fix=fix)

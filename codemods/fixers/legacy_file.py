@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import re
 
-from codemods._engine import DELETE, FileInfo, FileState, Options
+from codemods.engine import FileInfo, FileRewrite, Fixer, Options
 from compat import STUB as COMPAT_STUB
 
 NAME = "legacy-file"
-SUMMARY = "replace the legacy module itself by a compat stub (or delete it)"
 
 STUB = f'''"""Compatibility stub for the legacy logging module ``{{module}}``.
 
@@ -43,17 +42,25 @@ def triggers(options: Options) -> tuple[str, ...]:
     return ()
 
 
-def fix(state: FileState) -> None:
-    """Nothing to do on parsed files: the work is in ``replace_file``."""
+def replace_file(source: str, info: FileInfo, options: Options) -> FileRewrite | None:
+    """The stub for the legacy module (deletion with ``--delete-legacy``); None if it already is a stub.
 
-
-def replace_file(source: str, info: FileInfo, options: Options) -> object:
-    """The stub's text for the legacy module, ``DELETE`` with ``--delete-legacy``, None if already a stub."""
+    ``source`` is the legacy module as the application has it: the place to read its couplings
+    (catalogue, enums, base exception, log model...) and return them as ``FileRewrite.new_file``.
+    """
     if options.delete_legacy:
-        return DELETE
+        return FileRewrite(None)
     already = "compat.install(" in source or "from compat.structlog_config import *" in source
     if already and not _DEFINES.search(source):
         return None
     first = source.find("\n")
     newline = "\r\n" if first > 0 and source[first - 1] == "\r" else "\n"
-    return STUB.format(module=options.module).replace("\n", newline)
+    return FileRewrite(STUB.format(module=options.module).replace("\n", newline))
+
+
+fixer = Fixer(
+    name=NAME,
+    summary="replace the legacy module itself by a compat stub (or delete it)",
+    triggers=triggers,
+    replace_file=replace_file,
+)

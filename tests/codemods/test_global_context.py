@@ -302,7 +302,7 @@ def test_legacy_file_itself_when_the_stub_rule_is_excluded() -> None:
         "    event_dict.update(_global_context)\n"
         "    return event_dict\n",
         path="app/utils/structlog_config.py",
-        exclude=["legacy-file"],
+        skip=["legacy-file"],
     )
     assert findings == ["11: _global_context passed as an argument; left as is"]
 

@@ -74,7 +74,7 @@ def test_another_module_path() -> None:
 
 
 def test_other_rules_apply_when_it_is_excluded() -> None:
-    result = run(LEGACY_SOURCE, path="app/utils/structlog_config.py", exclude=["legacy-file"])
+    result = run(LEGACY_SOURCE, path="app/utils/structlog_config.py", skip=["legacy-file"])
     assert result.source is not None
     assert "class DatabaseLogHandler" in result.source
     assert "_process_logs" not in result.source

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import FileState, Pruned, word_pattern
-from codemods._legacy import reexported
+from codemods.engine import FileState, Pruned, word_pattern
+from codemods.names.legacy import reexported
 
 AliasSpec = tuple[str, "str | None"]
 """``(name, asname)`` of one imported name."""

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import FileState, Pruned, word_pattern
-from codemods._imports import (
+from codemods.engine import FileState, Pruned, word_pattern
+from codemods.names.statements import (
     AliasSpec,
     _NameCounter,
     add_from_import,
@@ -34,7 +34,7 @@ from codemods._imports import (
     select_aliases,
     unused_names,
 )
-from codemods._legacy import (
+from codemods.names.legacy import (
     LegacyImports,
     ModuleBinding,
     NameBinding,

@@ -22,7 +22,7 @@ from typing import Union
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import IMPORT_LINE, FileInfo, FileState, Pruned, word_pattern
+from codemods.engine import IMPORT_LINE, FileInfo, FileState, Pruned, word_pattern
 
 ImportNode = Union[cst.Import, cst.ImportFrom]
 

@@ -11,7 +11,7 @@ Scope analysis (libcst's ``ScopeProvider``) runs on demand, over a module made o
 statements that mention the names in question: that is exact for those names (a statement
 that binds or uses a name contains it) and keeps the cost of metadata proportional to what
 is ambiguous, not to the size of the file. Most files never need it: a textual gate
-(``codemods._legacy.only_loads``) proves the simple cases.
+(``codemods.names.legacy.only_loads``) proves the simple cases.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Union
 
 import libcst as cst
@@ -29,16 +30,14 @@ from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvi
 
 from compat.mapping import LEGACY_MODULE
 
-DELETE = object()
-"""Returned by a whole-file rule to delete the file."""
-
-
 @dataclass(frozen=True)
 class Options:
     """What the user asked for on the command line."""
 
     module: str = LEGACY_MODULE
     delete_legacy: bool = False
+    startup_functions: frozenset[str] = frozenset()
+    """Dotted names of the functions that run at start-up and write the legacy dict (``codemods.startup``)."""
 
     @property
     def module_parent(self) -> str:
@@ -77,6 +76,41 @@ class FileInfo:
         return cls(path=path, module_name=dotted, is_package=is_package, is_legacy=dotted == options.module)
 
 
+def file_info(path: Path, root: Path, options: Options) -> FileInfo:
+    """Where ``path`` sits: its dotted name from the ``__init__.py`` files above it and from ``root``.
+
+    The file is the legacy module when either name (or the one relative to ``root`` without a
+    leading ``src``) is ``options.module``.
+    """
+    is_package = path.name == "__init__.py"
+    parts = [] if is_package else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    by_packages = ".".join(parts)
+    try:
+        relative = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        relative = Path(path.name)
+    rel_parts = list(relative.with_suffix("").parts)
+    if rel_parts and rel_parts[-1] == "__init__":
+        rel_parts.pop()
+    by_root = ".".join(rel_parts)
+    without_src = ".".join(rel_parts[1:]) if rel_parts[:1] == ["src"] else by_root
+    candidates = [c for c in (by_packages, by_root, without_src) if c]
+    module_name = by_packages if "." in by_packages or (is_package and by_packages) else (without_src or by_packages)
+    return FileInfo(
+        path=str(path),
+        module_name=module_name or None,
+        is_package=is_package,
+        is_legacy=options.module in candidates,
+    )
+
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something a rule left as it is, for a human to review: ``path:line: message``."""
@@ -91,15 +125,39 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class NewFile:
+    """A file a whole-file rule creates beside the one it replaces (written atomically, shown in the diff)."""
+
+    path: str
+    """Relative to the folder of the replaced file (``"newlog_settings.py"``), or absolute."""
+    text: str
+
+
+@dataclass(frozen=True)
+class FileRewrite:
+    """What a whole-file rule does to the file it owns: its new text (None deletes it), and maybe one new file."""
+
+    text: str | None
+    new_file: NewFile | None = None
+
+
+@dataclass(frozen=True)
 class Fixer:
-    """One rewrite rule: its name, a one-line summary, the (ASCII) words that make a file worth parsing, the rewrite."""
+    """One rewrite rule, declared by each ``codemods/fixers/<rule>.py`` as ``fixer = Fixer(...)``.
+
+    ``triggers`` gives the (ASCII) words without which a file cannot need the rule: files with
+    none of the words of the selected rules are not parsed. ``fix`` rewrites a parsed file
+    through its ``FileState``. ``replace_file`` is for the rule that owns the legacy module
+    itself: it receives that file's source before anything replaces it and returns a
+    ``FileRewrite`` (or None to leave the file as it is); when it applies, no other rule runs
+    on that file.
+    """
 
     name: str
     summary: str
     triggers: Callable[[Options], tuple[str, ...]]
-    fix: Callable[[FileState], None]
-    replace_file: Callable[[str, FileInfo, Options], object] | None = None
-    """For the legacy file itself: return its new text, ``DELETE``, or None to leave it."""
+    fix: Callable[[FileState], None] | None = None
+    replace_file: Callable[[str, FileInfo, Options], FileRewrite | None] | None = None
 
 
 @dataclass
@@ -110,6 +168,9 @@ class FixResult:
     findings: list[Finding] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     delete: bool = False
+    new_file: NewFile | None = None
+    imports_legacy: bool = False
+    """The source imported the legacy module (any form) before the rules ran."""
 
 
 Replacement = Union[cst.BaseStatement, Sequence[cst.BaseStatement]]
@@ -162,7 +223,7 @@ class FileState:
         self.wanted_imports: dict[str, list[str]] = {}
         self.released: set[str] = set()
         self.migration: object | None = None
-        """The names the rules decided to move to newlog (``codemods._migration.Migration``)."""
+        """The names the rules decided to move to newlog (``codemods.names.plan.Migration``)."""
         self.original_ids = {id(stmt) for stmt in self.module.body}
         self.version = 0
         self.cache: dict[object, object] = {}
@@ -444,45 +505,6 @@ def _last_block(node: cst.CSTNode) -> cst.BaseSuite | None:
         return node.cases[-1].body if node.cases else None
     body = getattr(node, "body", None)
     return body if isinstance(body, cst.BaseSuite) else None
-
-
-def fix_source(
-    source: str,
-    info: FileInfo,
-    fixers: Sequence[Fixer],
-    options: Options = Options(),
-) -> FixResult:
-    """Apply ``fixers`` (in order) to ``source``; return the new source, or None if nothing changed.
-
-    Raises ``libcst.ParserSyntaxError`` when the source does not parse.
-    """
-    if info.is_legacy:
-        for fixer in fixers:
-            if fixer.replace_file is None:
-                continue
-            outcome = fixer.replace_file(source, info, options)
-            if outcome is None:
-                return FixResult(None)
-            counts = Counter({fixer.name: 1})
-            if outcome is DELETE:
-                return FixResult(None, counts=counts, delete=True)
-            return FixResult(str(outcome), counts=counts)
-
-    if not any(trigger in source for fixer in fixers for trigger in fixer.triggers(options)):
-        return FixResult(None)
-
-    from codemods._migration import finish  # noqa: PLC0415  (it builds on this module)
-
-    state = FileState(source, info, options)
-    for fixer in fixers:
-        fixer.fix(state)
-    finish(state)
-    new_source = state.code()
-    return FixResult(
-        new_source if new_source != source else None,
-        findings=sorted(state.findings, key=lambda f: (f.line, f.rule, f.message)),
-        counts=state.counts,
-    )
 
 
 def _prune_statement(
