@@ -63,6 +63,8 @@ class ModuleStatus:
 
     converted: int = 0
     left: int = 0
+    rules: list[str] = field(default_factory=list)
+    """The rules that converted uses of it."""
 
 
 @dataclass
@@ -75,6 +77,12 @@ class Migration:
     """Module binding key (local name, or dotted chain of a plain import) -> status."""
     stars: list[AliasSpec] | None | bool = False
     """Explicit names for ``from L import *``; None for ``from newlog import *``; False: undecided."""
+    rules: list[str] = field(default_factory=list)
+    """The rules that took part, in the order they ran (an import statement's edit counts for the first)."""
+
+    def first(self, rules: set[str]) -> str:
+        """The earliest of ``rules`` to run."""
+        return min(rules, key=lambda rule: self.rules.index(rule) if rule in self.rules else len(self.rules))
 
 
 def migration(state: FileState) -> Migration:
@@ -103,6 +111,8 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
     """Move the legacy names accepted by ``selected`` to newlog (uses now, imports in ``finish``)."""
     found = collect(state)
     everything = rule == IMPORTS_RULE
+    if rule not in migration(state).rules:
+        migration(state).rules.append(rule)
     plan = _Plan()
     _plan_names(state, rule, found, selected, plan)
     keys = _plan_modules(state, rule, found, plan)
@@ -127,6 +137,8 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
     for key in keys:
         status = statuses.setdefault(key, ModuleStatus())
         status.converted += uses.converted.get(key, 0)
+        if uses.converted.get(key, 0):
+            status.rules.append(rule)
         if not everything:
             status.left = _count(state, re.compile(rf"(?<![\w.]){_chain(key)}(?!\w)"), found.pure_indices)
             continue
@@ -506,17 +518,28 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         return lines[0] if len(lines) == 1 else cst.FlattenSentinel(lines)
 
     def _count(self, rule: str) -> None:
-        self.edits[rule] = self.edits.get(rule, 0) + 1
+        """Note that ``rule`` took part in rewriting the statement at hand (it counts once, see ``_rewrite``)."""
+        self.touching.add(rule)
 
     def _rewrite(self, small: cst.BaseSmallStatement) -> list[cst.BaseSmallStatement] | None:
+        self.touching: set[str] = set()
+        pieces: list[cst.BaseSmallStatement] | None = None
         if isinstance(small, cst.ImportFrom):
             if id(small) in self.stars:
-                return self._rewrite_star(small)
-            if not isinstance(small.names, cst.ImportStar):
-                return self._rewrite_from(small)
-        if isinstance(small, cst.Import):
-            return self._rewrite_import(small)
-        return None
+                pieces = self._rewrite_star(small)
+            elif not isinstance(small.names, cst.ImportStar):
+                pieces = self._rewrite_from(small)
+        elif isinstance(small, cst.Import):
+            pieces = self._rewrite_import(small)
+        if pieces is not None:
+            rule = self.plan.first(self.touching or {self.default_rule})
+            self.edits[rule] = self.edits.get(rule, 0) + 1
+        return pieces
+
+    @property
+    def default_rule(self) -> str:
+        """The rule a statement edit counts for when no decision names one (a name another rule made unused)."""
+        return IMPORTS_RULE if IMPORTS_RULE in self.plan.rules else (self.plan.rules or [IMPORTS_RULE])[0]
 
     def _rewrite_star(self, node: cst.ImportFrom) -> list[cst.BaseSmallStatement] | None:
         specs = self.plan.stars
@@ -551,7 +574,9 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
                 continue
             if module is not None and (module.chain or module.local) in self.plan.modules:
                 status = self.plan.modules[module.chain or module.local]
-                if status.left == 0:
+                for rule in status.rules:
+                    self._count(rule)
+                if status.left == 0 and (status.converted or IMPORTS_RULE in self.plan.rules):
                     touched = True
                     needs_newlog = True
                     continue
@@ -595,6 +620,11 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
                 kept.append((i, alias))
                 continue
             status = self.plan.modules[key]
+            for rule in status.rules:
+                self._count(rule)
+            if status.left == 0 and not status.converted and IMPORTS_RULE not in self.plan.rules:
+                kept.append((i, alias))
+                continue
             needs_newlog |= status.left == 0 or status.converted > 0
             if status.left:
                 kept.append((i, alias))
@@ -602,7 +632,6 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
                 extra.append(cst.Import(names=[cst.ImportAlias(name=dotted_expr(module.chain.rpartition(".")[0]))]))
         if len(kept) == len(node.names) and not needs_newlog:
             return None
-        self._count(IMPORTS_RULE)
         pieces: list[cst.BaseSmallStatement] = []
         if kept:
             pieces.append(node.with_changes(names=select_aliases(node.names, kept, False)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.codemods._helpers import check_noop, check_transformed
+from tests.codemods._helpers import check_noop, check_transformed, run
 
 
 def test_one_name() -> None:
@@ -445,3 +445,17 @@ def test_unrelated_files_are_left_alone() -> None:
     check_noop('"""Mentions app.utils.structlog_config in prose only."""\nimport structlog\n')
     check_noop("from app.utils import log_info\n\nlog_info('re-exported names stay as they are')\n")
     check_noop("structlog_config = {}\nstructlog_config['a'] = 1\n")
+
+
+def test_an_import_statement_rewritten_for_two_rules_counts_once() -> None:
+    result = run(
+        "from app.utils.structlog_config import LogContext, log_info\n\nwith LogContext(job=1):\n    log_info('x')\n"
+    )
+    assert result.source == "from newlog import log_context, log_info\n\nwith log_context(job=1):\n    log_info('x')\n"
+    assert {rule: n for rule, n in result.counts.items() if n} == {"global-context": 2}  # the use, the statement
+
+
+def test_a_module_import_with_no_use_is_left_to_the_imports_rule() -> None:
+    source = "import app.utils.structlog_config as slc\n"
+    assert run(source, only=["global-context", "debug-guard"]).source is None
+    assert run(source).source == "import newlog\n"
