@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods.engine import FileState, Pruned, word_pattern
+from codemods.engine import IMPORT_LINE, FileState, Pruned, word_pattern
 from codemods.names.statements import (
     AliasSpec,
     _NameCounter,
@@ -536,6 +536,11 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
             self.edits[rule] = self.edits.get(rule, 0) + 1
         return pieces
 
+    def _still_needed(self, status: ModuleStatus, key: str) -> bool:
+        """Whether a module binding whose uses are all gone still needs ``import newlog``: some use became
+        ``newlog.<name>``, or it had no use at all (an import kept for what importing does)."""
+        return status.converted > 0 or not _used_in_original(self.state, key.partition(".")[0])
+
     @property
     def default_rule(self) -> str:
         """The rule a statement edit counts for when no decision names one (a name another rule made unused)."""
@@ -578,7 +583,7 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
                     self._count(rule)
                 if status.left == 0 and (status.converted or IMPORTS_RULE in self.plan.rules):
                     touched = True
-                    needs_newlog = True
+                    needs_newlog |= self._still_needed(status, module.chain or module.local)
                     continue
                 if status.converted:
                     touched = True
@@ -625,7 +630,7 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
             if status.left == 0 and not status.converted and IMPORTS_RULE not in self.plan.rules:
                 kept.append((i, alias))
                 continue
-            needs_newlog |= status.left == 0 or status.converted > 0
+            needs_newlog |= status.converted > 0 or (status.left == 0 and self._still_needed(status, key or ""))
             if status.left:
                 kept.append((i, alias))
             elif module.chain is not None and other_root_uses(self.state, module):
@@ -649,6 +654,12 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
                 return []
             self.newlog_at_top = True
         return [cst.Import(names=[cst.ImportAlias(name=cst.Name(NEW_MODULE))])]
+
+
+def _used_in_original(state: FileState, local: str) -> bool:
+    """Whether the file as read used ``local.<attribute>`` outside its import lines."""
+    pattern = re.compile(rf"(?<![\w.]){re.escape(local)}\s*\.")
+    return any(pattern.search(line) and not IMPORT_LINE.match(line) for line in state.source.splitlines())
 
 
 def _as_name(alias: cst.ImportAlias, asname: str | None) -> cst.AsName | None:
