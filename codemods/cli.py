@@ -6,7 +6,6 @@ import argparse
 import difflib
 import os
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
+import os
 import re
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +59,10 @@ class FileInfo:
     module_name: str | None = None
     is_package: bool = False
     is_legacy: bool = False
+    first_party: frozenset[str] = frozenset()
+    """Top-level names of the application's own modules (isort's first-party section)."""
+    line_length: int = 88
+    """The project's line length (ruff's, else black's, else 88)."""
 
     @property
     def package(self) -> str | None:
@@ -73,7 +80,13 @@ class FileInfo:
         if is_package:
             parts = parts[:-1]
         dotted = ".".join(parts) or None
-        return cls(path=path, module_name=dotted, is_package=is_package, is_legacy=dotted == options.module)
+        return cls(
+            path=path,
+            module_name=dotted,
+            is_package=is_package,
+            is_legacy=dotted == options.module,
+            first_party=frozenset({parts[0]}) if parts and parts[0] else frozenset(),
+        )
 
 
 def file_info(path: Path, root: Path, options: Options) -> FileInfo:
@@ -102,12 +115,61 @@ def file_info(path: Path, root: Path, options: Options) -> FileInfo:
     without_src = ".".join(rel_parts[1:]) if rel_parts[:1] == ["src"] else by_root
     candidates = [c for c in (by_packages, by_root, without_src) if c]
     module_name = by_packages if "." in by_packages or (is_package and by_packages) else (without_src or by_packages)
+    top = (module_name or "").partition(".")[0]
     return FileInfo(
         path=str(path),
         module_name=module_name or None,
         is_package=is_package,
         is_legacy=options.module in candidates,
+        first_party=_modules_in(str(folder)) | ({top} if top else set()),
+        line_length=_line_length(str(path.parent.resolve())),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _modules_in(folder: str) -> frozenset[str]:
+    """The top-level module names a folder provides (ruff's first-party rule with ``src = ["."]``)."""
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return frozenset()
+    names = set()
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if name.endswith(".py") and name[:-3].isidentifier():
+                names.add(name[:-3])
+            elif name.isidentifier() and entry.is_dir():
+                names.add(name)
+    return frozenset(names)
+
+
+@functools.lru_cache(maxsize=1024)
+def _line_length(folder: str) -> int:
+    """The line length of the nearest ruff / black configuration above ``folder`` (88 when none says)."""
+    current = Path(folder)
+    while True:
+        for name, tables in (("ruff.toml", ((),)), (".ruff.toml", ((),)), ("pyproject.toml", (("tool", "ruff"), ("tool", "black")))):
+            candidate = current / name
+            if not candidate.is_file():
+                continue
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            for table in tables:
+                section: object = data
+                for key in table:
+                    section = section.get(key, {}) if isinstance(section, dict) else {}
+                if isinstance(section, dict):
+                    value = section.get("line-length", section.get("line_length"))
+                    if isinstance(value, int) and value > 0:
+                        return value
+            if name != "pyproject.toml" or (current / ".git").exists():
+                return 88
+        if current.parent == current or (current / ".git").exists():
+            return 88
+        current = current.parent
 
 
 

@@ -1,4 +1,4 @@
-"""Rule ``legacy-file``: the legacy module itself becomes a one-line compatibility stub (or is deleted).
+"""Rule ``legacy-file``: the legacy module itself becomes a compatibility stub (or is deleted).
 
 Why: once the application imports ``newlog``, the 700-800 lines of the legacy module are dead
 weight and a trap (its global dict, its synchronous commits). Code that still imports the old
@@ -7,14 +7,21 @@ which serves every legacy name on top of ``newlog``.
 
 What it rewrites: the file whose dotted path is ``--module`` (found from its path under the
 root given on the command line, or by walking up ``__init__.py`` files) gets, as its entire
-content, a module docstring and ``compat.STUB`` (the one stub text, shared with compat)::
+content, a module docstring and ``compat.STUB`` (the one stub text, shared with compat), its
+two statements on two lines so that linters (isort's I001, E702) have nothing to say::
 
-    import compat; compat.install(__name__)  # legacy path served by compat on newlog; delete after the switch
+    import compat
+
+    compat.install(__name__)  # legacy path served by compat on newlog; delete after the switch
+
+``replace_file`` receives the legacy module's source before it is replaced: the seam where its
+couplings (catalogue, enums, base exception, log model, display name) can be read and written
+to one new file (``FileRewrite.new_file``: created atomically, never over another file, shown
+in the diff and the summary).
 
 With ``--delete-legacy`` the file is deleted instead. A file that already is a stub (it
 calls ``compat.install`` or star-imports ``compat.structlog_config`` and defines nothing) is
-left alone. When this rule
-runs, no other rule touches that file; with ``--exclude legacy-file`` the others apply to it
+left alone. When this rule runs, no other rule touches that file; with ``--skip legacy-file`` the others apply to it
 (e.g. dead-flush on its handler class).
 """
 
@@ -27,13 +34,16 @@ from compat import STUB as COMPAT_STUB
 
 NAME = "legacy-file"
 
+_STUB_CODE = COMPAT_STUB.replace("; ", "\n\n", 1)
+"""``compat.STUB``, its two statements on two lines."""
+
 STUB = f'''"""Compatibility stub for the legacy logging module ``{{module}}``.
 
 Migrated by ``python -m codemods.apply``: the legacy API is served by ``compat.structlog_config``
 on top of ``newlog`` until nothing imports this path any more. New code imports from ``newlog``.
 """
 
-{COMPAT_STUB}'''
+{_STUB_CODE}'''
 
 _DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]", re.MULTILINE)
 

@@ -19,16 +19,15 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from codemods.engine import IMPORT_LINE, FileState, Pruned, word_pattern
+from codemods.names.placement import Style, clean_comment, place
 from codemods.names.statements import (
     AliasSpec,
     _NameCounter,
-    add_from_import,
     alias_spec,
-    append_aliases,
     dotted_expr,
     drop_unused,
-    has_comments,
-    is_from_import_of,
+    from_import_line,
+    insertion_index,
     local_name,
     make_alias,
     select_aliases,
@@ -444,20 +443,102 @@ class _UsesTransformer(Pruned, cst.CSTTransformer):
 
 
 def finish(state: FileState) -> None:
-    """Rewrite the legacy imports as the rules decided, drop what they made unused, add what they need."""
+    """Rewrite the legacy imports as the rules decided, drop what they made unused, add what they need,
+    and put the import lines written where isort would (``codemods.names.placement``)."""
     unused = unused_names(state, state.released) if state.released else set()
+    ours: set[int] = set()
     if state.migration is not None or unused:
         found = collect(state)
         if found:
             rewriter = _ImportRewriter(state, migration(state), found, unused)
+            before = list(state.body)
             state.transform(sorted(found.indices), rewriter, word_pattern([state.options.module_last]))
+            _hand_over_leading_lines(state, before, rewriter.replaced, rewriter.produced_lines)
             for rule, n in rewriter.edits.items():
                 state.counts[rule] += n
-            _merge_into_existing(state, rewriter.produced)
+            ours |= rewriter.produced_lines
     if unused:
         drop_unused(state, unused)
     for module in sorted(state.wanted_imports):
-        add_from_import(state, module, [(name, None) for name in sorted(state.wanted_imports[module])])
+        line = from_import_line(module, [(name, None) for name in sorted(state.wanted_imports[module])])
+        index = insertion_index(state.body)
+        state.set_body([*state.body[:index], line, *state.body[index:]])
+        ours.add(id(line))
+    if ours:
+        _place(state, ours)
+
+
+def _place(state: FileState, ours: set[int]) -> None:
+    """Move our import lines into place, at the top level and in the blocks that hold some."""
+    info = state.info
+    style = Style(first_party=info.first_party, line_length=info.line_length, indent=state.module.default_indent)
+    state.set_body(place(state.body, ours, style))
+    nested = [i for i, stmt in enumerate(state.body) if not isinstance(stmt, cst.SimpleStatementLine)]
+    if nested:
+        state.transform(nested, _BlockPlacer(ours, style))
+
+
+class _BlockPlacer(cst.CSTTransformer):
+    """Places our import lines inside functions, classes, ``try`` and ``if`` blocks."""
+
+    def __init__(self, ours: set[int], style: Style) -> None:
+        self.ours = ours
+        self.style = style
+        self.changed = False
+        self.index = 0
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        # the visit made new objects of the statements: ours are known by their original ids
+        mine = {id(new) for old, new in zip(original_node.body, updated_node.body) if id(old) in self.ours}
+        if not mine:
+            return updated_node
+        body = place(updated_node.body, mine, self.style)
+        if all(a is b for a, b in zip(body, updated_node.body)):
+            return updated_node
+        self.changed = True
+        return updated_node.with_changes(body=body)
+
+
+def _hand_over_leading_lines(
+    state: FileState, before: Sequence[cst.BaseStatement], replaced: dict[int, int], ours: set[int]
+) -> None:
+    """A removed top-level import gives its blank lines (and comments not about the legacy module) to the next line."""
+    after = state.body
+    position = 0
+    pending: list[cst.EmptyLine] = []
+    changes: dict[int, cst.BaseStatement] = {}
+    for stmt in before:
+        count = replaced.get(id(stmt), 1)
+        if count == 0:
+            pending += _kept_leading_lines(stmt, state.options.module)
+            continue
+        if pending and position < len(after):
+            target = changes.get(position, after[position])
+            changes[position] = _prepend_lines(target, pending)
+            if id(target) in ours:
+                ours.add(id(changes[position]))
+            pending = []
+        position += count
+    if changes:
+        state.apply(changes)
+
+
+def _kept_leading_lines(stmt: cst.BaseStatement, module: str) -> list[cst.EmptyLine]:
+    lines = list(getattr(stmt, "leading_lines", ()))
+    return [
+        line
+        for line in lines
+        if line.comment is None or clean_comment(line.comment.value, module, was_star=False) is not None
+    ]
+
+
+def _prepend_lines(stmt: cst.BaseStatement, lines: list[cst.EmptyLine]) -> cst.BaseStatement:
+    existing = list(getattr(stmt, "leading_lines", ()))
+    if any(line.comment is None for line in existing):
+        lines = [line for line in lines if line.comment is not None]
+    return stmt.with_changes(leading_lines=[*lines, *existing])
 
 
 class _ImportRewriter(Pruned, cst.CSTTransformer):
@@ -474,6 +555,11 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         self.newlog_at_top = any(_imports_newlog(stmt) for stmt in state.body)
         self.edits: dict[str, int] = {}
         self.produced: list[cst.ImportFrom] = []
+        self.produced_lines: set[int] = set()
+        """Ids of the import lines this rewrite wrote (placement moves them)."""
+        self.replaced: dict[int, int] = {}
+        """Id of a rewritten line -> how many lines replace it (0: removed)."""
+        self.pending_lines: list[list[cst.EmptyLine]] = []
         self.changed = False
         self.index = 0
 
@@ -484,9 +570,21 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
         self.depth -= 1
-        if not updated_node.body:
+        body = list(updated_node.body)
+        position = 0
+        pending: list[cst.EmptyLine] = []
+        for stmt in original_node.body:
+            count = self.replaced.get(id(stmt), 1)
+            if count == 0:
+                pending += _kept_leading_lines(stmt, self.state.options.module)
+                continue
+            if pending and position < len(body):
+                body[position] = _prepend_lines(body[position], pending)  # type: ignore[assignment]
+                pending = []
+            position += count
+        if not body:
             return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
-        return updated_node
+        return updated_node.with_changes(body=body)
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         return False
@@ -505,16 +603,32 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         self.changed = True
         if len(original_node.body) > 1:
             body = [piece for pieces in per_small for piece in pieces]
+            self.replaced[id(original_node)] = 1 if body else 0
             return updated_node.with_changes(body=body) if body else cst.RemovalSentinel.REMOVE
         pieces = per_small[0]
+        self.replaced[id(original_node)] = len(pieces)
         if not pieces:
             return cst.RemovalSentinel.REMOVE
-        trailing = updated_node.trailing_whitespace
+        was_star = isinstance(original_node.body[0], cst.ImportFrom) and isinstance(
+            original_node.body[0].names, cst.ImportStar
+        )
+        trailing = _clean_trailing(updated_node.trailing_whitespace, self.state.options.module, was_star)
         noqa = trailing.comment is not None and "noqa" in trailing.comment.value
-        lines = [updated_node.with_changes(body=[pieces[0]])]
+        leading = _kept_leading_lines(updated_node, self.state.options.module)
+        lines = [
+            updated_node.with_changes(
+                body=[_clean_parenthesis(pieces[0], self.state.options.module)],
+                trailing_whitespace=trailing,
+                leading_lines=leading,
+            )
+        ]
         for piece in pieces[1:]:
             extra = cst.SimpleStatementLine(body=[piece])
             lines.append(extra.with_changes(trailing_whitespace=trailing) if noqa else extra)
+        for line in lines:
+            small = line.body[0]
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                self.produced_lines.add(id(line))
         return lines[0] if len(lines) == 1 else cst.FlattenSentinel(lines)
 
     def _count(self, rule: str) -> None:
@@ -656,6 +770,37 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         return [cst.Import(names=[cst.ImportAlias(name=cst.Name(NEW_MODULE))])]
 
 
+def _clean_trailing(trailing: cst.TrailingWhitespace, module: str, was_star: bool) -> cst.TrailingWhitespace:
+    """The end of a rewritten import line, without a comment about the legacy module."""
+    if trailing.comment is None:
+        return trailing
+    comment = clean_comment(trailing.comment.value, module, was_star=was_star)
+    if comment is None:
+        return trailing.with_changes(whitespace=cst.SimpleWhitespace(""), comment=None)
+    return trailing.with_changes(comment=cst.Comment(comment))
+
+
+def _clean_parenthesis(small: cst.BaseSmallStatement, module: str) -> cst.BaseSmallStatement:
+    """``from newlog import (  # legacy logging module`` loses the comment about the legacy module."""
+    if not isinstance(small, cst.ImportFrom) or small.lpar is None:
+        return small
+    space = small.lpar.whitespace_after
+    if not isinstance(space, cst.ParenthesizedWhitespace) or space.first_line.comment is None:
+        return small
+    if not _module_changed(small, module):
+        return small
+    comment = clean_comment(space.first_line.comment.value, module, was_star=False)
+    first = space.first_line.with_changes(
+        whitespace=cst.SimpleWhitespace("") if comment is None else space.first_line.whitespace,
+        comment=None if comment is None else cst.Comment(comment),
+    )
+    return small.with_changes(lpar=small.lpar.with_changes(whitespace_after=space.with_changes(first_line=first)))
+
+
+def _module_changed(small: cst.ImportFrom, module: str) -> bool:
+    return small.module is not None and get_full_name_for_node(small.module) == NEW_MODULE
+
+
 def _used_in_original(state: FileState, local: str) -> bool:
     """Whether the file as read used ``local.<attribute>`` outside its import lines."""
     pattern = re.compile(rf"(?<![\w.]){re.escape(local)}\s*\.")
@@ -678,31 +823,3 @@ def _imports_newlog(stmt: cst.BaseStatement) -> bool:
         isinstance(small, cst.Import) and any(a.asname is None and local_name(a) == NEW_MODULE for a in small.names)
         for small in stmt.body
     )
-
-
-def _merge_into_existing(state: FileState, produced: Sequence[cst.ImportFrom]) -> None:
-    """Fold converted top-level lines into a ``from newlog import ...`` the file had before the run."""
-    produced_ids = {id(node) for node in produced}
-    target = next(
-        (
-            i
-            for i, stmt in enumerate(state.body)
-            if id(stmt) in state.original_ids and is_from_import_of(stmt, NEW_MODULE) is not None
-        ),
-        None,
-    )
-    if target is None:
-        return
-    merged = state.body[target]
-    body: list[cst.BaseStatement] = []
-    for i, stmt in enumerate(state.body):
-        node = is_from_import_of(stmt, NEW_MODULE)
-        if i != target and node is not None and id(node) in produced_ids and not has_comments(stmt):
-            target_node = is_from_import_of(merged, NEW_MODULE)
-            assert target_node is not None and not isinstance(node.names, cst.ImportStar)
-            specs = [alias_spec(alias) for alias in node.names]
-            merged = merged.with_changes(body=[append_aliases(target_node, specs)])  # type: ignore[union-attr]
-            continue
-        body.append(stmt)
-    original = state.body[target]
-    state.set_body([merged if stmt is original else stmt for stmt in body])

@@ -180,7 +180,7 @@ def test_only_and_skip(tmp_path: Path) -> None:
     path = write(tmp_path / "mod.py", source)
     assert main([str(path), "--only", "imports", "--jobs", "1"]) == 1
     assert path.read_bytes() == (
-        b"from newlog import log_info\nfrom app.utils.structlog_config import _global_context\n\ndef f():\n"
+        b"from app.utils.structlog_config import _global_context\nfrom newlog import log_info\n\ndef f():\n"
         b"    _global_context['a'] = 1\n"
     )
     write(path, source)
@@ -216,7 +216,7 @@ def test_module_option(tmp_path: Path) -> None:
     )
     assert main([str(tmp_path), "--module", "myapp.logconf", "--jobs", "1"]) == 1
     assert b"compat.install(__name__)" in legacy.read_bytes()
-    assert user.read_bytes() == b"from newlog import log_info\nimport newlog\n\nnewlog.log_info('x')\n"
+    assert user.read_bytes() == b"import newlog\nfrom newlog import log_info\n\nnewlog.log_info('x')\n"
 
 
 @pytest.mark.parametrize("layout", ["root", "parent", "src-namespace"])

@@ -107,7 +107,7 @@ def test_module_attribute_guard() -> None:
 def test_only_this_rule_moves_only_the_debug_names() -> None:
     check_transformed(
         "from app.utils.structlog_config import is_debug_logging_enabled, log_info\n",
-        "from newlog import is_debug_logging_enabled\nfrom app.utils.structlog_config import log_info\n",
+        "from newlog import is_debug_logging_enabled\n\nfrom app.utils.structlog_config import log_info\n",
         only=["debug-guard"],
     )
 

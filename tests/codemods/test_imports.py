@@ -15,7 +15,7 @@ def test_one_name() -> None:
 def test_many_names_on_one_line() -> None:
     check_transformed(
         "from app.utils.structlog_config import log_error, log_info, get_api_logger\n",
-        "from newlog import log_error, log_info, get_api_logger\n",
+        "from newlog import get_api_logger, log_error, log_info\n",  # in isort's order
     )
 
 
@@ -159,8 +159,9 @@ def test_plain_import_keeps_the_package_when_other_parts_of_it_are_used() -> Non
         "import app.utils.structlog_config\n"
         "\n"
         "app.utils.structlog_config.log_info(app.utils.VERSION)\n",
-        "import app.utils\n"
         "import newlog\n"
+        "\n"
+        "import app.utils\n"
         "\n"
         "newlog.log_info(app.utils.VERSION)\n",
     )
@@ -173,8 +174,9 @@ def test_module_from_its_package() -> None:
         "def view():\n"
         "    structlog_config.log_error('boom', module='api')\n"
         "    return helpers.ok()\n",
-        "from app.utils import helpers\n"
         "import newlog\n"
+        "\n"
+        "from app.utils import helpers\n"
         "\n"
         "def view():\n"
         "    newlog.log_error('boom', module='api')\n"
@@ -318,7 +320,7 @@ def test_star_import_becomes_the_names_used() -> None:
         "def run(app):\n"
         "    configure_structlog(app)\n"
         "    log_info('done')\n",
-        "from newlog import get_sync_logger, init_app, log_info  # noqa: F403\n"
+        "from newlog import get_sync_logger, init_app, log_info\n"  # no star import left to silence
         "\n"
         "sync_logger = get_sync_logger()\n"
         "\n"
@@ -370,7 +372,7 @@ def test_converted_names_join_an_existing_newlog_import() -> None:
         "from app.utils.structlog_config import log_info, get_context\n"
         "\n"
         "log_info('x')\n",
-        "from newlog import log_context, log_info, get_context\n"
+        "from newlog import get_context, log_context, log_info\n"
         "\n"
         "log_info('x')\n",
     )
@@ -379,7 +381,7 @@ def test_converted_names_join_an_existing_newlog_import() -> None:
 def test_name_without_newlog_equivalent_is_reported_and_kept() -> None:
     findings = check_transformed(
         "from app.utils.structlog_config import UnifiedLog, log_info\n",
-        "from newlog import log_info\nfrom app.utils.structlog_config import UnifiedLog\n",
+        "from newlog import log_info\n\nfrom app.utils.structlog_config import UnifiedLog\n",
     )
     assert findings == [
         "1: 'UnifiedLog' is not part of the legacy API newlog replaces; "
@@ -401,7 +403,7 @@ def test_global_context_without_its_rule_is_reported_and_kept() -> None:
 def test_module_used_as_a_value_is_reported_and_kept() -> None:
     findings = check_transformed(
         "import app.utils.structlog_config as slc\n\nslc.log_info('x')\nregister(slc)\n",
-        "import app.utils.structlog_config as slc\nimport newlog\n\nnewlog.log_info('x')\nregister(slc)\n",
+        "import newlog\n\nimport app.utils.structlog_config as slc\n\nnewlog.log_info('x')\nregister(slc)\n",
     )
     assert findings == [
         "4: 'slc' (the module app.utils.structlog_config) is used other than as 'module.name'; left importing it"
@@ -427,7 +429,7 @@ def test_semicolon_separated_statements() -> None:
 def test_module_alias_among_other_imports() -> None:
     check_transformed(
         "import os, app.utils.structlog_config as slc\n\nslc.log_info(os.sep)\n",
-        "import os\nimport newlog\n\nnewlog.log_info(os.sep)\n",
+        "import os\n\nimport newlog\n\nnewlog.log_info(os.sep)\n",
     )
 
 
@@ -436,7 +438,7 @@ def test_another_legacy_module_path() -> None:
         "from myapp.logconf import configure_structlog\n"
         "from app.utils.structlog_config import log_info\n\n"
         "configure_structlog(app)\n",
-        "from newlog import init_app\nfrom app.utils.structlog_config import log_info\n\ninit_app(app)\n",
+        "from newlog import init_app\n\nfrom app.utils.structlog_config import log_info\n\ninit_app(app)\n",
         module="myapp.logconf",
     )
 
