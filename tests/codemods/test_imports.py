@@ -242,7 +242,8 @@ def test_try_except_import_error_fallback() -> None:
         "\n"
         "configure_structlog(app)\n",
         "try:\n"
-        "    from newlog import log_info, init_app as configure_structlog\n"
+        "    from newlog import init_app as configure_structlog\n"
+        "    from newlog import log_info\n"
         "except ImportError:  # outside the app\n"
         "    def log_info(message, **kwargs):\n"
         "        print(message)\n"
@@ -290,7 +291,8 @@ def test_package_reexport_listed_in_all_keeps_the_public_name() -> None:
         "from .structlog_config import configure_structlog, log_info\n"
         "\n"
         '__all__ = ["configure_structlog", "log_info"]\n',
-        "from newlog import init_app as configure_structlog, log_info\n"
+        "from newlog import init_app as configure_structlog\n"
+        "from newlog import log_info\n"
         "\n"
         '__all__ = ["configure_structlog", "log_info"]\n',
         path="app/utils/__init__.py",
@@ -303,7 +305,8 @@ def test_package_init_without_all_keeps_names_it_does_not_use_itself() -> None:
         "\n"
         "def create_app(app):\n"
         "    configure_structlog(app)\n",
-        "from newlog import init_app, get_context, log_context as with_log_context\n"
+        "from newlog import get_context, init_app\n"
+        "from newlog import log_context as with_log_context\n"
         "\n"
         "def create_app(app):\n"
         "    init_app(app)\n",

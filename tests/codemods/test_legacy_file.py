@@ -25,7 +25,7 @@ def bind_context(**kwargs):
     _global_context.update(kwargs)
 '''
 
-STUB = f'''"""Compatibility stub for the legacy logging module ``app.utils.structlog_config``.
+STUB = '''"""Compatibility stub for the legacy logging module ``app.utils.structlog_config``.
 
 Migrated by ``python -m codemods.apply``: the legacy API is served by ``compat.structlog_config``
 on top of ``newlog`` until nothing imports this path any more. New code imports from ``newlog``.
