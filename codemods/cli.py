@@ -15,7 +15,7 @@ from codemods.display import Display
 from codemods.engine import Options
 from codemods.fixers import FIXERS
 from codemods.rewrite import Job, Outcome
-from codemods.runner import run
+from codemods.runner import Interrupted, RunResult, Signals, run
 from codemods.startup import startup_functions
 from compat.mapping import LEGACY_MODULE
 
@@ -262,33 +262,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         if pattern in FIXERS and not os.path.exists(pattern):
             parser.error(f"--exclude takes paths and globs (as in ruff); to leave out the rule {pattern!r} use --skip {pattern}")
     write = not (args.check or args.diff)
+    with Signals() as signals:
+        return _migrate(args, rules, module, write, signals)
 
-    search = files.Search()
-    found = list(
-        files.find_files(
-            args.paths,
-            exclude=files.DEFAULT_EXCLUDE if args.exclude is None else args.exclude,
-            extend_exclude=args.extend_exclude,
-            respect_gitignore=not args.no_respect_gitignore,
-            search=search,
-        )
-    )
+
+def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, write: bool, signals: Signals) -> int:
+    """Find the files, run the rules over them, write, report; a signal anywhere ends it with exit 130."""
     report = Report(check=not write, per_rule={name: [0, 0] for name in rules})
-    display = Display(total=len(found), color=args.color, quiet=args.quiet)
-    for message in search.errors:
-        report.errors.append(f"error: {message}")
-        display.line(f"error: {message}")
-    for note in search.notes:
-        display.line(note)
-    startup = startup_functions(found, module) if "global-context" in rules else frozenset()
-    options = Options(module=module, delete_legacy=args.delete_legacy, startup_functions=startup)
-    jobs = [Job(f.path, f.root, rules, options, args.diff) for f in found]
-    handler = _Handler(display, report, write=write, roots=search.roots, quiet=args.quiet)
-    with display:
-        result = run(jobs, args.jobs, handler, on_started=display.start, on_progress=display.advance)
+    display = Display(total=0, color=args.color, quiet=True)
+    found: list[files.Found] = []
+    result = RunResult(0, interrupted=False)
+    try:
+        search = files.Search()
+        found = list(
+            files.find_files(
+                args.paths,
+                exclude=files.DEFAULT_EXCLUDE if args.exclude is None else args.exclude,
+                extend_exclude=args.extend_exclude,
+                respect_gitignore=not args.no_respect_gitignore,
+                search=search,
+            )
+        )
+        display = Display(total=len(found), color=args.color, quiet=args.quiet)
+        for message in search.errors:
+            report.errors.append(f"error: {message}")
+            display.line(f"error: {message}")
+        for note in search.notes:
+            display.line(note)
+        startup = startup_functions(found, module) if "global-context" in rules else frozenset()
+        options = Options(module=module, delete_legacy=args.delete_legacy, startup_functions=startup)
+        jobs = [Job(f.path, f.root, rules, options, args.diff) for f in found]
+        handler = _Handler(display, report, write=write, roots=search.roots, quiet=args.quiet)
+        with display:
+            result = run(
+                jobs, args.jobs, handler, on_started=display.start, on_progress=display.advance, signals=signals
+            )
+            display.stop()
+            if not result.interrupted:
+                with signals.critical():
+                    handler.finish_deletions(module)
+    except Interrupted:
         display.stop()
-        if not result.interrupted:
-            handler.finish_deletions(module)
+        result = RunResult(result.done, interrupted=True)
     if not result.interrupted and args.module and found and not report.something_imports:
         hint = _closest_modules(found, module)
         display.line(

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -50,7 +51,7 @@ class RunResult:
     interrupted: bool
 
 
-class _Signals:
+class Signals:
     """SIGINT/SIGTERM raise ``Interrupted`` in the main thread, except inside ``critical()``, which they wait for."""
 
     def __init__(self) -> None:
@@ -59,7 +60,7 @@ class _Signals:
         self.pending: int | None = None
         self.previous: dict[int, object] = {}
 
-    def __enter__(self) -> _Signals:
+    def __enter__(self) -> Signals:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self.previous[signum] = signal.signal(signum, self._handle)
@@ -147,16 +148,18 @@ def run(
     *,
     on_started: Callable[[], None] = lambda: None,
     on_progress: Callable[[int], None] = lambda n: None,
+    signals: Signals | None = None,
 ) -> RunResult:
     """Examine ``jobs`` in ``workers`` processes; call ``handle`` on each outcome, in order, in this process.
 
     ``on_started`` runs once the pool is up (start a display there), ``on_progress(n)`` each time
     ``n`` more files are examined. A signal stops the run: ``interrupted`` is then True and
-    ``done`` tells how many outcomes were handled.
+    ``done`` tells how many outcomes were handled. ``signals``: the handlers the caller installed
+    (by default, ``run`` installs its own).
     """
     chunks = [list(jobs[i : i + _CHUNK]) for i in range(0, len(jobs), _CHUNK)]
     done = 0
-    with _Signals() as signals:
+    with contextlib.nullcontext(signals) if signals is not None else Signals() as signals:
         pool: concurrent.futures.ProcessPoolExecutor | None = None
         try:
             pool = _pool(max(1, min(workers, len(chunks) or 1)))
