@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
+import re
+from pathlib import Path
+
+import pytest
+
+from codemods.apply import main
+from codemods.engine import FileInfo, FileRewrite, NewFile, Options
+from codemods.fixers import FIXERS
 from compat import STUB as COMPAT_STUB
 from tests.codemods._helpers import check_noop, check_transformed, run
 
@@ -80,3 +90,59 @@ def test_other_rules_apply_when_it_is_excluded() -> None:
     assert "class DatabaseLogHandler" in result.source
     assert "_process_logs" not in result.source
     assert "bind_contextvars(**kwargs)" in result.source
+
+
+# -- the seam for reading the legacy module and writing one more file ------------------------------
+
+
+def _with_settings_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A legacy-file rule that, like the coming configuration step, reads the legacy source and adds a file."""
+    real = FIXERS["legacy-file"]
+
+    def replace_file(source: str, info: FileInfo, options: Options) -> FileRewrite | None:
+        rewrite = real.replace_file(source, info, options)  # type: ignore[misc]
+        if rewrite is None:
+            return None
+        names = sorted(re.findall(r"^def (\w+)", source, re.MULTILINE))
+        return FileRewrite(rewrite.text, NewFile("newlog_settings.py", f"LEGACY_FUNCTIONS = {names!r}\n"))
+
+    monkeypatch.setitem(FIXERS, "legacy-file", dataclasses.replace(real, replace_file=replace_file))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="workers see the patch by fork")
+def test_a_whole_file_rule_can_read_the_legacy_source_and_write_one_more_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_settings_file(monkeypatch)
+    legacy = tmp_path / "app" / "utils" / "structlog_config.py"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(LEGACY_SOURCE, encoding="utf-8")
+    created = legacy.parent / "newlog_settings.py"
+
+    assert main([str(tmp_path), "--diff", "--jobs", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert f"--- /dev/null\n+++ {created}\n@@ -0,0 +1 @@\n+LEGACY_FUNCTIONS = ['bind_context']\n" in out
+    assert f"would create {created}" in err
+    assert not created.exists() and legacy.read_text(encoding="utf-8") == LEGACY_SOURCE
+
+    assert main([str(tmp_path), "--jobs", "1"]) == 1
+    assert f"created {created}" in capsys.readouterr().err
+    assert created.read_text(encoding="utf-8") == "LEGACY_FUNCTIONS = ['bind_context']\n"
+    assert legacy.read_text(encoding="utf-8") == STUB
+    assert main([str(tmp_path), "--jobs", "1"]) == 0
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="workers see the patch by fork")
+def test_the_extra_file_never_overwrites_one_that_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_settings_file(monkeypatch)
+    legacy = tmp_path / "app" / "utils" / "structlog_config.py"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(LEGACY_SOURCE, encoding="utf-8")
+    mine = legacy.parent / "newlog_settings.py"
+    mine.write_text("HAND_WRITTEN = True\n", encoding="utf-8")
+    assert main([str(tmp_path), "--jobs", "1"]) == 2
+    assert "newlog_settings.py: already exists with other content: not overwritten" in capsys.readouterr().err
+    assert mine.read_text(encoding="utf-8") == "HAND_WRITTEN = True\n"
+    assert legacy.read_text(encoding="utf-8") == LEGACY_SOURCE, "the legacy module is kept when its file cannot be"
