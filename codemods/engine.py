@@ -23,10 +23,10 @@ import os
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Union, overload
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
@@ -253,32 +253,57 @@ def count_lines(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
-class FileState:
-    """One file being rewritten: its current top-level statements, their text, findings and pending imports."""
+def line_in(statement: cst.BaseStatement, first_line: int, node: cst.CSTNode | None) -> int:
+    """The line of ``node`` inside a top-level ``statement`` whose text starts at ``first_line``."""
+    wrapper = MetadataWrapper(cst.Module(body=[statement]), unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    target = node if node is not None and node in positions else statement
+    return first_line + positions[target].start.line - 1
 
-    def __init__(self, source: str, info: FileInfo, options: Options) -> None:
+
+class Reparse(Exception):
+    """A statement parsed on its own did not give back its text: parse the whole file instead."""
+
+
+class _Body(Sequence[cst.BaseStatement]):
+    """The top-level statements of a ``FileState``; a statement is parsed when it is first read."""
+
+    def __init__(self, state: FileState) -> None:
+        self._state = state
+
+    def __len__(self) -> int:
+        return len(self._state._nodes)
+
+    @overload
+    def __getitem__(self, index: int) -> cst.BaseStatement: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[cst.BaseStatement]: ...
+
+    def __getitem__(self, index: int | slice) -> cst.BaseStatement | list[cst.BaseStatement]:
+        if isinstance(index, slice):
+            return [self._state._node(i) for i in range(len(self))[index]]
+        return self._state._node(index if index >= 0 else len(self) + index)
+
+    def __iter__(self) -> Iterator[cst.BaseStatement]:
+        for i in range(len(self)):
+            yield self._state._node(i)
+
+
+class FileState:
+    """One file being rewritten: its current top-level statements, their text, findings and pending imports.
+
+    By default (``lazy``) the file is cut into top-level statements with ``ast`` and a statement
+    is parsed with libcst only when a rule reads it: a rule reads the statements whose text
+    matches its words, so a big file costs little more than ``ast`` - in time and memory. Each
+    statement is parsed as a module of its own and must give back exactly its text, else
+    ``Reparse`` is raised and the caller starts again with the whole file parsed at once.
+    """
+
+    def __init__(self, source: str, info: FileInfo, options: Options, *, lazy: bool = True) -> None:
         self.source = source
         self.info = info
         self.options = options
-        self.module = cst.parse_module(source)
-        self.body: list[cst.BaseStatement] = list(self.module.body)
-        self._header = "".join(self.module.code_for_node(line) for line in self.module.header)
-        self._footer = "".join(self.module.code_for_node(line) for line in self.module.footer)
-        sliced = _source_slices(source, self.module, self._header, self._footer)
-        self._spans: dict[int, tuple[int, int]] = {}
-        self._ast: dict[int, list[ast.stmt]] = {}
-        if sliced is not None:
-            self._texts: list[str | None] = list(sliced[0])
-            self._spans = {id(stmt): span for stmt, span in zip(self.body, sliced[1])}
-            self._ast = {id(stmt): group for stmt, group in zip(self.body, sliced[2])}
-        else:
-            self._texts = [self.module.code_for_node(stmt) for stmt in self.body]
-        self.lines: list[int] = []
-        line = 1 + count_lines(self._header)
-        for text in self._texts:
-            self.lines.append(line)
-            line += count_lines(text or "")
-        self._incremental = self._assemble() == source
         self.changed = False
         self.findings: list[Finding] = []
         self.counts: Counter[str] = Counter()
@@ -286,18 +311,101 @@ class FileState:
         self.released: set[str] = set()
         self.migration: object | None = None
         """The names the rules decided to move to newlog (``codemods.names.plan.Migration``)."""
-        self.original_ids = {id(stmt) for stmt in self.module.body}
         self.version = 0
         self.cache: dict[object, object] = {}
         """Analysis results, valid until the statements change (cleared by ``set_body``)."""
         self.memo: dict[str, object] = {}
         """Analysis results that check for themselves whether they are still valid."""
+        self._spans: dict[int, tuple[int, int]] = {}
+        self._ast: dict[int, list[ast.stmt]] = {}
+        sliced = _ast_slices(source) if lazy else None
+        self.lazy = sliced is not None
+        if sliced is not None:
+            self._start_lazy(source, *sliced)
+        else:
+            self._start_eager(source)
+
+    def _start_eager(self, source: str) -> None:
+        module = cst.parse_module(source)
+        self.module = module
+        self._nodes: list[cst.BaseStatement | None] = list(module.body)
+        self._modules: list[cst.Module] = [module] * len(module.body)
+        self._header = "".join(module.code_for_node(line) for line in module.header)
+        self._footer = "".join(module.code_for_node(line) for line in module.footer)
+        sliced = _source_slices(source, module, self._header, self._footer)
+        if sliced is not None:
+            self._texts: list[str | None] = list(sliced[0])
+            self._spans = {id(stmt): span for stmt, span in zip(module.body, sliced[1])}
+            self._ast = {id(stmt): group for stmt, group in zip(module.body, sliced[2])}
+        else:
+            self._texts = [module.code_for_node(stmt) for stmt in module.body]
+        self._number_lines()
+        self._incremental = self._assemble() == source
+        self.original_ids = {id(stmt) for stmt in module.body}
+
+    def _start_lazy(self, source: str, texts: list[str], indent: str, newline: str) -> None:
+        self._nodes = [None] * len(texts)
+        self._texts = list(texts)
+        self.module = cst.Module(body=[], default_indent=indent, default_newline=newline)
+        self._modules = [self.module] * len(texts)
+        self._header = self._footer = ""
+        self._incremental = True
+        self.original_ids = set()
+        self._parsed: list[cst.BaseStatement] = []
+        try:
+            first = cst.parse_module(texts[0])
+            last = cst.parse_module(texts[-1]) if len(texts) > 1 else first
+        except cst.ParserSyntaxError:
+            raise Reparse() from None
+        self._header = "".join(first.code_for_node(line) for line in first.header)
+        self._footer = "".join(last.code_for_node(line) for line in last.footer)
+        if not texts[0].startswith(self._header) or not texts[-1].endswith(self._footer):
+            raise Reparse()
+        self._texts[0] = texts[0][len(self._header) :]
+        self._texts[-1] = self._texts[-1][: len(self._texts[-1]) - len(self._footer)]
+        self._originals = list(self._texts)
+        self._number_lines()
+
+    def _number_lines(self) -> None:
+        self.lines: list[int] = []
+        line = 1 + count_lines(self._header)
+        for text in self._texts:
+            self.lines.append(line)
+            line += count_lines(text or "")
+
+    def _node(self, index: int) -> cst.BaseStatement:
+        node = self._nodes[index]
+        if node is None:
+            text = self._texts[index]
+            assert text is not None
+            try:
+                mini = cst.parse_module(text)
+            except cst.ParserSyntaxError:
+                raise Reparse() from None  # the whole file decides: an error there, or a context this slice lacked
+            if len(mini.body) != 1 or mini.footer:
+                raise Reparse()
+            node = mini.body[0]
+            if mini.header:
+                node = node.with_changes(leading_lines=[*mini.header, *getattr(node, "leading_lines", ())])
+            if mini.code_for_node(node) != text:
+                raise Reparse()
+            self._nodes[index] = node
+            self._modules[index] = mini
+            self.original_ids.add(id(node))
+            self._parsed.append(node)  # kept alive: an id in ``original_ids`` must never be reused
+        return node
+
+    @property
+    def body(self) -> _Body:
+        """The top-level statements (parsed as they are read)."""
+        return _Body(self)
 
     # -- text of statements ---------------------------------------------------------------
     def text(self, index: int) -> str:
+        """The source text of top-level statement ``index`` (its own text while it is unchanged)."""
         text = self._texts[index]
         if text is None:
-            text = self._texts[index] = self.module.code_for_node(self.body[index])
+            text = self._texts[index] = self._modules[index].code_for_node(self._node(index))
         return text
 
     def hot(self, pattern: re.Pattern[str]) -> list[int]:
@@ -305,12 +413,12 @@ class FileState:
         key = ("hot", pattern.pattern)
         cached = self.cache.get(key)
         if cached is None:
-            cached = self.cache[key] = [i for i in range(len(self.body)) if pattern.search(self.text(i))]
+            cached = self.cache[key] = [i for i in range(len(self._nodes)) if pattern.search(self.text(i))]
         return list(cached)  # type: ignore[call-overload]
 
     def _assemble(self) -> str:
-        code = self._header + "".join(self.text(i) for i in range(len(self.body))) + self._footer
-        if not self.module.has_trailing_newline:
+        code = self._header + "".join(self.text(i) for i in range(len(self._nodes))) + self._footer
+        if not self.lazy and not self.module.has_trailing_newline:
             for newline in ("\r\n", "\n", "\r"):
                 if code.endswith(newline):
                     code = code[: -len(newline)]
@@ -318,31 +426,80 @@ class FileState:
         return code
 
     def code(self) -> str:
+        """The file's source as the rules left it."""
         if not self.changed:
             return self.source
         if self._incremental:
             return self._assemble()
-        return self.module.with_changes(body=self.body).code
+        return self.module.with_changes(body=list(self.body)).code
 
     # -- edits ----------------------------------------------------------------------------
     def apply(self, replacements: Mapping[int, Replacement]) -> None:
         """Replace top-level statements by index (a statement, a list of them, or [] to delete)."""
         if not replacements:
             return
-        body: list[cst.BaseStatement] = []
-        for i, stmt in enumerate(self.body):
-            new = replacements.get(i, stmt)
-            body.extend([new] if isinstance(new, cst.BaseStatement) else new)
-        self.set_body(body)
+        if not self.lazy:
+            body: list[cst.BaseStatement] = []
+            for i, stmt in enumerate(self.body):
+                new = replacements.get(i, stmt)
+                body.extend([new] if isinstance(new, cst.BaseStatement) else new)
+            self.set_body(body)
+            return
+        nodes: list[cst.BaseStatement | None] = []
+        texts: list[str | None] = []
+        modules: list[cst.Module] = []
+        lines: list[int] = []
+        for i in range(len(self._nodes)):
+            if i not in replacements:
+                nodes.append(self._nodes[i])
+                texts.append(self._texts[i])
+                modules.append(self._modules[i])
+                lines.append(self.lines[i])
+                continue
+            new = replacements[i]
+            for stmt in [new] if isinstance(new, cst.BaseStatement) else new:
+                nodes.append(stmt)
+                texts.append(None)
+                modules.append(self._modules[i])
+                lines.append(self.lines[i])
+        self._replace_lists(nodes, texts, modules, lines)
+
+    def insert(self, index: int, statements: Sequence[cst.BaseStatement]) -> None:
+        """Insert new top-level statements before statement ``index``."""
+        if not self.lazy:
+            body = list(self.body)
+            self.set_body([*body[:index], *statements, *body[index:]])
+            return
+        line = self.lines[index] if index < len(self.lines) else (self.lines[-1] if self.lines else 1)
+        self._replace_lists(
+            [*self._nodes[:index], *statements, *self._nodes[index:]],
+            [*self._texts[:index], *[None] * len(statements), *self._texts[index:]],
+            [*self._modules[:index], *[self.module] * len(statements), *self._modules[index:]],
+            [*self.lines[:index], *[line] * len(statements), *self.lines[index:]],
+        )
+
+    def _replace_lists(
+        self,
+        nodes: list[cst.BaseStatement | None],
+        texts: list[str | None],
+        modules: list[cst.Module],
+        lines: list[int],
+    ) -> None:
+        self._nodes, self._texts, self._modules, self.lines = nodes, texts, modules, lines
+        self.changed = True
+        self.version += 1
+        self.cache.clear()
 
     def set_body(self, body: Sequence[cst.BaseStatement]) -> None:
         """Replace the top-level statements; statements kept from before keep their text and line."""
-        if len(body) == len(self.body) and all(a is b for a, b in zip(body, self.body)):
+        current = list(self.body)
+        if len(body) == len(current) and all(a is b for a, b in zip(body, current)):
             return
-        old = {id(stmt): i for i, stmt in enumerate(self.body)}
-        if self._spans and self._incremental:
+        old = {id(stmt): i for i, stmt in enumerate(current)}
+        if self._spans and self._incremental and not self.lazy:
             self._verify_boundaries(body, old)
         texts: list[str | None] = []
+        modules: list[cst.Module] = []
         lines: list[int] = []
         line = self.lines[0] if self.lines else 1
         for stmt in body:
@@ -350,11 +507,9 @@ class FileState:
             if i is not None:
                 line = self.lines[i]
             texts.append(self._texts[i] if i is not None else None)
+            modules.append(self._modules[i] if i is not None else self.module)
             lines.append(line)
-        self.body, self._texts, self.lines = list(body), texts, lines
-        self.changed = True
-        self.version += 1
-        self.cache.clear()
+        self._replace_lists(list(body), texts, modules, lines)
 
     def _verify_boundaries(self, body: Sequence[cst.BaseStatement], old: Mapping[int, int]) -> None:
         """Check the source slices around an edit against libcst's view of those statements.
@@ -393,12 +548,13 @@ class FileState:
 
     def transform(
         self, indices: Iterable[int], transformer: cst.CSTTransformer, pattern: re.Pattern[str] | None = None
-    ) -> bool:
+    ) -> dict[int, Replacement]:
         """Visit the statements at ``indices`` with ``transformer``; keep the ones it did not change.
 
         The transformer tells whether it changed something through a ``changed`` attribute that
         it sets; ``transformer.index`` is the index of the statement being visited. With a
         ``pattern``, nested statements none of whose lines match it are not visited (see ``prune``).
+        Returns the replacements made, by index (``[]``: removed).
         """
         replacements: dict[int, Replacement] = {}
         for i in indices:
@@ -416,7 +572,7 @@ class FileState:
             else:
                 replacements[i] = result
         self.apply(replacements)
-        return bool(replacements)
+        return replacements
 
     def visit(self, indices: Iterable[int], visitor: cst.CSTVisitor, pattern: re.Pattern[str] | None = None) -> None:
         """Visit the statements at ``indices`` (pruned like ``transform``)."""
@@ -433,14 +589,24 @@ class FileState:
         skip most of a large class or function and still see every line that matters. Only for
         statements still as parsed; empty when it cannot tell.
         """
-        group = self._ast.get(id(self.body[index]))
-        if pattern is None or group is None:
+        if pattern is None:
             return frozenset()
+        node = self.body[index]
         text = self.text(index)
+        first = self.lines[index]
+        group = self._ast.get(id(node))
+        if group is None and self.lazy and id(node) in self.original_ids:
+            try:
+                group = ast.parse(text).body  # lines counted from the statement's first line
+            except (SyntaxError, ValueError, RecursionError):
+                group = None
+            first = 1
+        if group is None:
+            return frozenset()
         starts = [match.end() for match in _NEWLINE.finditer(text)]
-        lines = {self.lines[index] + bisect.bisect_right(starts, match.start()) for match in pattern.finditer(text)}
+        lines = {first + bisect.bisect_right(starts, match.start()) for match in pattern.finditer(text)}
         skipped: set[int] = set()
-        _prune_statement(self.body[index], group, lines, skipped, top=True)
+        _prune_statement(node, group, lines, skipped, top=True)
         return frozenset(skipped)
 
     # -- analysis -------------------------------------------------------------------------
@@ -451,7 +617,7 @@ class FileState:
         if cached is None:
             chosen = [
                 self.body[i]
-                for i in range(len(self.body))
+                for i in range(len(self._nodes))
                 if pattern.search(self.text(i)) or _STAR.search(self.text(i))
             ]
             wrapper = MetadataWrapper(cst.Module(body=chosen), unsafe_skip_copy=True)
@@ -460,14 +626,11 @@ class FileState:
 
     def line_of(self, index: int, node: cst.CSTNode | None = None) -> int:
         """The line of ``node`` (inside the top-level statement ``index``) in the original file."""
-        stmt = self.body[index]
-        wrapper = MetadataWrapper(cst.Module(body=[stmt]), unsafe_skip_copy=True)
-        positions = wrapper.resolve(PositionProvider)
-        target = node if node is not None and node in positions else stmt
-        return self.lines[index] + positions[target].start.line - 1
+        return line_in(self.body[index], self.lines[index], node)
 
-    def report(self, rule: str, index: int, node: cst.CSTNode | None, message: str) -> None:
-        finding = Finding(self.info.path, self.line_of(index, node), rule, message)
+    def report(self, rule: str, index: int, node: cst.CSTNode | None, message: str, *, line: int | None = None) -> None:
+        """Record a finding at ``node`` of statement ``index`` (or at ``line``, computed before an edit)."""
+        finding = Finding(self.info.path, self.line_of(index, node) if line is None else line, rule, message)
         if finding not in self.findings:
             self.findings.append(finding)
 
@@ -487,6 +650,63 @@ _STAR = re.compile(r"\bimport[ \t]*\*")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _INDENTED_COMMENT = re.compile(r"[ \t]+#")
+
+
+_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try,
+    ast.TryStar, ast.With, ast.AsyncWith, ast.Match,
+)  # fmt: skip
+_INDENT = re.compile(r":[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n)(?:[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n))*([ \t]+)\S")
+
+
+def _ast_slices(source: str) -> tuple[list[str], str, str] | None:
+    """The source cut into top-level statements with ``ast`` (no libcst parse), plus the file's indent and newline.
+
+    The first slice keeps the lines above it (the module header) and the last the lines below
+    it (the footer); between two statements, comment lines indented under the first belong to
+    its block, the other blank and comment lines to the second. None when the file does not
+    lend itself to it (no trailing newline, ``ast`` refuses it, a form feed...).
+    """
+    if not source.endswith(("\n", "\r")) or "\f" in source:
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if not tree.body:
+        return None
+    spans: list[tuple[int, int, bool]] = []
+    for node in tree.body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+        end = node.end_lineno or node.lineno
+        compound = isinstance(node, _COMPOUND)
+        if spans and not compound and not spans[-1][2] and start == spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]), False)  # ``a = 1; b = 2``: one line
+        else:
+            spans.append((start, end, compound))
+    del tree
+    lines = _LINE.findall(source)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    boundaries = [0]
+    for (_, end, compound), (start, _, _) in zip(spans, spans[1:]):
+        if start <= end:
+            return None
+        cut = end
+        if compound:
+            for number in range(end + 1, start):
+                if _INDENTED_COMMENT.match(lines[number - 1]):
+                    cut = number
+        boundaries.append(offsets[cut])
+    boundaries.append(len(source))
+    newline = _NEWLINE.search(source)
+    indent = _INDENT.search(source)
+    return (
+        [source[b:c] for b, c in zip(boundaries, boundaries[1:])],
+        indent.group(1) if indent else "    ",
+        newline.group(0) if newline else "\n",
+    )
 
 
 def _source_slices(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from codemods.engine import FileInfo, FileState, Fixer, FixResult, NewFile, Options, file_info
+from codemods.engine import FileInfo, FileState, Fixer, FixResult, NewFile, Options, Reparse, file_info
 from codemods.files import Fingerprint, fingerprint
 from codemods.fixers import FIXERS
 from codemods.names.importers import legacy_import_lines
@@ -29,10 +29,14 @@ from codemods.names.legacy import collect
 from codemods.names.plan import finish
 
 
-def fix_source(source: str, info: FileInfo, fixers: Sequence[Fixer], options: Options = Options()) -> FixResult:
+def fix_source(
+    source: str, info: FileInfo, fixers: Sequence[Fixer], options: Options = Options(), *, lazy: bool = True
+) -> FixResult:
     """Apply ``fixers`` (in order) to ``source``; return the new source, or None if nothing changed.
 
-    Raises ``libcst.ParserSyntaxError`` when the source does not parse.
+    ``lazy``: parse only the statements the rules read (see ``FileState``); False parses the whole
+    file up front (the fallback, and a reference for tests). Raises ``libcst.ParserSyntaxError``
+    when the source does not parse.
     """
     if info.is_legacy:
         for fixer in fixers:
@@ -48,19 +52,26 @@ def fix_source(source: str, info: FileInfo, fixers: Sequence[Fixer], options: Op
 
     if not any(trigger in source for fixer in fixers for trigger in fixer.triggers(options)):
         return FixResult(None)
-    state = FileState(source, info, options)
-    imports_legacy = bool(collect(state))
-    for fixer in fixers:
-        if fixer.fix is not None:
-            fixer.fix(state)
-    finish(state)
+    try:
+        state = _run_fixers(FileState(source, info, options, lazy=lazy), fixers)
+    except Reparse:  # a statement did not parse on its own: parse the whole file
+        state = _run_fixers(FileState(source, info, options, lazy=False), fixers)
     new_source = state.code()
     return FixResult(
         new_source if new_source != source else None,
         findings=sorted(state.findings, key=lambda f: (f.line, f.rule, f.message)),
         counts=state.counts,
-        imports_legacy=imports_legacy,
+        imports_legacy=bool(state.memo.get("imports-legacy")),
     )
+
+
+def _run_fixers(state: FileState, fixers: Sequence[Fixer]) -> FileState:
+    state.memo["imports-legacy"] = bool(collect(state))
+    for fixer in fixers:
+        if fixer.fix is not None:
+            fixer.fix(state)
+    finish(state)
+    return state
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ original order, whatever subset of the rules runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods.engine import IMPORT_LINE, FileState, Pruned, word_pattern
-from codemods.names.placement import Style, clean_comment, place
+from codemods.engine import IMPORT_LINE, FileState, Pruned, line_in, word_pattern
+from codemods.names.placement import Style, clean_comment, is_import_line, place
 from codemods.names.statements import (
     AliasSpec,
     _NameCounter,
@@ -129,6 +129,7 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
     pattern = re.compile("|".join(patterns))
     hot = state.hot(pattern)
     uses = _UsesTransformer(state, rule, selected, plan)
+    before = {i: (state.body[i], state.lines[i]) for i in hot}  # findings point into the statements as read
     if hot:
         state.transform(hot, uses, pattern)
     state.counts[rule] += uses.edits
@@ -149,7 +150,8 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
         ]
         status.left = len(left)
         for index, node, _key in left:
-            state.report(rule, index, node, _unconverted_message(state, key, node))
+            line = line_in(*before[index], node) if index in before else None
+            state.report(rule, index, node, _unconverted_message(state, key, node), line=line)
 
 
 def _chain(dotted: str) -> str:
@@ -451,9 +453,8 @@ def finish(state: FileState) -> None:
         found = collect(state)
         if found:
             rewriter = _ImportRewriter(state, migration(state), found, unused)
-            before = list(state.body)
-            state.transform(sorted(found.indices), rewriter, word_pattern([state.options.module_last]))
-            _hand_over_leading_lines(state, before, rewriter.replaced, rewriter.produced_lines)
+            replaced = state.transform(sorted(found.indices), rewriter, word_pattern([state.options.module_last]))
+            _hand_over_leading_lines(state, replaced, rewriter.removed_top, rewriter.produced_lines)
             for rule, n in rewriter.edits.items():
                 state.counts[rule] += n
             ours |= rewriter.produced_lines
@@ -461,8 +462,7 @@ def finish(state: FileState) -> None:
         drop_unused(state, unused)
     for module in sorted(state.wanted_imports):
         line = from_import_line(module, [(name, None) for name in sorted(state.wanted_imports[module])])
-        index = insertion_index(state.body)
-        state.set_body([*state.body[:index], line, *state.body[index:]])
+        state.insert(insertion_index(state.body), [line])
         ours.add(id(line))
     if ours:
         _place(state, ours)
@@ -472,10 +472,42 @@ def _place(state: FileState, ours: set[int]) -> None:
     """Move our import lines into place, at the top level and in the blocks that hold some."""
     info = state.info
     style = Style(first_party=info.first_party, line_length=info.line_length, indent=state.module.default_indent)
-    state.set_body(place(state.body, ours, style))
-    nested = [i for i, stmt in enumerate(state.body) if not isinstance(stmt, cst.SimpleStatementLine)]
+    _place_top_level(state, ours, style)
+    nested = [
+        i
+        for i, stmt in enumerate(state.body)
+        if not isinstance(stmt, cst.SimpleStatementLine) and id(stmt) not in state.original_ids
+    ]  # our lines inside a block are new, so their top-level statement is too
     if nested:
         state.transform(nested, _BlockPlacer(ours, style))
+
+
+def _place_top_level(state: FileState, ours: set[int], style: Style) -> None:
+    """Place our top-level import lines: only their import blocks are read (the file is parsed lazily)."""
+    mine = [i for i in range(len(state.body)) if _IMPORT_TEXT.match(state.text(i)) and id(state.body[i]) in ours]
+    replacements: dict[int, list[cst.BaseStatement]] = {}
+    end = -1
+    for index in mine:
+        if index <= end:
+            continue
+        start = index
+        while start > 0 and _IMPORT_TEXT.match(state.text(start - 1)) and is_import_line(state.body[start - 1]):
+            start -= 1
+        end = index
+        while end + 1 < len(state.body) and _IMPORT_TEXT.match(state.text(end + 1)) and is_import_line(state.body[end + 1]):
+            end += 1
+        block = state.body[start : end + 1]
+        placed = place(block, ours, style)
+        if len(placed) == len(block) and all(a is b for a, b in zip(placed, block)):
+            continue
+        replacements[start] = placed
+        for i in range(start + 1, end + 1):
+            replacements[i] = []
+    state.apply(replacements)
+
+
+_IMPORT_TEXT = re.compile(r"(?:[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n))*(?:from|import)\b")
+"""The text of a top-level statement that may be an import line (blank and comment lines first)."""
 
 
 class _BlockPlacer(cst.CSTTransformer):
@@ -486,6 +518,12 @@ class _BlockPlacer(cst.CSTTransformer):
         self.style = style
         self.changed = False
         self.index = 0
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return True
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
@@ -502,20 +540,24 @@ class _BlockPlacer(cst.CSTTransformer):
 
 
 def _hand_over_leading_lines(
-    state: FileState, before: Sequence[cst.BaseStatement], replaced: dict[int, int], ours: set[int]
+    state: FileState, replaced: Mapping[int, object], removed: Mapping[int, list[cst.EmptyLine]], ours: set[int]
 ) -> None:
-    """A removed top-level import gives its blank lines (and comments not about the legacy module) to the next line."""
-    after = state.body
+    """A removed top-level import gives its blank lines (and comments not about the legacy module) to the next line.
+
+    ``replaced`` is what ``FileState.transform`` replaced, by the index the statements had before.
+    """
     position = 0
     pending: list[cst.EmptyLine] = []
     changes: dict[int, cst.BaseStatement] = {}
-    for stmt in before:
-        count = replaced.get(id(stmt), 1)
+    count_before = len(state.body) + sum(1 - _replacement_count(new) for new in replaced.values())
+    for i in range(count_before):
+        new = replaced.get(i)
+        count = 1 if new is None else _replacement_count(new)
         if count == 0:
-            pending += _kept_leading_lines(stmt, state.options.module)
+            pending += removed.get(i, [])
             continue
-        if pending and position < len(after):
-            target = changes.get(position, after[position])
+        if pending and position < len(state.body):
+            target = changes.get(position, state.body[position])
             changes[position] = _prepend_lines(target, pending)
             if id(target) in ours:
                 ours.add(id(changes[position]))
@@ -523,6 +565,10 @@ def _hand_over_leading_lines(
         position += count
     if changes:
         state.apply(changes)
+
+
+def _replacement_count(new: object) -> int:
+    return 1 if isinstance(new, cst.CSTNode) else len(new)  # type: ignore[arg-type]
 
 
 def _kept_leading_lines(stmt: cst.BaseStatement, module: str) -> list[cst.EmptyLine]:
@@ -552,14 +598,15 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         self.modules = {id(b.alias): b for b in found.modules}
         self.stars = {id(s.node) for s in found.stars if s.module_level}
         self.depth = 0
-        self.newlog_at_top = any(_imports_newlog(stmt) for stmt in state.body)
+        self.newlog_at_top = any(_imports_newlog(state.body[i]) for i in state.hot(word_pattern([NEW_MODULE])))
         self.edits: dict[str, int] = {}
         self.produced: list[cst.ImportFrom] = []
         self.produced_lines: set[int] = set()
         """Ids of the import lines this rewrite wrote (placement moves them)."""
         self.replaced: dict[int, int] = {}
         """Id of a rewritten line -> how many lines replace it (0: removed)."""
-        self.pending_lines: list[list[cst.EmptyLine]] = []
+        self.removed_top: dict[int, list[cst.EmptyLine]] = {}
+        """Index of a removed top-level line -> the leading lines it leaves to the next one."""
         self.changed = False
         self.index = 0
 
@@ -604,11 +651,13 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         if len(original_node.body) > 1:
             body = [piece for pieces in per_small for piece in pieces]
             self.replaced[id(original_node)] = 1 if body else 0
-            return updated_node.with_changes(body=body) if body else cst.RemovalSentinel.REMOVE
+            if not body:
+                return self._remove(original_node)
+            return updated_node.with_changes(body=body)
         pieces = per_small[0]
         self.replaced[id(original_node)] = len(pieces)
         if not pieces:
-            return cst.RemovalSentinel.REMOVE
+            return self._remove(original_node)
         was_star = isinstance(original_node.body[0], cst.ImportFrom) and isinstance(
             original_node.body[0].names, cst.ImportStar
         )
@@ -630,6 +679,11 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
             if isinstance(small, (cst.Import, cst.ImportFrom)):
                 self.produced_lines.add(id(line))
         return lines[0] if len(lines) == 1 else cst.FlattenSentinel(lines)
+
+    def _remove(self, line: cst.SimpleStatementLine) -> cst.RemovalSentinel:
+        if self.depth == 0:
+            self.removed_top[self.index] = _kept_leading_lines(line, self.state.options.module)
+        return cst.RemovalSentinel.REMOVE
 
     def _count(self, rule: str) -> None:
         """Note that ``rule`` took part in rewriting the statement at hand (it counts once, see ``_rewrite``)."""
