@@ -473,11 +473,8 @@ def _place(state: FileState, ours: set[int]) -> None:
     info = state.info
     style = Style(first_party=info.first_party, line_length=info.line_length, indent=state.module.default_indent)
     _place_top_level(state, ours, style)
-    nested = [
-        i
-        for i, stmt in enumerate(state.body)
-        if not isinstance(stmt, cst.SimpleStatementLine) and id(stmt) not in state.original_ids
-    ]  # our lines inside a block are new, so their top-level statement is too
+    # our lines inside a block are new, so their top-level statement is too
+    nested = [i for i in state.edited() if not isinstance(state.body[i], cst.SimpleStatementLine)]
     if nested:
         state.transform(nested, _BlockPlacer(ours, style))
 
