@@ -289,13 +289,21 @@ def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, writ
             display.line(f"error: {message}")
         for note in search.notes:
             display.line(note)
-        startup = startup_functions(found, module) if "global-context" in rules else frozenset()
-        options = Options(module=module, delete_legacy=args.delete_legacy, startup_functions=startup)
-        jobs = [Job(f.path, f.root, rules, options, args.diff) for f in found]
+        def jobs() -> list[Job]:
+            startup = startup_functions(found, module) if "global-context" in rules else frozenset()
+            options = Options(module=module, delete_legacy=args.delete_legacy, startup_functions=startup)
+            return [Job(f.path, f.root, rules, options, args.diff) for f in found]
+
         handler = _Handler(display, report, write=write, roots=search.roots, quiet=args.quiet)
         with display:
             result = run(
-                jobs, args.jobs, handler, on_started=display.start, on_progress=display.advance, signals=signals
+                jobs,
+                args.jobs,
+                handler,
+                total=len(found),
+                on_started=display.start,
+                on_progress=display.advance,
+                signals=signals,
             )
             display.stop()
             if not result.interrupted:

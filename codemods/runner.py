@@ -142,28 +142,33 @@ def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
 
 
 def run(
-    jobs: Sequence[Job],
+    jobs: Sequence[Job] | Callable[[], Sequence[Job]],
     workers: int,
     handle: Callable[[Outcome], None],
     *,
+    total: int | None = None,
     on_started: Callable[[], None] = lambda: None,
     on_progress: Callable[[int], None] = lambda n: None,
     signals: Signals | None = None,
 ) -> RunResult:
     """Examine ``jobs`` in ``workers`` processes; call ``handle`` on each outcome, in order, in this process.
 
-    ``on_started`` runs once the pool is up (start a display there), ``on_progress(n)`` each time
-    ``n`` more files are examined. A signal stops the run: ``interrupted`` is then True and
-    ``done`` tells how many outcomes were handled. ``signals``: the handlers the caller installed
-    (by default, ``run`` installs its own).
+    ``jobs`` may be a function that makes them: it is called once the pool and the display are up
+    (so what it takes to prepare them does not delay the first output); ``total`` is then their
+    number. ``on_started`` runs once the pool is up (start a display there), ``on_progress(n)``
+    each time ``n`` more files are examined. A signal stops the run: ``interrupted`` is then True
+    and ``done`` tells how many outcomes were handled. ``signals``: the handlers the caller
+    installed (by default, ``run`` installs its own).
     """
-    chunks = [list(jobs[i : i + _CHUNK]) for i in range(0, len(jobs), _CHUNK)]
+    count = len(jobs) if not callable(jobs) else (total or 0)
     done = 0
     with contextlib.nullcontext(signals) if signals is not None else Signals() as signals:
         pool: concurrent.futures.ProcessPoolExecutor | None = None
         try:
-            pool = _pool(max(1, min(workers, len(chunks) or 1)))
+            pool = _pool(max(1, min(workers, -(-count // _CHUNK) or 1)))
             on_started()
+            made = jobs() if callable(jobs) else jobs
+            chunks = [list(made[i : i + _CHUNK]) for i in range(0, len(made), _CHUNK)]
             results: dict[int, list[Outcome]] = {}
             inflight: dict[concurrent.futures.Future[list[Outcome]], int] = {}
             submitted = 0

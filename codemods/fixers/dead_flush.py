@@ -30,6 +30,7 @@ A remaining use of the removed state (e.g. ``return len(self.batch_buffer)``) is
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import GlobalScope
 
 from codemods.engine import FileState, Fixer, Options, word_pattern
@@ -103,25 +104,29 @@ class _MachineryFinder(cst.CSTVisitor):
             self.fed = node
 
 
+_SELF_ATTRIBUTE = m.Attribute(value=m.Name("self"))
+_DEAD_THREAD = m.Call(
+    func=m.Name("Thread") | m.Attribute(attr=m.Name("Thread")),
+    args=[
+        m.ZeroOrMore(),
+        m.Arg(
+            keyword=m.Name("target"),
+            value=m.Attribute(value=m.Name("self"), attr=m.OneOf(*(m.Name(name) for name in sorted(DEAD_METHODS)))),
+        ),
+        m.ZeroOrMore(),
+    ],
+)
+"""``[threading.]Thread(..., target=self._process_logs / self._flush_logs, ...)``."""
+
+
 def _self_attr(node: cst.CSTNode) -> str | None:
     """``X`` for ``self.X``."""
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        return node.attr.value
-    return None
+    return node.attr.value if m.matches(node, _SELF_ATTRIBUTE) else None  # type: ignore[attr-defined]
 
 
 def _thread_target(call: cst.BaseExpression) -> bool:
-    """Whether ``call`` is ``[threading.]Thread(..., target=self._process_logs/_flush_logs, ...)``."""
-    if not isinstance(call, cst.Call):
-        return False
-    func = call.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-    if name != "Thread":
-        return False
-    return any(
-        arg.keyword is not None and arg.keyword.value == "target" and _self_attr(arg.value) in DEAD_METHODS
-        for arg in call.args
-    )
+    """Whether ``call`` starts a thread on one of the dead methods."""
+    return m.matches(call, _DEAD_THREAD)
 
 
 class _DeadRefs(cst.CSTVisitor):

@@ -23,6 +23,7 @@ is left as it is: its arguments may be costly or have side effects that the guar
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 
 from codemods.engine import FileState, Fixer, Options, Pruned, word_pattern
 from codemods.names.statements import has_comments
@@ -108,22 +109,11 @@ class _Simplifier(Pruned, cst.CSTTransformer):
         self.index = 0
 
     def leave_If(self, original_node: cst.If, updated_node: cst.If):  # type: ignore[no-untyped-def]
-        if original_node.orelse is not None or has_comments(original_node.body):
+        if not m.matches(original_node, _GUARD) or has_comments(original_node.body):
             return updated_node
         test = original_node.test
-        if not (isinstance(test, cst.Call) and not test.args and self.refs.means(test.func, "should_log_debug")):
-            return updated_node
-        body = original_node.body
-        if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1:
-            return updated_node
-        line = body.body[0]
-        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
-            return updated_node
-        expr = line.body[0]
-        if not (isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call)):
-            return updated_node
-        call = expr.value
-        if not self.refs.means(call.func, "log_debug"):
+        call = original_node.body.body[0].body[0].value  # type: ignore[attr-defined,union-attr]
+        if not (self.refs.means(test.func, "should_log_debug") and self.refs.means(call.func, "log_debug")):  # type: ignore[attr-defined]
             return updated_node
         if any(arg.star or not _literal(arg.value) for arg in call.args):
             return updated_node
@@ -133,4 +123,17 @@ class _Simplifier(Pruned, cst.CSTTransformer):
         return inner.with_changes(leading_lines=updated_node.leading_lines)
 
 
-fixer = Fixer(name=NAME, summary="import the debug guard from newlog; drop provably redundant guards", triggers=triggers, fix=fix)
+_GUARD = m.If(
+    test=m.Call(args=[]),
+    body=m.IndentedBlock(body=[m.SimpleStatementLine(body=[m.Expr(value=m.Call())])]),
+    orelse=None,
+)
+"""``if f():`` with one call statement as its whole body and no ``elif``/``else``."""
+
+
+fixer = Fixer(
+    name=NAME,
+    summary="import the debug guard from newlog; drop provably redundant guards",
+    triggers=triggers,
+    fix=fix,
+)

@@ -347,3 +347,13 @@ def test_delete_legacy_deletes_once_the_whole_project_is_migrated_in_the_same_ru
     assert main([str(tmp_path), "--delete-legacy", "--jobs", "1"]) == 1
     assert not files["legacy"].exists()
     assert b"structlog_config" not in files["views"].read_bytes()
+
+
+def test_quiet_prints_findings_errors_and_the_summary_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "mod.py", b"from app.utils.structlog_config import log_info, nope\n")
+    assert main([str(tmp_path), "--check", "--quiet", "--jobs", "1"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("mod.py:1: 'nope' is not part of the legacy API newlog replaces; "
+                             "left importing it from app.utils.structlog_config [imports]")
+    assert lines[1].startswith("1 file would change")
