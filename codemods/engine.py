@@ -93,12 +93,13 @@ class FileInfo:
         )
 
 
-def file_info(path: Path, root: Path, options: Options) -> FileInfo:
-    """Where ``path`` sits: its dotted name from the ``__init__.py`` files above it and from ``root``.
+def dotted_name(path: Path, root: Path, options: Options) -> tuple[str | None, bool]:
+    """The dotted module name of ``path`` (from the ``__init__.py`` files above it, else from ``root``)
+    and whether it is a package ``__init__``."""
+    return _names(path, root, options)[:2]  # type: ignore[return-value]
 
-    The file is the legacy module when either name (or the one relative to ``root`` without a
-    leading ``src``) is ``options.module``.
-    """
+
+def _names(path: Path, root: Path, options: Options) -> tuple[str | None, bool, bool, str]:
     is_package = path.name == "__init__.py"
     parts = [] if is_package else [path.stem]
     folder = path.parent
@@ -119,13 +120,23 @@ def file_info(path: Path, root: Path, options: Options) -> FileInfo:
     without_src = ".".join(rel_parts[1:]) if rel_parts[:1] == ["src"] else by_root
     candidates = [c for c in (by_packages, by_root, without_src) if c]
     module_name = by_packages if "." in by_packages or (is_package and by_packages) else (without_src or by_packages)
+    return module_name or None, is_package, options.module in candidates, str(folder)
+
+
+def file_info(path: Path, root: Path, options: Options) -> FileInfo:
+    """Where ``path`` sits: its dotted name from the ``__init__.py`` files above it and from ``root``.
+
+    The file is the legacy module when either name (or the one relative to ``root`` without a
+    leading ``src``) is ``options.module``.
+    """
+    module_name, is_package, is_legacy, folder = _names(path, root, options)
     top = (module_name or "").partition(".")[0]
     return FileInfo(
         path=str(path),
-        module_name=module_name or None,
+        module_name=module_name,
         is_package=is_package,
-        is_legacy=options.module in candidates,
-        first_party=_modules_in(str(folder)) | ({top} if top else set()),
+        is_legacy=is_legacy,
+        first_party=_modules_in(folder) | ({top} if top else set()),
         line_length=_line_length(str(path.parent.resolve())),
     )
 

@@ -19,6 +19,7 @@ removes the ones whose process is gone.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import re
@@ -83,66 +84,86 @@ class Search:
     """The resolved given paths: writes stay inside them."""
 
 
+_GLOB = re.compile(r"[*?\[\]!]")
+
+
 class Excluder:
-    """Matches paths against ``--exclude``/``--extend-exclude`` patterns (relative to ``base``)."""
+    """Matches paths against ``--exclude``/``--extend-exclude`` patterns, as ruff does.
 
-    def __init__(self, patterns: Sequence[str], base: Path) -> None:
-        self.base = base
-        self.spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    A plain name (``build``) is a set lookup on each file or folder name, a glob without a slash
+    (``*_pb2.py``) is matched against the name; a pattern with a slash goes through ``pathspec``
+    against the path relative to ``base`` (the current folder), else to the given root. The
+    default list is plain names, so the walk costs a set lookup per entry.
+    """
 
-    def excluded(self, path: Path, root: Path, *, is_dir: bool) -> bool:
-        """Whether ``path`` (found under the given ``root``) matches a pattern."""
-        absolute = Path(os.path.abspath(path))
-        for base in (self.base, Path(os.path.abspath(root))):
-            try:
-                relative = absolute.relative_to(base).as_posix()
-            except ValueError:
-                continue
-            if relative == ".":
-                return False
-            return self.spec.match_file(relative + ("/" if is_dir else ""))
-        return self.spec.match_file(absolute.name + ("/" if is_dir else ""))
+    def __init__(self, patterns: Sequence[str], base: str) -> None:
+        self.base = base.rstrip(os.sep) + os.sep
+        names = [p.rstrip("/") for p in patterns if "/" not in p.rstrip("/")]
+        self.names = frozenset(n for n in names if not _GLOB.search(n))
+        globs = [fnmatch.translate(n) for n in names if _GLOB.search(n)]
+        self.glob = re.compile("|".join(globs)) if globs else None
+        paths = [p for p in patterns if "/" in p.rstrip("/")]
+        self.spec = pathspec.GitIgnoreSpec.from_lines(paths) if paths else None
+
+    def excluded(self, path: str, root: str, *, is_dir: bool, whole: bool = False) -> bool:
+        """Whether ``path`` (an absolute path found under the given absolute ``root``) matches a pattern.
+
+        ``whole``: check every folder name of the path too (a file named on the command line;
+        the walk never enters an excluded folder, so it checks the last name only).
+        """
+        names = path[len(self.base) :].split(os.sep) if whole and path.startswith(self.base) else [path]
+        for name in names if whole else [os.path.basename(path)]:
+            name = os.path.basename(name)
+            if name in self.names or (self.glob is not None and self.glob.match(name)):
+                return True
+        if self.spec is None:
+            return False
+        for base in (self.base, root.rstrip(os.sep) + os.sep):
+            if path.startswith(base):
+                relative = path[len(base) :].replace(os.sep, "/")
+                return self.spec.match_file(relative + ("/" if is_dir else ""))
+        return False
 
 
 class GitIgnore:
     """The ``.gitignore`` files that apply to a folder: its own and its parents' up to the repository root."""
 
     def __init__(self) -> None:
-        self._specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
+        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
 
-    def _spec(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
+    def spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
+        """The ignore rules of ``folder`` (its ``.gitignore``, and ``.git/info/exclude`` at a repository root)."""
         if folder not in self._specs:
             lines: list[str] = []
-            for name in (".gitignore", ".git/info/exclude"):
+            for name in (".gitignore", os.path.join(".git", "info", "exclude")):
                 try:
-                    lines += (folder / name).read_text(encoding="utf-8", errors="replace").splitlines()
+                    with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as handle:
+                        lines += handle.read().splitlines()
                 except OSError:
                     pass
             self._specs[folder] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
         return self._specs[folder]
 
-    def chain(self, folder: Path) -> list[Path]:
-        """``folder`` and its parents up to the repository root (the folder holding ``.git``), outermost first."""
-        folders = [folder]
+    def outer(self, folder: str) -> list[str]:
+        """The parents of ``folder`` up to the repository root (the folder holding ``.git``), outermost first."""
+        parents = []
         current = folder
-        while not (current / ".git").exists() and current.parent != current:
-            current = current.parent
-            folders.append(current)
-        if not (current / ".git").exists():
-            folders = [folder]
-        return folders[::-1]
+        while not os.path.exists(os.path.join(current, ".git")):
+            parent = os.path.dirname(current)
+            if parent == current:
+                return []
+            current = parent
+            parents.append(current)
+        return parents[::-1]
 
-    def ignored(self, path: Path, folders: Sequence[Path], *, is_dir: bool) -> bool:
-        """Whether git would ignore ``path`` given the ignore files of ``folders`` (outermost first)."""
+    def ignored(self, path: str, folders: Sequence[str], *, is_dir: bool) -> bool:
+        """Whether git would ignore the absolute ``path`` given the ignore files of ``folders`` (outermost first)."""
         verdict: bool | None = None
         for folder in folders:
-            spec = self._spec(folder)
+            spec = self.spec(folder)
             if spec is None:
                 continue
-            try:
-                relative = path.relative_to(folder).as_posix()
-            except ValueError:
-                continue
+            relative = path[len(folder.rstrip(os.sep)) + 1 :].replace(os.sep, "/")
             result = spec.check_file(relative + ("/" if is_dir else "")).include
             if result is not None:
                 verdict = result
@@ -162,60 +183,59 @@ def find_files(
     Stale temporary files of earlier runs found on the way are removed (noted in ``search``);
     a path that does not exist is an error in ``search``.
     """
-    excluder = Excluder([*exclude, *extend_exclude], Path.cwd())
+    cwd = os.getcwd()
+    excluder = Excluder([*exclude, *extend_exclude], cwd)
     ignore = GitIgnore()
     seen: set[str] = set()
     for raw in paths:
-        given = Path(raw)
-        if not os.path.lexists(given):
+        if not os.path.lexists(raw):
             search.errors.append(f"{raw}: no such file or folder")
             continue
-        search.roots.append(os.path.realpath(given))
-        if not given.is_dir():
-            if excluder.excluded(given, Path.cwd(), is_dir=False):
-                continue
-            key = os.path.realpath(given)
-            if key not in seen:
-                seen.add(key)
-                yield Found(str(given), str(Path.cwd()))
+        real_root = os.path.realpath(raw)
+        search.roots.append(real_root)
+        if not os.path.isdir(raw):
+            if not excluder.excluded(os.path.abspath(raw), cwd, is_dir=False, whole=True) and real_root not in seen:
+                seen.add(real_root)
+                yield Found(raw, cwd)
             continue
-        absolute_root = Path(os.path.abspath(given))
-        outer = ignore.chain(absolute_root)[:-1] if respect_gitignore else []
-        for dirpath, dirnames, filenames in os.walk(given):
-            folder = Path(dirpath)
-            absolute = Path(os.path.abspath(folder))
-            folders = [*outer, *_folders_between(absolute_root, absolute)] if respect_gitignore else []
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg"))
-                and not excluder.excluded(folder / d, given, is_dir=True)
-                and not (respect_gitignore and ignore.ignored(absolute / d, folders, is_dir=True))
-            )
+        root = os.path.abspath(raw)
+        folders_of: dict[str, list[str]] = {root: [*ignore.outer(root), root] if respect_gitignore else []}
+        for dirpath, dirnames, filenames in os.walk(raw):
+            absolute = os.path.abspath(dirpath)
+            folders = folders_of.pop(absolute, [])
+            real_dir = os.path.join(real_root, os.path.relpath(absolute, root)) if absolute != root else real_root
+            kept = []
+            for d in sorted(dirnames):
+                child = os.path.join(absolute, d)
+                if excluder.excluded(child, root, is_dir=True) or os.path.exists(os.path.join(child, "pyvenv.cfg")):
+                    continue
+                if folders and ignore.ignored(child, folders, is_dir=True):
+                    continue
+                kept.append(d)
+                folders_of[child] = [*folders, child] if folders else []
+            dirnames[:] = kept
             for filename in sorted(filenames):
+                path = os.path.join(dirpath, filename)
                 if filename.endswith(TEMP_SUFFIX):
-                    _remove_if_stale(folder / filename, search)
+                    _remove_if_stale(Path(path), search)
                     continue
                 if not filename.endswith(".py"):
                     continue
-                path = folder / filename
-                if excluder.excluded(path, given, is_dir=False):
+                absolute_file = os.path.join(absolute, filename)
+                if excluder.excluded(absolute_file, root, is_dir=False):
                     continue
-                if respect_gitignore and ignore.ignored(absolute / filename, folders, is_dir=False):
+                if folders and ignore.ignored(absolute_file, folders, is_dir=False):
                     continue
-                key = os.path.realpath(path)
-                if key in seen or not os.path.exists(path):
+                if os.path.islink(path):
+                    if not os.path.exists(path):
+                        continue
+                    key = os.path.realpath(path)
+                else:
+                    key = os.path.join(real_dir, filename)
+                if key in seen:
                     continue
                 seen.add(key)
-                yield Found(str(path), str(given))
-
-
-def _folders_between(root: Path, folder: Path) -> list[Path]:
-    """``root`` and the folders from it down to ``folder``, outermost first."""
-    chain = [folder]
-    while chain[-1] != root and chain[-1].parent != chain[-1]:
-        chain.append(chain[-1].parent)
-    return chain[::-1]
+                yield Found(path, raw)
 
 
 def _remove_if_stale(path: Path, search: Search) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from codemods.engine import Options, file_info
+from codemods.engine import Options, dotted_name
 
 _WRITER_WORDS = (b"_global_context", b"bind_context")
 _FACTORY_WORDS = (b"create_app", b"Flask")
@@ -65,12 +65,10 @@ def startup_functions(found: Sequence[_Located], module: str) -> frozenset[str]:
     options = Options(module=module)
     index = _Index()
     texts: dict[str, bytes] = {}
+    cache = _Cache()
     for item in found:
-        try:
-            data = Path(item.path).read_bytes()
-        except OSError:
-            continue
-        if any(word in data for word in (*_WRITER_WORDS, *_FACTORY_WORDS)):
+        data = cache.read(item.path)
+        if data is not None and any(word in data for word in (*_WRITER_WORDS, *_FACTORY_WORDS)):
             texts[item.path] = data
     if not any(word in data for data in texts.values() for word in _WRITER_WORDS):
         return frozenset()
@@ -81,41 +79,59 @@ def startup_functions(found: Sequence[_Located], module: str) -> frozenset[str]:
             if path in index.parsed:
                 continue
             index.parsed.add(path)
-            data = texts.get(path)
+            data = texts.get(path) or cache.read(path)
             if data is None:
-                try:
-                    data = Path(path).read_bytes()
-                except OSError:
-                    continue
-            info = file_info(Path(path), Path(by_path[path].root), options)
-            if info.module_name:
-                _read_file(data, info.module_name, info.package, index)
+                continue
+            name, is_package = dotted_name(Path(path), Path(by_path[path].root), options)
+            if name:
+                package = name if is_package else name.rpartition(".")[0] or None
+                _read_file(data, name, package, index)
 
     read(texts)
-    known = set(_interesting(index))
+    known: set[tuple[str, str]] = set()
     for _ in range(_MAX_ROUNDS):
-        names = {name for _, name in known}
+        grown = _interesting(index)
+        names = sorted({name for _, name in grown - known})
+        known = grown
         if not names:
             break
-        pattern = re.compile(rb"(?<![\w])(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")(?!\w)")
+        words = [name.encode() for name in names]
+        pattern = re.compile(rb"(?<!\w)(?:" + b"|".join(re.escape(word) for word in words) + rb")(?!\w)")
         fresh = []
         for item in found:
             if item.path in index.parsed:
                 continue
-            try:
-                if pattern.search(Path(item.path).read_bytes()):
-                    fresh.append(item.path)
-            except OSError:
-                continue
+            data = cache.read(item.path)
+            if data is not None and any(word in data for word in words) and pattern.search(data):
+                fresh.append(item.path)
         if not fresh:
             break
         read(fresh)
-        grown = set(_interesting(index))
-        if grown == known:
-            break
-        known = grown
     startup = _startup(index)
     return frozenset(f"{mod}.{name}" for mod, name in startup if index.functions[(mod, name)].writes)
+
+
+class _Cache:
+    """File contents read once and kept while they fit in ``limit`` bytes (later rounds search them again)."""
+
+    def __init__(self, limit: int = 64 * 1024 * 1024) -> None:
+        self.limit = limit
+        self.size = 0
+        self.data: dict[str, bytes] = {}
+
+    def read(self, path: str) -> bytes | None:
+        data = self.data.get(path)
+        if data is not None:
+            return data
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return None
+        if self.size + len(data) <= self.limit:
+            self.data[path] = data
+            self.size += len(data)
+        return data
 
 
 def _interesting(index: _Index) -> set[tuple[str, str]]:
