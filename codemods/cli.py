@@ -12,9 +12,8 @@ from pathlib import Path
 
 from codemods import files
 from codemods.display import Display
-from codemods.engine import Options
-from codemods.fixers import FIXERS
-from codemods.rewrite import Job, Outcome
+from codemods.fixers import RULES
+from codemods.model import Job, Options, Outcome
 from codemods.runner import Interrupted, RunResult, Signals, run
 from codemods.startup import startup_functions
 from compat.mapping import LEGACY_MODULE
@@ -28,12 +27,22 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+class _Parser(argparse.ArgumentParser):
+    """Lists the rules with their summaries in ``--help`` only (loading the rules imports libcst)."""
+
+    def format_help(self) -> str:
+        from codemods.fixers import load  # noqa: PLC0415  (only --help needs the summaries)
+
+        rules = "\n".join(f"  {name:<15} {fixer.summary}" for name, fixer in load().items())
+        self.epilog = f"rules (in the order they run):\n{rules}\n\n{self.epilog}"
+        return super().format_help()
+
+
 def _parser() -> argparse.ArgumentParser:
-    rules = "\n".join(f"  {name:<15} {fixer.summary}" for name, fixer in FIXERS.items())
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m codemods.apply",
         description="Rewrite Python files from the legacy structlog_config module to newlog.",
-        epilog=f"rules (in the order they run):\n{rules}\n\n"
+        epilog=
         "exit codes:\n"
         "  0    nothing to change\n"
         "  1    files changed (with --check/--diff: would change)\n"
@@ -95,11 +104,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _rules(parser: argparse.ArgumentParser, only: Sequence[str], skip: Sequence[str]) -> tuple[str, ...]:
-    valid = ", ".join(FIXERS)
+    valid = ", ".join(RULES)
     for name in [*only, *skip]:
-        if name not in FIXERS:
+        if name not in RULES:
             parser.error(f"unknown rule {name!r}; valid rules: {valid}")
-    chosen = [name for name in FIXERS if (not only or name in only) and name not in skip]
+    chosen = [name for name in RULES if (not only or name in only) and name not in skip]
     if not chosen:
         parser.error(f"no rule left to run; valid rules: {valid}")
     return tuple(chosen)
@@ -259,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     for pattern in args.exclude or ():
-        if pattern in FIXERS and not os.path.exists(pattern):
+        if pattern in RULES and not os.path.exists(pattern):
             parser.error(f"--exclude takes paths and globs (as in ruff); to leave out the rule {pattern!r} use --skip {pattern}")
     write = not (args.check or args.diff)
     with Signals() as signals:

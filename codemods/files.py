@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pathspec
 
+from codemods.model import Fingerprint
+
 
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pytest_cache", ".ruff_cache", ".svn",
@@ -43,17 +45,6 @@ TEMP_SUFFIX = ".codemods-tmp"
 _TEMP = re.compile(r"^\.(?P<name>.+?)\.(?:(?P<pid>\d+)\.)?[^.]+\.codemods-tmp$")
 _OLD_TEMP_AGE = 3600.0
 """Temporary files of versions that did not name their pid are stale after this many seconds."""
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """What the file was when it was read: a later write checks it is still that file with those bytes."""
-
-    device: int
-    inode: int
-    size: int
-    mtime_ns: int
-    digest: bytes
 
 
 def fingerprint(data: bytes, stat: os.stat_result) -> Fingerprint:

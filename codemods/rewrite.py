@@ -16,17 +16,17 @@ import re
 import tokenize
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
-from codemods.engine import FileInfo, FileState, Fixer, FixResult, NewFile, Options, Reparse, file_info
-from codemods.files import Fingerprint, fingerprint
+from codemods.engine import FileState, Reparse
+from codemods.files import fingerprint
 from codemods.fixers import FIXERS
 from codemods.names.importers import legacy_import_lines
 from codemods.names.legacy import collect
 from codemods.names.plan import finish
+from codemods.model import FileInfo, Fixer, FixResult, Job, Options, Outcome, file_info
 
 
 def fix_source(
@@ -72,41 +72,6 @@ def _run_fixers(state: FileState, fixers: Sequence[Fixer]) -> FileState:
             fixer.fix(state)
     finish(state)
     return state
-
-
-@dataclass(frozen=True)
-class Job:
-    """One file to examine: its path, the folder it was found under (for its dotted name), what to run."""
-
-    path: str
-    root: str
-    rules: tuple[str, ...]
-    options: Options
-    diff: bool
-
-
-@dataclass
-class Outcome:
-    """What the rules make of one file (nothing is written yet)."""
-
-    path: str
-    examined: bool = False
-    """The file contained a trigger word and was parsed."""
-    changed: bool = False
-    deleted: bool = False
-    counts: dict[str, int] = field(default_factory=dict)
-    findings: list[str] = field(default_factory=list)
-    error: str | None = None
-    diff: str = ""
-    new_data: bytes | None = None
-    new_file: NewFile | None = None
-    new_file_data: bytes | None = None
-    fingerprint: Fingerprint | None = None
-    is_legacy: bool = False
-    mentions_module: bool = False
-    """The file imported the legacy module before the rewrite."""
-    importers: list[int] = field(default_factory=list)
-    """Lines that import the legacy module after the rewrite (any form; for ``--delete-legacy``)."""
 
 
 def triggers(rules: Sequence[str], options: Options) -> tuple[bytes, ...]:

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
-from codemods.rewrite import Job, Outcome, examine
+from codemods.model import Job, Outcome
 
 _CHUNK = 8
 """Files per task: small, so outcomes stream; large enough that task overhead stays invisible."""
@@ -114,6 +114,9 @@ def _watch_parent(parent: int) -> None:
 
 
 def _examine_all(jobs: Sequence[Job]) -> list[Outcome]:
+    # imported here, in the worker: the parent never loads libcst and the rules (see codemods.model)
+    from codemods.rewrite import examine  # noqa: PLC0415
+
     return [examine(job) for job in jobs]
 
 

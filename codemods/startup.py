@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from codemods.engine import Options, dotted_name
+from codemods.model import Options, dotted_name
 
 _WRITER_WORDS = (b"_global_context", b"bind_context")
 _FACTORY_WORDS = (b"create_app", b"Flask")
