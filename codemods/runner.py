@@ -92,7 +92,7 @@ class Signals:
 
 
 def _die_with_parent(parent: int) -> None:
-    """Worker initializer: exit when the parent dies (even by SIGKILL); leave Ctrl-C to the parent."""
+    """Worker initializer: exit when the parent dies (even by SIGKILL); leave Ctrl-C to the parent; load the rules."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     armed = False
     if sys.platform.startswith("linux"):
@@ -105,6 +105,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
     if not armed:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="codemods-watchdog").start()
+    import codemods.rewrite  # noqa: F401, PLC0415  (libcst and the rules load now, while the parent searches)
 
 
 def _watch_parent(parent: int) -> None:
@@ -127,7 +128,7 @@ def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
     )
-    pool.submit(os.getpid).result()
+    pool.submit(os.getpid)  # with fork, the first submit forks every worker, here and now
     return pool
 
 

@@ -29,8 +29,9 @@ A remaining use of the removed state (e.g. ``return len(self.batch_buffer)``) is
 
 from __future__ import annotations
 
+import functools
+
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import GlobalScope
 
 from codemods.engine import FileState, Fixer, Options, word_pattern
@@ -104,29 +105,40 @@ class _MachineryFinder(cst.CSTVisitor):
             self.fed = node
 
 
-_SELF_ATTRIBUTE = m.Attribute(value=m.Name("self"))
-_DEAD_THREAD = m.Call(
-    func=m.Name("Thread") | m.Attribute(attr=m.Name("Thread")),
-    args=[
-        m.ZeroOrMore(),
-        m.Arg(
-            keyword=m.Name("target"),
-            value=m.Attribute(value=m.Name("self"), attr=m.OneOf(*(m.Name(name) for name in sorted(DEAD_METHODS)))),
-        ),
-        m.ZeroOrMore(),
-    ],
-)
-"""``[threading.]Thread(..., target=self._process_logs / self._flush_logs, ...)``."""
+@functools.cache
+def _matchers() -> tuple[object, object]:
+    """``self.X``, and ``[threading.]Thread(..., target=self._process_logs / self._flush_logs, ...)``."""
+    # imported on first use: libcst.matchers costs as much CPU to import as the rest of libcst
+    # (about 0.4 s), and only files that carry the legacy handler's machinery need it
+    import libcst.matchers as m  # noqa: PLC0415
+
+    self_attribute = m.Attribute(value=m.Name("self"))
+    dead_thread = m.Call(
+        func=m.Name("Thread") | m.Attribute(attr=m.Name("Thread")),
+        args=[
+            m.ZeroOrMore(),
+            m.Arg(
+                keyword=m.Name("target"),
+                value=m.Attribute(value=m.Name("self"), attr=m.OneOf(*(m.Name(name) for name in sorted(DEAD_METHODS)))),
+            ),
+            m.ZeroOrMore(),
+        ],
+    )
+    return self_attribute, dead_thread
 
 
 def _self_attr(node: cst.CSTNode) -> str | None:
     """``X`` for ``self.X``."""
-    return node.attr.value if m.matches(node, _SELF_ATTRIBUTE) else None  # type: ignore[attr-defined]
+    import libcst.matchers as m  # noqa: PLC0415  (see _matchers)
+
+    return node.attr.value if m.matches(node, _matchers()[0]) else None  # type: ignore[attr-defined,arg-type]
 
 
 def _thread_target(call: cst.BaseExpression) -> bool:
     """Whether ``call`` starts a thread on one of the dead methods."""
-    return m.matches(call, _DEAD_THREAD)
+    import libcst.matchers as m  # noqa: PLC0415  (see _matchers)
+
+    return m.matches(call, _matchers()[1])  # type: ignore[arg-type]
 
 
 class _DeadRefs(cst.CSTVisitor):

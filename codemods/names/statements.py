@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
 from codemods.engine import FileState, Pruned, word_pattern
@@ -77,12 +76,26 @@ def from_import_line(module: str, specs: Sequence[AliasSpec]) -> cst.SimpleState
 
 def has_comments(node: cst.CSTNode) -> bool:
     """Whether any comment is attached to ``node`` or its children."""
-    return bool(m.findall(node, m.Comment()))
+    finder = _CommentFinder()
+    node.visit(finder)
+    return finder.found
+
+
+class _CommentFinder(cst.CSTVisitor):
+    # a visitor, not ``libcst.matchers.findall``: importing the matchers costs as much CPU as the
+    # rest of libcst, and this runs on most files
+    found = False
+
+    def visit_Comment(self, node: cst.Comment) -> bool:
+        self.found = True
+        return False
 
 
 def is_import_line(stmt: cst.BaseStatement) -> bool:
     """A line of import statements only (``import a; from b import c`` too)."""
-    return m.matches(stmt, m.SimpleStatementLine(body=[m.AtLeastN(m.Import() | m.ImportFrom(), n=1)]))
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body
+    )
 
 
 def insertion_index(body: Sequence[cst.BaseStatement]) -> int:
