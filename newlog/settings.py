@@ -13,8 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from newlog.sanitize import DEFAULT_WORDS
+
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-DEFAULT_REDACT_KEYS = ("password", "token", "secret", "authorization", "cookie")
+LEVEL_NUMBERS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+"""The level names newlog stores, with the stdlib ``logging`` numbers."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -119,7 +122,7 @@ class Settings:
     LOG_SHUTDOWN_TIMEOUT: float = 5.0
     LOG_RETRY_SECONDS: float = 30.0
     LOG_OVERFLOW_WARN_INTERVAL: float = 10.0
-    redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_REDACT_KEYS), compare=False)
+    redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 
     @classmethod
     def load(cls, config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -143,7 +146,7 @@ class Settings:
         return settings
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "redact_keys", frozenset(DEFAULT_REDACT_KEYS) | frozenset(self.LOG_REDACT_KEYS))
+        object.__setattr__(self, "redact_keys", frozenset(DEFAULT_WORDS) | frozenset(self.LOG_REDACT_KEYS))
 
 
 _PARSERS: dict[str, Parser] = {

@@ -1,5 +1,10 @@
 """Sinks: callables that persist one batch of log rows. The default inserts through SQLAlchemy Core.
 
+The worker calls a sink from its own thread with a list of rows; a sink may offer
+``is_poison(exc)`` (the rows themselves are bad: retrying cannot help), ``describe_error(exc)``
+(one short line for the reports) and ``after_fork()``. :class:`AppContextSink` runs any
+sink inside the app context, for sinks that use flask-sqlalchemy's session or ``current_app``.
+
 On PostgreSQL through psycopg 3 the default sink writes a batch with ``COPY ... FROM STDIN``
 instead of an ``INSERT`` executemany (about twice the rows per second, see
 ``benchmarks/bench_load.py``), when the log table is one it can reproduce exactly: the
@@ -19,14 +24,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from newlog.models import ROW_COLUMNS, log_table
+from newlog.queue_worker import Sink, error_text
 from newlog.settings import ConfigError, Settings
 
 try:
     import psycopg
 except ImportError:  # pragma: no cover - psycopg 3 is optional: no COPY without it
     psycopg = None
-
-Sink = Callable[[Sequence[Mapping[str, Any]]], None]
 
 _COPY_TYPES = (DateTime, String, JSON)
 
@@ -80,6 +84,48 @@ class DatabaseSink:
     def after_fork(self) -> None:
         """Drop pooled connections inherited from the parent process (they belong to it)."""
         self.engine.dispose(close=False)
+
+    @staticmethod
+    def is_poison(exc: BaseException) -> bool:
+        """Return True when ``exc`` comes from the rows themselves (see :func:`is_poison`)."""
+        return is_poison(exc)
+
+    @staticmethod
+    def describe_error(exc: BaseException) -> str:
+        """Return one short line for ``exc`` (see :func:`describe_error`)."""
+        return describe_error(exc)
+
+
+class AppContextSink:
+    """Run ``sink`` inside ``app.app_context()`` (for sinks that use ``db.session`` or ``current_app``)."""
+
+    def __init__(self, app: Flask, sink: Sink) -> None:
+        self.app = app
+        self.sink = sink
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        failure: Exception | None = None
+        with self.app.app_context():
+            try:
+                self.sink(rows)
+            except Exception as exc:  # noqa: BLE001 - raised outside: not an app error for the teardown hooks
+                failure = exc
+        if failure is not None:
+            raise failure
+
+    def is_poison(self, exc: BaseException) -> bool:
+        """Ask the wrapped sink, else :func:`is_poison`."""
+        return getattr(self.sink, "is_poison", is_poison)(exc)
+
+    def describe_error(self, exc: BaseException) -> str:
+        """Ask the wrapped sink, else :func:`describe_error`."""
+        return getattr(self.sink, "describe_error", describe_error)(exc)
+
+    def after_fork(self) -> None:
+        """Pass the fork on to the wrapped sink."""
+        after_fork = getattr(self.sink, "after_fork", None)
+        if after_fork is not None:
+            after_fork()
 
 
 class CopyPlan:
@@ -136,7 +182,7 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
     return CopyPlan(statement, ROW_COLUMNS, processors)
 
 
-def default_sink(app: Flask, *, db: Any = None, table: Any = None) -> DatabaseSink:
+def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Settings | None = None) -> DatabaseSink:
     """Return the sink writing to ``table`` through the app's flask-sqlalchemy engine.
 
     ``db`` defaults to the app's flask-sqlalchemy extension; ``table`` may be a Table, a
@@ -154,7 +200,7 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None) -> DatabaseSi
         )
     with app.app_context():
         engine = db.engine
-    wanted = table if table is not None else Settings.load(app.config).LOG_TABLE
+    wanted = table if table is not None else (settings or Settings.load(app.config)).LOG_TABLE
     if not isinstance(wanted, str):
         return DatabaseSink(engine, resolve_table(db, wanted))
     if wanted in db.metadata.tables:
@@ -207,3 +253,30 @@ def is_poison(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError):
         return True
     return isinstance(exc, (TypeError, ValueError, UnicodeError))
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return one short line for a write error: the driver's message without SQL or parameters; never raises.
+
+    A missing log table gets a hint on how to create it.
+    """
+    original = getattr(exc, "orig", None) if isinstance(exc, sa_exc.DBAPIError) else None
+    text = error_text(original if isinstance(original, BaseException) else exc)
+    if _is_missing_table(exc):
+        text += (
+            " (the log table is missing: create it with the app's migrations, or drop LOG_TABLE/model so that "
+            "newlog creates its own table at the next start)"
+        )
+    return text
+
+
+def _is_missing_table(exc: BaseException) -> bool:
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    original = exc.orig
+    if getattr(original, "sqlstate", None) == "42P01":  # PostgreSQL: undefined_table
+        return True
+    try:
+        return "no such table" in str(original)
+    except Exception:  # noqa: BLE001 - an unprintable driver error
+        return False

@@ -15,7 +15,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
 
 import newlog
-from newlog.context import reset_static_context
+from newlog import state
 from newlog.queue_worker import all_workers
 
 POSTGRES_URL = os.environ.get("NEWLOG_TEST_POSTGRES_URL")
@@ -85,7 +85,9 @@ def clean_newlog_state() -> Iterator[None]:
     yield
     for worker in all_workers():
         worker.shutdown(5)
-    newlog.log_config.default_worker = None
+    for app_state in state.registered():
+        app_state.outputs.close()
+    state.forget_apps()
     newlog.set_debug_logging_enabled(enabled=False)
-    reset_static_context()
+    state.reset_static_context()
     structlog.contextvars.clear_contextvars()

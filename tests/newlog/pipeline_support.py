@@ -11,7 +11,6 @@ import pytest
 from flask import Flask
 
 import newlog
-
 from tests.support import read_rows
 
 

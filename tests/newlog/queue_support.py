@@ -15,6 +15,7 @@ from sqlalchemy import MetaData, text
 
 from newlog.models import log_table
 from newlog.queue_worker import LogQueueWorker
+from newlog.sinks import default_sink
 from tests.support import read_rows
 
 
@@ -83,10 +84,15 @@ def database_app(url: str, **config: Any) -> Iterator[Flask]:
             db.engine.dispose()
 
 
+def database_sink(app: Flask) -> Any:
+    """Return newlog's database sink for ``app``'s log table."""
+    return default_sink(app)
+
+
 @contextmanager
-def running_worker(app: Flask, sink: Any = None, **options: Any) -> Iterator[LogQueueWorker]:
-    """A started worker for ``app``; shut down (and its sink released) when the block ends."""
-    worker = LogQueueWorker(app, sink, **options)
+def running_worker(sink: Any, **options: Any) -> Iterator[LogQueueWorker]:
+    """A started worker writing to ``sink``; shut down (and its sink released) when the block ends."""
+    worker = LogQueueWorker(sink, **options)
     try:
         yield worker
     finally:

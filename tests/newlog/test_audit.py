@@ -14,10 +14,7 @@ import pytest
 
 import newlog
 from newlog.audit import MAX_ARGUMENT_CHARS, MAX_ARGUMENTS_CHARS
-from newlog.settings import Settings
 from tests.newlog.pipeline_support import flushed_rows as stored
-
-
 
 
 def only_row(app: Any) -> dict[str, Any]:
@@ -347,8 +344,6 @@ def test_misuse_is_reported_at_decoration_time() -> None:
 
 
 def test_audit_works_before_any_app_is_initialised(capsys) -> None:
-    newlog.log_config.apply(Settings())
-
     delete_user(1)
 
     line = json.loads(capsys.readouterr().out.splitlines()[-1])

@@ -6,22 +6,14 @@ import datetime as dt
 import io
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import newlog
-from newlog.settings import Settings
+from newlog import state
 from tests.support import read_rows
-
-
-@pytest.fixture(autouse=True)
-def default_outputs() -> Iterator[None]:
-    """Close a LOG_FILE a test opened and put the renderer back to its defaults."""
-    yield
-    newlog.log_config.apply(Settings())
 
 
 def strict_json(line: str) -> dict[str, Any]:
@@ -151,7 +143,7 @@ def test_log_file_settings_come_from_the_environment(make_app, tmp_path, monkeyp
     newlog.log_info("from env")
 
     assert file_lines(log_file)[0]["event"] == "from env"
-    handler = newlog.log_config.outputs.file_handler
+    handler = state.current().outputs.file_handler
     assert (handler.maxBytes, handler.backupCount) == (5000, 1)
 
 
@@ -173,12 +165,12 @@ def test_a_broken_stdout_never_breaks_the_caller_and_the_event_is_still_stored(m
     closed = io.StringIO()
     closed.close()
     monkeypatch.setattr("sys.stdout", closed)
-    errors_before = newlog.log_config.outputs.errors
+    errors_before = state.current().outputs.errors
 
     newlog.log_info("stdout is gone")
     newlog.log_info("still going")
 
-    assert newlog.log_config.outputs.errors == errors_before + 2
+    assert state.current().outputs.errors == errors_before + 2
     assert newlog.flush(5)
     assert [row["message"] for row in read_rows(app)] == ["stdout is gone", "still going"]
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import threading
 
-from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.newlog.queue_support import RecordingSink, database_app, event, running_worker, stored_messages
+from tests.newlog.queue_support import (
+    RecordingSink,
+    database_app,
+    database_sink,
+    event,
+    running_worker,
+    stored_messages,
+)
 
 flush_intervals = st.sampled_from([0.001, 0.01, 0.05, 30.0])
 
@@ -51,7 +57,7 @@ def produce_concurrently(enqueue: object, producers: int, per_producer: int) -> 
 def test_one_producer_rows_are_stored_in_enqueue_order(data: st.DataObject, count: int, flush_interval: float) -> None:
     sink = RecordingSink()
     messages = [f"event-{index}" for index in range(count)]
-    with running_worker(Flask(__name__), sink, flush_interval=flush_interval, **data.draw(sizes(count))) as worker:
+    with running_worker(sink, flush_interval=flush_interval, **data.draw(sizes(count))) as worker:
         for message in messages:
             assert worker.enqueue(event(message)) is True
         assert worker.flush(timeout=5) is True
@@ -71,7 +77,7 @@ def test_several_producers_each_keep_their_own_order(
 ) -> None:
     sink = RecordingSink()
     options = data.draw(sizes(producers * per_producer))
-    with running_worker(Flask(__name__), sink, flush_interval=flush_interval, **options) as worker:
+    with running_worker(sink, flush_interval=flush_interval, **options) as worker:
         produced = produce_concurrently(worker.enqueue, producers, per_producer)
         assert worker.flush(timeout=5) is True
         assert_each_producer_in_order(sink.messages, produced)
@@ -84,7 +90,7 @@ def test_one_producer_rows_reach_the_database_in_enqueue_order(
 ) -> None:
     messages = [f"event-{index}" for index in range(count)]
     with database_app(database_url) as app:
-        with running_worker(app, flush_interval=flush_interval, **data.draw(sizes(count))) as worker:
+        with running_worker(database_sink(app), flush_interval=flush_interval, **data.draw(sizes(count))) as worker:
             for message in messages:
                 assert worker.enqueue(event(message)) is True
             assert worker.flush(timeout=5) is True
@@ -98,7 +104,7 @@ def test_several_producers_keep_their_own_order_in_the_database(
 ) -> None:
     options = data.draw(sizes(producers * per_producer))
     with database_app(database_url) as app:
-        with running_worker(app, flush_interval=flush_interval, **options) as worker:
+        with running_worker(database_sink(app), flush_interval=flush_interval, **options) as worker:
             produced = produce_concurrently(worker.enqueue, producers, per_producer)
             assert worker.flush(timeout=5) is True
         assert_each_producer_in_order(stored_messages(app), produced)

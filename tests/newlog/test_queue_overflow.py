@@ -21,6 +21,7 @@ from tests.newlog.queue_support import (
     RecordingSink,
     database_app,
     database_locked,
+    database_sink,
     event,
     running_worker,
     stored_messages,
@@ -62,7 +63,7 @@ def test_blocked_sink_keeps_exactly_the_earliest_events_that_fit(
     sink = RecordingSink()
     sink.hold()
     with running_worker(
-        Flask(__name__), sink, queue_size=queue_size, batch_size=batch_size, flush_interval=flush_interval,
+        sink, queue_size=queue_size, batch_size=batch_size, flush_interval=flush_interval,
         warn_interval=60.0,
     ) as worker:
         results = [worker.enqueue(event(message)) for message in messages]
@@ -73,17 +74,17 @@ def test_blocked_sink_keeps_exactly_the_earliest_events_that_fit(
         assert [count for _, count in overflow_warnings(warnings_captured)] == ([1] if extra else [])
 
         sink.release()
-        assert worker.flush(timeout=5) is True
+        assert worker.flush(timeout=5) is (extra == 0)  # False: events logged since the last flush were dropped
         assert sink.messages == messages[:queue_size]
 
 
 def test_room_freed_by_written_rows_is_used_again() -> None:
     sink = RecordingSink()
     sink.hold()
-    with running_worker(Flask(__name__), sink, queue_size=3, batch_size=1, flush_interval=0.01) as worker:
+    with running_worker(sink, queue_size=3, batch_size=1, flush_interval=0.01) as worker:
         assert [worker.enqueue(event(f"first-{index}")) for index in range(4)] == [True, True, True, False]
         sink.release()
-        assert worker.flush(timeout=5) is True
+        assert worker.flush(timeout=5) is False  # first-3 was dropped
         assert [worker.enqueue(event(f"second-{index}")) for index in range(3)] == [True, True, True]
         assert worker.flush(timeout=5) is True
         assert sink.messages == ["first-0", "first-1", "first-2", "second-0", "second-1", "second-2"]
@@ -101,7 +102,7 @@ def test_overflow_warning_comes_once_per_interval_with_the_count_since_the_last_
     sink = RecordingSink()
     sink.hold()
     with running_worker(
-        Flask(__name__), sink, queue_size=2, batch_size=1, flush_interval=0.01, warn_interval=interval
+        sink, queue_size=2, batch_size=1, flush_interval=0.01, warn_interval=interval
     ) as worker:
         assert worker.enqueue(event("kept-0")) and worker.enqueue(event("kept-1"))
         for burst in bursts:
@@ -141,7 +142,7 @@ def test_overflow_warning_never_comes_back_into_the_queue(
         logging.getLogger("newlog").removeHandler(forwarder)
         sink.release()
 
-    assert worker.flush(timeout=5) is True
+    assert worker.flush(timeout=5) is False  # three events were dropped
     assert len(forwarded) == 1 and "log queue full" in forwarded[0]
     assert sink.messages == ["event-0", "event-1"]
     stats = worker.stats()
@@ -161,7 +162,7 @@ def test_full_queue_never_raises_to_the_code_that_logs() -> None:
             newlog.get_api_logger().error("api failure", index=index)
     finally:
         sink.release()
-    assert worker.flush(timeout=5) is True
+    assert worker.flush(timeout=5) is False
     assert sink.messages == ["event-0"]
     assert worker.stats()["dropped_overflow"] == 99
 
@@ -175,7 +176,7 @@ def test_stalled_database_keeps_exactly_the_earliest_events_that_fit(
     messages = [f"event-{index}" for index in range(queue_size + extra)]
     with database_app(database_url) as app:
         with running_worker(
-            app, queue_size=queue_size, batch_size=batch_size, flush_interval=0.001, retry_seconds=10.0,
+            database_sink(app), queue_size=queue_size, batch_size=batch_size, flush_interval=0.001, retry_seconds=10.0,
             warn_interval=60.0,
         ) as worker:
             with database_locked(app):

@@ -8,12 +8,18 @@ import threading
 import time
 
 import pytest
-from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newlog.queue_worker import LogQueueWorker
-from tests.newlog.queue_support import RecordingSink, database_app, event, running_worker, stored_messages
+from tests.newlog.queue_support import (
+    RecordingSink,
+    database_app,
+    database_sink,
+    event,
+    running_worker,
+    stored_messages,
+)
 
 flush_intervals = st.sampled_from([0.001, 0.02, 0.5, 30.0])
 
@@ -42,7 +48,7 @@ def enqueue_all(worker: LogQueueWorker, count: int) -> list[str]:
 @given(options=worker_options(), count=st.integers(0, 120))
 def test_shutdown_stores_every_accepted_event_exactly_once(options: dict[str, object], count: int) -> None:
     sink = RecordingSink()
-    worker = LogQueueWorker(Flask(__name__), sink, **options)  # type: ignore[arg-type]
+    worker = LogQueueWorker(sink, **options)  # type: ignore[arg-type]
     accepted = enqueue_all(worker, count)
     started = time.monotonic()
 
@@ -59,7 +65,7 @@ def test_shutdown_stores_every_accepted_event_exactly_once(options: dict[str, ob
 @given(options=worker_options(), producers=st.integers(1, 4))
 def test_events_racing_shutdown_are_either_stored_or_refused(options: dict[str, object], producers: int) -> None:
     sink = RecordingSink()
-    worker = LogQueueWorker(Flask(__name__), sink, **options)  # type: ignore[arg-type]
+    worker = LogQueueWorker(sink, **options)  # type: ignore[arg-type]
     accepted: list[list[str]] = [[] for _ in range(producers)]
     refused = [0] * producers
     running = threading.Event()
@@ -98,7 +104,7 @@ def test_shutdown_stores_every_accepted_event_in_the_database(
     database_url: str, options: dict[str, object], count: int
 ) -> None:
     with database_app(database_url) as app:
-        worker = LogQueueWorker(app, **options)  # type: ignore[arg-type]
+        worker = LogQueueWorker(database_sink(app), **options)  # type: ignore[arg-type]
         accepted = enqueue_all(worker, count)
         assert worker.shutdown(timeout=5) is True
         assert stored_messages(app) == accepted
@@ -106,7 +112,7 @@ def test_shutdown_stores_every_accepted_event_in_the_database(
 
 def test_shutdown_twice_returns_true_again_and_writes_nothing_more() -> None:
     sink = RecordingSink()
-    worker = LogQueueWorker(Flask(__name__), sink, queue_size=10, batch_size=3, flush_interval=30.0)
+    worker = LogQueueWorker(sink, queue_size=10, batch_size=3, flush_interval=30.0)
     accepted = enqueue_all(worker, 7)
     assert worker.shutdown(timeout=5) is True
     started = time.monotonic()
@@ -117,7 +123,7 @@ def test_shutdown_twice_returns_true_again_and_writes_nothing_more() -> None:
 
 def test_enqueue_after_shutdown_is_refused_and_counted(database_url: str) -> None:
     with database_app(database_url) as app:
-        worker = LogQueueWorker(app, queue_size=10, batch_size=5, flush_interval=0.01)
+        worker = LogQueueWorker(database_sink(app), queue_size=10, batch_size=5, flush_interval=0.01)
         assert worker.enqueue(event("before"))
         assert worker.shutdown(timeout=5) is True
 
@@ -133,7 +139,7 @@ def test_shutdown_with_a_hanging_sink_returns_false_on_time_and_logs_what_was_le
     caplog.set_level(logging.ERROR, logger="newlog")
     sink = RecordingSink()
     sink.hold()
-    with running_worker(Flask(__name__), sink, queue_size=50, batch_size=4, flush_interval=0.01) as worker:
+    with running_worker(sink, queue_size=50, batch_size=4, flush_interval=0.01) as worker:
         assert len(enqueue_all(worker, 10)) == 10
         started = time.monotonic()
 
@@ -141,14 +147,14 @@ def test_shutdown_with_a_hanging_sink_returns_false_on_time_and_logs_what_was_le
 
         assert 0.5 <= time.monotonic() - started < 0.5 + 0.3
         messages = [record.getMessage() for record in caplog.records if record.name == "newlog"]
-        assert any(re.search(r"shutdown timed out after 0\.5s with 10 log event\(s\) not written", m) for m in messages)
+        assert any(re.search(r"shutdown: 10 log event\(s\) not written when the 0\.5s shutdown timeout ran out", m) for m in messages)
         assert worker.stats()["queued"] == 10
 
 
 def test_shutdown_with_a_hanging_sink_times_out_even_with_a_long_flush_interval() -> None:
     sink = RecordingSink()
     sink.hold()
-    with running_worker(Flask(__name__), sink, queue_size=50, batch_size=50, flush_interval=60.0) as worker:
+    with running_worker(sink, queue_size=50, batch_size=50, flush_interval=60.0) as worker:
         enqueue_all(worker, 3)
         started = time.monotonic()
         assert worker.shutdown(timeout=0.3) is False
@@ -159,7 +165,7 @@ def test_shutdown_again_after_a_timeout_returns_false_at_once() -> None:
     """The worker stopped at the first deadline; a second shutdown has nothing to wait for."""
     sink = RecordingSink()
     sink.hold()
-    with running_worker(Flask(__name__), sink, queue_size=50, batch_size=4, flush_interval=0.01) as worker:
+    with running_worker(sink, queue_size=50, batch_size=4, flush_interval=0.01) as worker:
         enqueue_all(worker, 10)
         assert worker.shutdown(timeout=0.3) is False
         sink.release()
@@ -182,7 +188,7 @@ def test_shutdown_while_the_sink_keeps_failing_returns_false_and_logs_the_lost_e
     sink = RecordingSink()
     sink.failing = True
     with running_worker(
-        Flask(__name__), sink, queue_size=20, batch_size=3, flush_interval=30.0, retry_seconds=0.1
+        sink, queue_size=20, batch_size=3, flush_interval=30.0, retry_seconds=0.1
     ) as worker:
         enqueue_all(worker, 5)
 
@@ -190,7 +196,7 @@ def test_shutdown_while_the_sink_keeps_failing_returns_false_and_logs_the_lost_e
 
         assert worker.stats()["dropped_failed"] == 5
         messages = [record.getMessage() for record in caplog.records if record.name == "newlog"]
-        assert any("shutdown could not write 5 log event(s)" in message for message in messages)
+        assert any("shutdown: 5 log event(s) dropped after retrying" in message for message in messages)
         assert worker.shutdown(timeout=3) is False  # asked again, the answer stays the same
         assert sink.messages == []
 
@@ -199,7 +205,7 @@ def test_flush_after_a_timed_out_shutdown_returns_false_instead_of_waiting_forev
     """The worker stopped at the shutdown deadline with events left; nothing will ever write them."""
     sink = RecordingSink()
     sink.hold()
-    with running_worker(Flask(__name__), sink, queue_size=10, batch_size=2, flush_interval=0.01) as worker:
+    with running_worker(sink, queue_size=10, batch_size=2, flush_interval=0.01) as worker:
         enqueue_all(worker, 6)
         assert worker.shutdown(timeout=0.2) is False
         sink.release()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -26,7 +25,6 @@ class QueueWorkerMachine(RuleBasedStateMachine):
         super().__init__()
         self.sink = RecordingSink()
         self.worker = LogQueueWorker(
-            Flask(__name__),
             self.sink,
             queue_size=QUEUE_SIZE,
             batch_size=BATCH_SIZE,

@@ -10,7 +10,7 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 import newlog
-from newlog import ConfigError, Settings
+from newlog import ConfigError, Settings, state
 from newlog.queue_worker import all_workers
 
 
@@ -158,7 +158,7 @@ def test_init_app_refuses_a_bad_config_before_starting_anything(
     assert names in str(raised.value)
     assert "newlog" not in app.extensions
     assert (len(all_workers()), newlog_threads()) == (workers_before, threads_before)
-    assert newlog.log_config.default_worker is None
+    assert state.registered() == []
 
 
 def test_init_app_refuses_a_misspelt_key_in_the_environment(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
