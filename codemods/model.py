@@ -122,7 +122,10 @@ def file_info(path: Path, root: Path, options: Options) -> FileInfo:
         module_name=module_name,
         is_package=is_package,
         is_legacy=is_legacy,
-        first_party=_modules_in(folder) | ({top} if top else set()),
+        first_party=_modules_in(folder)
+        | _modules_in(str(root))
+        | _modules_in(str(root / "src"))
+        | ({top} if top else set()),  # ruff's ``src = [".", "src"]`` with the given folder as the project root
         line_length=_line_length(str(path.parent.resolve())),
     )
 

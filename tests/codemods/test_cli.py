@@ -17,6 +17,12 @@ LEGACY_IMPORT = b"from app.utils.structlog_config import configure_structlog, lo
 OLD_TIME = 1_000_000_000
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the test's folder, as a team runs the command from its project root (it decides first-party)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def write(path: Path, content: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode() if isinstance(content, str) else content)
