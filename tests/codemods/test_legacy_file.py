@@ -95,8 +95,9 @@ def test_other_rules_apply_when_it_is_excluded() -> None:
 # -- the seam for reading the legacy module and writing one more file ------------------------------
 
 
-def _with_settings_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A legacy-file rule that, like the coming configuration step, reads the legacy source and adds a file."""
+def _with_settings_file(monkeypatch: pytest.MonkeyPatch, root: Path) -> Path:
+    """A legacy-file rule that, like the coming configuration step, reads the legacy source and adds a
+    file; returns the legacy module written under ``root``."""
     real = FIXERS["legacy-file"]
 
     def replace_file(source: str, info: FileInfo, options: Options) -> FileRewrite | None:
@@ -107,16 +108,17 @@ def _with_settings_file(monkeypatch: pytest.MonkeyPatch) -> None:
         return FileRewrite(rewrite.text, NewFile("newlog_settings.py", f"LEGACY_FUNCTIONS = {names!r}\n"))
 
     monkeypatch.setitem(FIXERS, "legacy-file", dataclasses.replace(real, replace_file=replace_file))
+    legacy = root / "app" / "utils" / "structlog_config.py"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(LEGACY_SOURCE, encoding="utf-8")
+    return legacy
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="workers see the patch by fork")
 def test_a_whole_file_rule_can_read_the_legacy_source_and_write_one_more_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _with_settings_file(monkeypatch)
-    legacy = tmp_path / "app" / "utils" / "structlog_config.py"
-    legacy.parent.mkdir(parents=True)
-    legacy.write_text(LEGACY_SOURCE, encoding="utf-8")
+    legacy = _with_settings_file(monkeypatch, tmp_path)
     created = legacy.parent / "newlog_settings.py"
 
     assert main([str(tmp_path), "--diff", "--jobs", "1"]) == 1
@@ -136,10 +138,7 @@ def test_a_whole_file_rule_can_read_the_legacy_source_and_write_one_more_file(
 def test_the_extra_file_never_overwrites_one_that_is_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _with_settings_file(monkeypatch)
-    legacy = tmp_path / "app" / "utils" / "structlog_config.py"
-    legacy.parent.mkdir(parents=True)
-    legacy.write_text(LEGACY_SOURCE, encoding="utf-8")
+    legacy = _with_settings_file(monkeypatch, tmp_path)
     mine = legacy.parent / "newlog_settings.py"
     mine.write_text("HAND_WRITTEN = True\n", encoding="utf-8")
     assert main([str(tmp_path), "--jobs", "1"]) == 2
