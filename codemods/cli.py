@@ -149,7 +149,7 @@ class _Handler:
         report = self.report
         report.examined += outcome.examined
         if outcome.error:
-            self._error(outcome.error)
+            self.error(outcome.error)
             return
         if outcome.is_legacy or outcome.changed or outcome.findings or outcome.mentions_module:
             report.something_imports = True
@@ -161,10 +161,10 @@ class _Handler:
             try:
                 self._write(outcome)
             except files.NotWritten as error:
-                self._error(str(error))
+                self.error(str(error))
                 return
             except OSError as error:
-                self._error(f"{outcome.path}: cannot write the file: {error.strerror or error}")
+                self.error(f"{outcome.path}: cannot write the file: {error.strerror or error}")
                 return
         if outcome.changed:
             self._changed(outcome, "would change" if not self.write else "")
@@ -194,7 +194,8 @@ class _Handler:
             self.display.line(finding)
         self.report.findings += len(outcome.findings)
 
-    def _error(self, message: str) -> None:
+    def error(self, message: str) -> None:
+        """Report an error (it makes the exit code 2)."""
         self.report.errors.append(message)
         self.display.line(message)
 
@@ -204,7 +205,7 @@ class _Handler:
             return
         if self.report.importers:
             for outcome in self.report.deferred:
-                self._error(
+                self.error(
                     f"{outcome.path}: not deleted: {plural(len(self.report.importers), 'import')} of {module} "
                     "remain (rewrite them, or migrate the whole project: pass its root):"
                 )
@@ -217,7 +218,7 @@ class _Handler:
                 try:
                     files.remove(outcome.path, outcome.fingerprint)
                 except (files.NotWritten, OSError) as error:
-                    self._error(str(error) if isinstance(error, files.NotWritten) else f"{outcome.path}: {error}")
+                    self.error(str(error) if isinstance(error, files.NotWritten) else f"{outcome.path}: {error}")
                     continue
             verb = "would delete" if not self.write else "deleted"
             self.report.count(outcome)
@@ -315,7 +316,9 @@ def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, writ
                 signals=signals,
             )
             display.stop()
-            if not result.interrupted:
+            if result.failure is not None:
+                handler.error(f"error: {result.failure}: {plural(len(found) - result.done, 'file')} not processed")
+            elif not result.interrupted:
                 with signals.critical():
                     handler.finish_deletions(module)
     except Interrupted:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import contextlib
 import ctypes
 import multiprocessing
@@ -45,10 +46,12 @@ class Interrupted(Exception):
 
 @dataclass
 class RunResult:
-    """How a run ended: how many files were handed over, and whether a signal stopped it."""
+    """How a run ended: how many files were handed over, whether a signal stopped it, what broke it."""
 
     done: int
     interrupted: bool
+    failure: str | None = None
+    """Why the run could not go on (a worker process died), or None."""
 
 
 class Signals:
@@ -200,6 +203,9 @@ def run(
             return RunResult(done, interrupted=False)
         except Interrupted:
             return RunResult(done, interrupted=True)
+        except concurrent.futures.process.BrokenProcessPool as error:
+            reason = f"a worker process died ({error}); killed from outside, or out of memory?"
+            return RunResult(done, interrupted=False, failure=reason)
         finally:
             if pool is not None:
                 _stop(pool)

@@ -125,3 +125,19 @@ def test_progress_is_drawn_on_a_terminal_only(tmp_path: Path) -> None:
     piped = start("--check", "--jobs", "1", str(tmp_path))
     err = piped.communicate(timeout=60)[1]
     assert "migrating" not in err and "\x1b[" not in err
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc to find the workers")
+def test_a_worker_killed_from_outside_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    big = make_tree(tmp_path, big_lines=20_000)
+    original_big = big.read_text(encoding="utf-8")
+    process = start("--jobs", "1", str(tmp_path))
+    assert process.stderr is not None
+    process.stderr.readline()
+    for worker in _children(process.pid):
+        os.kill(worker, signal.SIGKILL)
+    err = process.communicate(timeout=120)[1]
+    assert process.returncode == 2, err
+    assert "error: a worker process died" in err and "not processed" in err
+    assert "Traceback" not in err
+    assert big.read_text(encoding="utf-8") == original_big
