@@ -20,7 +20,9 @@ apply on a fresh copy; medians):
   3,000-file tree: the first line on stderr (a pipe), and the first byte on a terminal (a pty:
   the progress display);
 - peak memory (max RSS of the command and its workers) on the tree and on the huge file, next to
-  the peak memory of a bare libcst parse of the huge file.
+  the peak memory of a bare libcst parse of the huge file;
+- how long the command and its workers take to be gone after SIGINT, SIGTERM or SIGKILL sent
+  while a worker is busy with the huge file.
 
 It prints files/s, the ratio apply(1 job) / floor (target <= 1.5), jobs2 / jobs1 (target < 1 on
 2 CPUs or more), seconds to first output (target < 1) and the memory figures. Wall-clock times
@@ -37,6 +39,7 @@ import os
 import pty
 import random
 import resource
+import signal
 import shutil
 import statistics
 import subprocess
@@ -388,6 +391,35 @@ def first_output(command: list[str], *, terminal: bool) -> float:
     return elapsed
 
 
+def stop_latency(command: list[str], signum: int) -> float:
+    """Seconds from ``signum`` (sent after the first line on stderr) until the command and its workers are gone."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    assert process.stderr is not None
+    process.stderr.readline()
+    workers = _children(process.pid)
+    start = time.perf_counter()
+    process.send_signal(signum)
+    process.wait()
+    while any(_alive(pid) for pid in workers):
+        time.sleep(0.01)
+    return time.perf_counter() - start
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in {"Z", "X"}
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.py"))}
 
@@ -430,8 +462,32 @@ def main_bench(argv: list[str] | None = None) -> int:
         parse_code = f"import libcst; libcst.parse_module(open({str(big)!r}, encoding='utf-8').read())"
         big_floor_rss = peak_rss_mib([sys.executable, "-c", parse_code])
         big_rss = peak_rss_mib([*apply, "--check", "--jobs", "1", str(big)])
+        stops = {}
+        if Path("/proc/self/task").is_dir():
+            # eight small files fill the first task, so the huge file is a second worker's task when
+            # the first line comes out: the signal reaches the run in the middle of parsing it
+            stop = base / "stop"
+            stop.mkdir()
+            for n in range(8):
+                (stop / f"a{n}.py").write_text("from app.utils.structlog_config import log_info\n", encoding="utf-8")
+            shutil.copy(big, stop / "b_huge.py")
+            busy = [*apply, "--check", "--jobs", "2", str(stop)]
+            stops = {name: stop_latency(busy, signum) for name, signum in
+                     (("SIGINT", signal.SIGINT), ("SIGTERM", signal.SIGTERM), ("SIGKILL", signal.SIGKILL))}
         big_wall = time.perf_counter()
         subprocess.run([*apply, "--check", "--jobs", "1", str(big)], capture_output=True, check=False)
+        stops = {}
+        if Path("/proc/self/task").is_dir():
+            # eight small files fill the first task, so the huge file is a second worker's task when
+            # the first line comes out: the signal reaches the run in the middle of parsing it
+            stop = base / "stop"
+            stop.mkdir()
+            for n in range(8):
+                (stop / f"a{n}.py").write_text("from app.utils.structlog_config import log_info\n", encoding="utf-8")
+            shutil.copy(big, stop / "b_huge.py")
+            busy = [*apply, "--check", "--jobs", "2", str(stop)]
+            stops = {name: stop_latency(busy, signum) for name, signum in
+                     (("SIGINT", signal.SIGINT), ("SIGTERM", signal.SIGTERM), ("SIGKILL", signal.SIGKILL))}
         big_wall = time.perf_counter() - big_wall
 
     ratio_wall = statistics.median(o[0] / f[0] for o, f in zip(one, floor))
@@ -454,6 +510,12 @@ def main_bench(argv: list[str] | None = None) -> int:
     print(f"peak memory, tree --jobs 2: {tree_rss:.0f} MiB (largest process)")
     print(f"huge file ({big_lines} lines): apply --check {big_wall:.1f} s, peak {big_rss:.0f} MiB; "
           f"a bare libcst parse of it peaks at {big_floor_rss:.0f} MiB")
+    if stops:
+        print(
+            "stopping a run in the middle of the huge file (the command and its workers gone): "
+            + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in stops.items())
+            + "  target < 2"
+        )
     print(f"jobs 1 and jobs 2 give the same files: {same}")
     return 0 if same else 1
 
