@@ -6,6 +6,7 @@ import argparse
 import difflib
 import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from compat.mapping import LEGACY_MODULE
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE, what a shell reports for a command whose output pipe closed."""
 
 
 def plural(n: int, word: str) -> str:
@@ -273,7 +276,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--exclude takes paths and globs (as in ruff); to leave out the rule {pattern!r} use --skip {pattern}")
     write = not (args.check or args.diff)
     with Signals() as signals:
-        return _migrate(args, rules, module, write, signals)
+        try:
+            return _migrate(args, rules, module, write, signals)
+        except BrokenPipeError:  # the reader went away (``--diff | head``): stop quietly, as other tools do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            for stream in (sys.stdout, sys.stderr):
+                os.dup2(devnull, stream.fileno())
+            return EXIT_BROKEN_PIPE
 
 
 def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, write: bool, signals: Signals) -> int:

@@ -243,9 +243,37 @@ def _join(stmt: cst.SimpleStatementLine, extra: cst.ImportFrom) -> cst.SimpleSta
     if not names:
         return stmt
     existing = [get_full_name_for_node(alias.name) or "" for alias in node.names]
-    was_sorted = existing == sorted(existing, key=member_key)
-    everything = sorted([*existing, *names], key=member_key) if was_sorted else [*existing, *names]
-    return stmt.with_changes(body=[_with_names(node, everything)])
+    if existing == sorted(existing, key=member_key) and not _has_comment(node):
+        return stmt.with_changes(body=[_with_names(node, sorted([*existing, *names], key=member_key))])
+    return stmt.with_changes(body=[_appended(node, names)])
+
+
+def _appended(node: cst.ImportFrom, names: Sequence[str]) -> cst.ImportFrom:
+    """``node`` with ``names`` added after its own, which keep their order and the comments between them."""
+    assert not isinstance(node.names, cst.ImportStar)
+    old = list(node.names)
+    if len(old) >= 2:
+        separator = _plain(old[-2].comma)
+    elif node.lpar is not None and isinstance(node.lpar.whitespace_after, cst.ParenthesizedWhitespace):
+        separator = _plain(cst.Comma(whitespace_after=node.lpar.whitespace_after))
+    else:
+        separator = cst.MaybeSentinel.DEFAULT
+    if isinstance(separator, cst.MaybeSentinel):
+        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    aliases = [*old[:-1], old[-1].with_changes(comma=separator)]
+    aliases += [cst.ImportAlias(name=cst.Name(name), comma=separator) for name in names]
+    aliases[-1] = aliases[-1].with_changes(comma=old[-1].comma)
+    return node.with_changes(names=aliases)
+
+
+def _plain(comma: cst.Comma | cst.MaybeSentinel) -> cst.Comma | cst.MaybeSentinel:
+    """A separator like ``comma`` without the comment lines it carries."""
+    if isinstance(comma, cst.Comma) and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace):
+        space = comma.whitespace_after
+        return comma.with_changes(
+            whitespace_after=space.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+        )
+    return comma
 
 
 def _with_names(node: cst.ImportFrom, names: Sequence[str]) -> cst.ImportFrom:

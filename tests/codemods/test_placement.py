@@ -161,3 +161,25 @@ def test_the_projects_line_length_decides_the_wrapping(tmp_path: Path) -> None:
     assert module.read_text(encoding="utf-8") == (
         "from newlog import enhanced_error_handler, get_api_logger, log_critical, log_error\n"
     )
+
+
+def test_names_join_an_import_with_comments_at_its_end_keeping_the_comments() -> None:
+    check_transformed(
+        "from app.utils.structlog_config import (  # legacy logging module\n"
+        "    # configuration\n"
+        "    configure_structlog,\n"
+        "    # state written at import\n"
+        "    _global_context,\n"
+        ")\n"
+        "\n"
+        "_global_context['region'] = 'eu'\n"
+        "configure_structlog(None)\n",
+        "from newlog import (\n"
+        "    # configuration\n"
+        "    init_app,\n"
+        "    set_static_context,\n"
+        ")\n"
+        "\n"
+        "set_static_context(region='eu')\n"
+        "init_app(None)\n",
+    )

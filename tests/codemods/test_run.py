@@ -141,3 +141,15 @@ def test_a_worker_killed_from_outside_is_an_error_not_a_traceback(tmp_path: Path
     assert "error: a worker process died" in err and "not processed" in err
     assert "Traceback" not in err
     assert big.read_text(encoding="utf-8") == original_big
+
+
+def test_a_closed_output_pipe_ends_the_run_quietly(tmp_path: Path) -> None:
+    make_tree(tmp_path, small=60, big_lines=40)
+    process = start("--diff", "--jobs", "1", str(tmp_path))
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    err = process.stderr.read()
+    process.wait(timeout=120)
+    assert process.returncode == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err
