@@ -34,6 +34,7 @@ class _Parser(argparse.ArgumentParser):
     """Lists the rules with their summaries in ``--help`` only (loading the rules imports libcst)."""
 
     def format_help(self) -> str:
+        """The help text, with the rules and their summaries."""
         from codemods.fixers import load  # noqa: PLC0415  (only --help needs the summaries)
 
         rules = "\n".join(f"  {name:<15} {fixer.summary}" for name, fixer in load().items())
@@ -132,6 +133,7 @@ class Report:
     deferred: list[Outcome] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> None:
+        """Count a changed file and its edits per rule."""
         self.changed += 1
         for rule, n in outcome.counts.items():
             edits, in_files = self.per_rule.setdefault(rule, [0, 0])
@@ -309,6 +311,7 @@ def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, writ
         for note in search.notes:
             display.line(note)
         def jobs() -> list[Job]:
+            """The jobs, made once the display is up (the start-up analysis reads files)."""
             startup = startup_functions(found, module) if "global-context" in rules else frozenset()
             options = Options(module=module, delete_legacy=args.delete_legacy, startup_functions=startup)
             return [Job(f.path, f.root, rules, options, args.diff) for f in found]

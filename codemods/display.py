@@ -29,6 +29,7 @@ class _RateColumn(ProgressColumn):
     """Files per second."""
 
     def render(self, task: Task) -> Text:
+        """The rate of ``task`` in files per second."""
         speed = task.finished_speed or task.speed
         return Text(f"{speed:,.0f} files/s" if speed else "", style="progress.data.speed")
 

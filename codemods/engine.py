@@ -57,6 +57,7 @@ def word_pattern(words: Iterable[str]) -> re.Pattern[str]:
 
 
 def count_lines(text: str) -> int:
+    """How many lines ``text`` holds (``\\r\\n``, ``\\n`` and ``\\r`` each end one)."""
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 

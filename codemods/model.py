@@ -34,10 +34,12 @@ class Options:
 
     @property
     def module_parent(self) -> str:
+        """The package of the legacy module (``app.utils``)."""
         return self.module.rpartition(".")[0]
 
     @property
     def module_last(self) -> str:
+        """The legacy module's own name (``structlog_config``)."""
         return self.module.rpartition(".")[2]
 
 
@@ -56,6 +58,7 @@ class FileInfo:
 
     @property
     def package(self) -> str | None:
+        """The package relative imports in this file start from."""
         if self.module_name is None:
             return None
         if self.is_package:

@@ -75,6 +75,7 @@ def startup_functions(found: Sequence[_Located], module: str) -> frozenset[str]:
     by_path = {item.path: item for item in found}
 
     def read(paths: Iterable[str]) -> None:
+        """The bytes of ``path`` (cached within the limit), None when it cannot be read."""
         for path in paths:
             if path in index.parsed:
                 continue
@@ -120,6 +121,7 @@ class _Cache:
         self.data: dict[str, bytes] = {}
 
     def read(self, path: str) -> bytes | None:
+        """The bytes of ``path`` (cached within the limit), None when it cannot be read."""
         data = self.data.get(path)
         if data is not None:
             return data
@@ -258,6 +260,7 @@ class _Names:
         self.modules: dict[str, str] = {}
 
     def record(self, node: ast.AST) -> None:
+        """Note what a top-level statement of the module defines or imports."""
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             self.functions[node.name] = (self.module, node.name)
         elif isinstance(node, ast.Import):

@@ -47,10 +47,12 @@ _REMOVED = "the removed queue/thread state"
 
 
 def triggers(options: Options) -> tuple[str, ...]:
+    """The words without which a file cannot need this rule."""
     return ("_process_logs", "_flush_logs", "log_queue", "batch_buffer")
 
 
 def fix(state: FileState) -> None:
+    """Apply the rule to one parsed file."""
     indices = []
     for i in state.hot(word_pattern([*DEAD_METHODS, *DEAD_STATE])):
         node = state.body[i]

@@ -38,10 +38,12 @@ DEBUG_NAMES = frozenset({"should_log_debug", "log_debug", "set_debug_logging_ena
 
 
 def triggers(options: Options) -> tuple[str, ...]:
+    """The words without which a file cannot need this rule."""
     return (options.module_last,)
 
 
 def fix(state: FileState) -> None:
+    """Apply the rule to one parsed file."""
     pattern = word_pattern(["should_log_debug"])
     hot = state.hot(pattern)
     if hot:

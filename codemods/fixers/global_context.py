@@ -73,10 +73,12 @@ _READ_METHODS = frozenset({"get", "items", "keys", "values"})
 
 
 def triggers(options: Options) -> tuple[str, ...]:
+    """The words without which a file cannot need this rule."""
     return (options.module_last, STATE)
 
 
 def fix(state: FileState) -> None:
+    """Apply the rule to one parsed file."""
     refs = _find_refs(state)
     if refs is not None:
         transformer = _Transformer(state, refs)

@@ -47,10 +47,12 @@ NAME = IMPORTS_RULE
 
 
 def triggers(options: Options) -> tuple[str, ...]:
+    """The words without which a file cannot need this rule."""
     return (options.module_last,)
 
 
 def fix(state: FileState) -> None:
+    """Apply the rule to one parsed file."""
     migrate_names(state, NAME, lambda name: True)
 
 

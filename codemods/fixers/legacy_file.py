@@ -49,6 +49,7 @@ _DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]", re.MULTILINE
 
 
 def triggers(options: Options) -> tuple[str, ...]:
+    """The words without which a file cannot need this rule."""
     return ()
 
 

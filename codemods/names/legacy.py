@@ -73,6 +73,7 @@ class LegacyImports:
 
     @property
     def import_nodes(self) -> set[int]:
+        """Ids of every import statement that imports the legacy module."""
         return {id(b.node) for b in [*self.names, *self.modules, *self.stars]}
 
     def __bool__(self) -> bool:

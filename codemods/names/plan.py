@@ -85,6 +85,7 @@ class Migration:
 
 
 def migration(state: FileState) -> Migration:
+    """The decisions the rules recorded for this file (created on first use)."""
     if state.migration is None:
         state.migration = Migration()
     return state.migration  # type: ignore[return-value]

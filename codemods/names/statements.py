@@ -32,6 +32,7 @@ def dotted_expr(dotted: str) -> cst.Name | cst.Attribute:
 
 
 def make_alias(name: str, asname: str | None) -> cst.ImportAlias:
+    """``name as asname`` (or ``name``) as an import alias node."""
     return cst.ImportAlias(
         name=dotted_expr(name),
         asname=cst.AsName(name=cst.Name(asname)) if asname else None,
@@ -39,12 +40,14 @@ def make_alias(name: str, asname: str | None) -> cst.ImportAlias:
 
 
 def alias_spec(alias: cst.ImportAlias) -> AliasSpec:
+    """``(name, asname)`` of an import alias node."""
     name = get_full_name_for_node(alias.name) or ""
     asname = get_full_name_for_node(alias.asname.name) if alias.asname else None
     return name, asname
 
 
 def local_name(alias: cst.ImportAlias) -> str:
+    """The name an import alias binds in the importing module."""
     name, asname = alias_spec(alias)
     return asname or name.partition(".")[0]
 
@@ -69,6 +72,7 @@ def select_aliases(
 
 
 def from_import_line(module: str, specs: Sequence[AliasSpec]) -> cst.SimpleStatementLine:
+    """A new ``from module import names`` line."""
     return cst.SimpleStatementLine(
         body=[cst.ImportFrom(module=dotted_expr(module), names=[make_alias(*spec) for spec in specs])]
     )
