@@ -472,8 +472,14 @@ def main_bench(argv: list[str] | None = None) -> int:
                 (stop / f"a{n}.py").write_text("from app.utils.structlog_config import log_info\n", encoding="utf-8")
             shutil.copy(big, stop / "b_huge.py")
             busy = [*apply, "--check", "--jobs", "2", str(stop)]
-            stops = {name: stop_latency(busy, signum) for name, signum in
-                     (("SIGINT", signal.SIGINT), ("SIGTERM", signal.SIGTERM), ("SIGKILL", signal.SIGKILL))}
+            stops = {
+                name: stop_latency(busy, signum)
+                for name, signum in (
+                    ("SIGINT", signal.SIGINT),
+                    ("SIGTERM", signal.SIGTERM),
+                    ("SIGKILL", signal.SIGKILL),
+                )
+            }
         big_wall = time.perf_counter()
         subprocess.run([*apply, "--check", "--jobs", "1", str(big)], capture_output=True, check=False)
         stops = {}
@@ -486,8 +492,14 @@ def main_bench(argv: list[str] | None = None) -> int:
                 (stop / f"a{n}.py").write_text("from app.utils.structlog_config import log_info\n", encoding="utf-8")
             shutil.copy(big, stop / "b_huge.py")
             busy = [*apply, "--check", "--jobs", "2", str(stop)]
-            stops = {name: stop_latency(busy, signum) for name, signum in
-                     (("SIGINT", signal.SIGINT), ("SIGTERM", signal.SIGTERM), ("SIGKILL", signal.SIGKILL))}
+            stops = {
+                name: stop_latency(busy, signum)
+                for name, signum in (
+                    ("SIGINT", signal.SIGINT),
+                    ("SIGTERM", signal.SIGTERM),
+                    ("SIGKILL", signal.SIGKILL),
+                )
+            }
         big_wall = time.perf_counter() - big_wall
 
     ratio_wall = statistics.median(o[0] / f[0] for o, f in zip(one, floor))
@@ -495,21 +507,30 @@ def main_bench(argv: list[str] | None = None) -> int:
     ratio_jobs = statistics.median(t[0] / o[0] for t, o in zip(two, one))
     print(f"tree: {args.files} files, {len(sources)} match the pre-filter ({lines} lines), {changed} rewritten")
     print(f"{args.repeat} rounds (after a warm-up), median seconds, wall clock (CPU time incl. workers):")
-    print(f"  floor  (libcst parse + regenerate the matching files): {_median(floor, 0):7.3f}  ({_median(floor, 1):.3f})")
+    print(
+        f"  floor  (libcst parse + regenerate the matching files): {_median(floor, 0):7.3f}  ({_median(floor, 1):.3f})"
+    )
     print(f"  apply  --jobs 1:                                       {_median(one, 0):7.3f}  ({_median(one, 1):.3f})")
     print(f"  apply  --jobs 2:                                       {_median(two, 0):7.3f}   (CPUs: {os.cpu_count()})")
-    print(f"  files/s: apply --jobs 1 {args.files / _median(one, 0):,.0f}, --jobs 2 {args.files / _median(two, 0):,.0f}")
+    print(
+        f"  files/s: apply --jobs 1 {args.files / _median(one, 0):,.0f}, --jobs 2 {args.files / _median(two, 0):,.0f}"
+    )
     print(f"ratio  apply(1 job) / floor = {ratio_wall:.2f}  (CPU time: {ratio_cpu:.2f})  target <= 1.5")
     print(f"ratio  jobs2 / jobs1        = {ratio_jobs:.2f}   target < 1")
     print(
         f"libcst scope + qualified-name metadata on every whole matching module: {metadata:.3f} s CPU "
-        f"= {metadata / _median(floor, 1):.2f} x the floor's CPU time (why the engine resolves scopes on a few statements)"
+        f"= {metadata / _median(floor, 1):.2f} x the floor's CPU time "
+        "(why the engine resolves scopes on a few statements)"
     )
-    print(f"first output of the command: {statistics.median(pipe):.2f} s (stderr a pipe: the first file's line), "
-          f"{statistics.median(tty):.2f} s (a terminal: the progress display)  target < 1")
+    print(
+        f"first output of the command: {statistics.median(pipe):.2f} s (stderr a pipe: the first file's line), "
+        f"{statistics.median(tty):.2f} s (a terminal: the progress display)  target < 1"
+    )
     print(f"peak memory, tree --jobs 2: {tree_rss:.0f} MiB (largest process)")
-    print(f"huge file ({big_lines} lines): apply --check {big_wall:.1f} s, peak {big_rss:.0f} MiB; "
-          f"a bare libcst parse of it peaks at {big_floor_rss:.0f} MiB")
+    print(
+        f"huge file ({big_lines} lines): apply --check {big_wall:.1f} s, peak {big_rss:.0f} MiB; "
+        f"a bare libcst parse of it peaks at {big_floor_rss:.0f} MiB"
+    )
     if stops:
         print(
             "stopping a run in the middle of the huge file (the command and its workers gone): "

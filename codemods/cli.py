@@ -46,8 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m codemods.apply",
         description="Rewrite Python files from the legacy structlog_config module to newlog.",
-        epilog=
-        "exit codes:\n"
+        epilog="exit codes:\n"
         "  0    nothing to change\n"
         "  1    files changed (with --check/--diff: would change)\n"
         "  2    errors: a file could not be read, parsed or written (path:line:col: message or\n"
@@ -58,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to rewrite (usually the project root)")
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files or folders to rewrite (usually the project root)"
+    )
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
     parser.add_argument("--diff", action="store_true", help="print a unified diff and write nothing")
     parser.add_argument("--only", action="append", default=[], metavar="RULE", help="run only this rule (repeatable)")
@@ -69,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PATTERN",
         help="files/folders to leave out, replacing the default list (as in ruff: a name or glob matches at any "
-        f"depth, a pattern with a slash is relative to the current folder); default: {', '.join(files.DEFAULT_EXCLUDE)}",
+        "depth, a pattern with a slash is relative to the current folder); "
+        f"default: {', '.join(files.DEFAULT_EXCLUDE)}",
     )
     parser.add_argument(
         "--extend-exclude",
@@ -101,9 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="colour the diff: auto (when stdout is a terminal), always, never",
     )
-    parser.add_argument(
-        "--quiet", "-q", action="store_true", help="no progress display and no line per changed file"
-    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress display and no line per changed file")
     return parser
 
 
@@ -228,7 +228,9 @@ class _Handler:
             verb = "would delete" if not self.write else "deleted"
             self.report.count(outcome)
             if not self.quiet:
-                self.display.line(f"{outcome.path}: {verb}: " + ", ".join(f"{r} {n}" for r, n in outcome.counts.items()))
+                self.display.line(
+                    f"{outcome.path}: {verb}: " + ", ".join(f"{r} {n}" for r, n in outcome.counts.items())
+                )
             if outcome.diff:
                 self.display.diff(outcome.diff)
 
@@ -275,7 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--jobs must be at least 1")
     for pattern in args.exclude or ():
         if pattern in RULES and not os.path.exists(pattern):
-            parser.error(f"--exclude takes paths and globs (as in ruff); to leave out the rule {pattern!r} use --skip {pattern}")
+            parser.error(
+                f"--exclude takes paths and globs (as in ruff); to leave out the rule {pattern!r} use --skip {pattern}"
+            )
     write = not (args.check or args.diff)
     with Signals() as signals:
         try:
@@ -310,6 +314,7 @@ def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, writ
             display.line(f"error: {message}")
         for note in search.notes:
             display.line(note)
+
         def jobs() -> list[Job]:
             """The jobs, made once the display is up (the start-up analysis reads files)."""
             startup = startup_functions(found, module) if "global-context" in rules else frozenset()
@@ -342,7 +347,9 @@ def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, writ
             f"note: no file under {', '.join(args.paths)} imports {module} (--module), and none is that module: "
             "nothing to migrate" + (f"; did you mean {' or '.join(hint)}?" if hint else "; check the dotted path")
         )
-    display.line(_summary(report, scanned=len(found), interrupted=result.interrupted, not_done=len(found) - result.done))
+    display.line(
+        _summary(report, scanned=len(found), interrupted=result.interrupted, not_done=len(found) - result.done)
+    )
     if result.interrupted:
         return EXIT_INTERRUPTED
     if report.errors:

@@ -52,7 +52,6 @@ def fingerprint(data: bytes, stat: os.stat_result) -> Fingerprint:
     return Fingerprint(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, hashlib.blake2b(data).digest())
 
 
-
 class NotWritten(Exception):
     """A file the run refuses to write; the message says why and what to do."""
 

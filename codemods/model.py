@@ -156,7 +156,11 @@ def _line_length(folder: str) -> int:
     """The line length of the nearest ruff / black configuration above ``folder`` (88 when none says)."""
     current = Path(folder)
     while True:
-        for name, tables in (("ruff.toml", ((),)), (".ruff.toml", ((),)), ("pyproject.toml", (("tool", "ruff"), ("tool", "black")))):
+        for name, tables in (
+            ("ruff.toml", ((),)),
+            (".ruff.toml", ((),)),
+            ("pyproject.toml", (("tool", "ruff"), ("tool", "black"))),
+        ):
             candidate = current / name
             if not candidate.is_file():
                 continue
@@ -177,7 +181,6 @@ def _line_length(folder: str) -> int:
         if current.parent == current or (current / ".git").exists():
             return 88
         current = current.parent
-
 
 
 @dataclass(frozen=True)
@@ -286,5 +289,3 @@ class Outcome:
     """The file imported the legacy module before the rewrite."""
     importers: list[int] = field(default_factory=list)
     """Lines that import the legacy module after the rewrite (any form; for ``--delete-legacy``)."""
-
-

@@ -30,7 +30,9 @@ def load() -> dict[str, Fixer]:
     for name in RULES:
         fixer = importlib.import_module(f"codemods.fixers.{name.replace('-', '_')}").fixer
         if fixer.name != name:
-            raise RuntimeError(f"codemods/fixers/{name.replace('-', '_')}.py declares rule {fixer.name!r}, not {name!r}")
+            raise RuntimeError(
+                f"codemods/fixers/{name.replace('-', '_')}.py declares rule {fixer.name!r}, not {name!r}"
+            )
         fixers[name] = fixer
     return fixers
 

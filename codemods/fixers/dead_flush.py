@@ -343,4 +343,9 @@ class _Renamer(cst.CSTTransformer):
         return updated_node.with_changes(value=NEW_CLASS)
 
 
-fixer = Fixer(name=NAME, summary="remove the legacy handler's dead queue/thread, rename SQLAlchemyLogHandler", triggers=triggers, fix=fix)
+fixer = Fixer(
+    name=NAME,
+    summary="remove the legacy handler's dead queue/thread, rename SQLAlchemyLogHandler",
+    triggers=triggers,
+    fix=fix,
+)

@@ -525,4 +525,9 @@ def _update_to_bind(args: Sequence[cst.Arg]) -> list[cst.Arg]:
     return result
 
 
-fixer = Fixer(name=NAME, summary="replace _global_context and the context helpers with ContextVar bindings", triggers=triggers, fix=fix)
+fixer = Fixer(
+    name=NAME,
+    summary="replace _global_context and the context helpers with ContextVar bindings",
+    triggers=triggers,
+    fix=fix,
+)

@@ -56,4 +56,9 @@ def fix(state: FileState) -> None:
     migrate_names(state, NAME, lambda name: True)
 
 
-fixer = Fixer(name=NAME, summary="import newlog instead of the legacy module (names from compat.mapping)", triggers=triggers, fix=fix)
+fixer = Fixer(
+    name=NAME,
+    summary="import newlog instead of the legacy module (names from compat.mapping)",
+    triggers=triggers,
+    fix=fix,
+)

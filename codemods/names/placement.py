@@ -148,9 +148,7 @@ def place(body: Sequence[cst.BaseStatement], ours: set[int], style: Style) -> li
     return result
 
 
-def _place_block(
-    block: list[cst.SimpleStatementLine], ours: set[int], style: Style
-) -> list[cst.SimpleStatementLine]:
+def _place_block(block: list[cst.SimpleStatementLine], ours: set[int], style: Style) -> list[cst.SimpleStatementLine]:
     head = [line for line in block[0].leading_lines if line.comment is None]
     theirs: list[cst.SimpleStatementLine] = []
     handed: list[cst.EmptyLine] = []

@@ -239,9 +239,7 @@ def _plan_modules(state: FileState, rule: str, found: LegacyImports, plan: _Plan
         if uses is None or _newlog_taken(state, found):
             if rule == IMPORTS_RULE:
                 for b in bindings:
-                    state.report(
-                        rule, b.index, b.alias, f"cannot tell what '{key}' refers to at every use; left as is"
-                    )
+                    state.report(rule, b.index, b.alias, f"cannot tell what '{key}' refers to at every use; left as is")
             continue
         planned.append(key)
         if uses.name is not None:
@@ -492,7 +490,11 @@ def _place_top_level(state: FileState, ours: set[int], style: Style) -> None:
         while start > 0 and _IMPORT_TEXT.match(state.text(start - 1)) and is_import_line(state.body[start - 1]):
             start -= 1
         end = index
-        while end + 1 < len(state.body) and _IMPORT_TEXT.match(state.text(end + 1)) and is_import_line(state.body[end + 1]):
+        while (
+            end + 1 < len(state.body)
+            and _IMPORT_TEXT.match(state.text(end + 1))
+            and is_import_line(state.body[end + 1])
+        ):
             end += 1
         block = state.body[start : end + 1]
         placed = place(block, ours, style)

@@ -249,6 +249,3 @@ def drop_unused(state: FileState, names: Iterable[str]) -> None:
         else:
             replacements[i] = result
     state.apply(replacements)  # type: ignore[arg-type]
-
-
-

@@ -180,8 +180,7 @@ def test_two_jobs_give_the_same_result_as_one(tmp_path: Path) -> None:
 
 def test_only_and_skip(tmp_path: Path) -> None:
     source = (
-        b"from app.utils.structlog_config import _global_context, log_info\n\n"
-        b"def f():\n    _global_context['a'] = 1\n"
+        b"from app.utils.structlog_config import _global_context, log_info\n\ndef f():\n    _global_context['a'] = 1\n"
     )
     path = write(tmp_path / "mod.py", source)
     assert main([str(path), "--only", "imports", "--jobs", "1"]) == 1
@@ -290,7 +289,8 @@ def test_counts_use_plurals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 @pytest.mark.parametrize(
-    ("color", "coloured"), [("always", True), ("never", False), ("auto", False)]  # auto: stdout is not a terminal
+    ("color", "coloured"),
+    [("always", True), ("never", False), ("auto", False)],  # auto: stdout is not a terminal
 )
 def test_color_of_the_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str], color: str, coloured: bool) -> None:
     write(tmp_path / "mod.py", b"from app.utils.structlog_config import log_info\n\tlog_info('x')  \n"[:-16] + b"\n")
@@ -326,7 +326,8 @@ LEGACY_FORMS = {
     "parent.py": b"from app.utils import structlog_config as cfg\n",
     "app/relative.py": b"from .utils.structlog_config import nothing_newlog_has\n",
     "in_function.py": b"def f():\n    from app.utils.structlog_config import _private\n",
-    "fallback.py": b"try:\n    from app.utils import structlog_config\nexcept ImportError:\n    structlog_config = None\n",
+    "fallback.py": b"try:\n    from app.utils import structlog_config\n"
+    b"except ImportError:\n    structlog_config = None\n",
     "dynamic.py": b"import importlib\n\nmodule = importlib.import_module('app.utils.structlog_config')\n",
 }
 
@@ -360,6 +361,8 @@ def test_quiet_prints_findings_errors_and_the_summary_only(tmp_path: Path, capsy
     assert main([str(tmp_path), "--check", "--quiet", "--jobs", "1"]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2
-    assert lines[0].endswith("mod.py:1: 'nope' is not part of the legacy API newlog replaces; "
-                             "left importing it from app.utils.structlog_config [imports]")
+    assert lines[0].endswith(
+        "mod.py:1: 'nope' is not part of the legacy API newlog replaces; "
+        "left importing it from app.utils.structlog_config [imports]"
+    )
     assert lines[1].startswith("1 file would change")

@@ -97,10 +97,7 @@ def test_module_attribute_guard() -> None:
         "if slc.should_log_debug():\n"
         "    slc.log_debug('ready')\n"
         "slc.set_debug_logging_enabled(enabled=True)\n",
-        "import newlog\n"
-        "\n"
-        "newlog.log_debug('ready')\n"
-        "newlog.set_debug_logging_enabled(enabled=True)\n",
+        "import newlog\n\nnewlog.log_debug('ready')\nnewlog.set_debug_logging_enabled(enabled=True)\n",
     )
 
 

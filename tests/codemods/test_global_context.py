@@ -143,10 +143,7 @@ def test_class_body_runs_at_import_time() -> None:
         "\n"
         "class Settings:\n"
         "    _global_context['component'] = 'settings'\n",
-        "from newlog import set_static_context\n"
-        "\n"
-        "class Settings:\n"
-        "    set_static_context(component='settings')\n",
+        "from newlog import set_static_context\n\nclass Settings:\n    set_static_context(component='settings')\n",
     )
 
 

@@ -26,11 +26,7 @@ def test_parenthesised_import_keeps_its_comments() -> None:
         "    get_system_logger,\n"
         "    log_info,  # the helper\n"
         ")\n",
-        "from newlog import (  # logging\n"
-        "    # loggers\n"
-        "    get_system_logger,\n"
-        "    log_info,  # the helper\n"
-        ")\n",
+        "from newlog import (  # logging\n    # loggers\n    get_system_logger,\n    log_info,  # the helper\n)\n",
     )
 
 
@@ -39,9 +35,7 @@ def test_aliased_names_keep_their_alias() -> None:
         "from app.utils.structlog_config import log_warning as warn, configure_structlog as setup\n"
         "warn('x')\n"
         "setup(app)\n",
-        "from newlog import log_warning as warn, init_app as setup\n"
-        "warn('x')\n"
-        "setup(app)\n",
+        "from newlog import log_warning as warn, init_app as setup\nwarn('x')\nsetup(app)\n",
     )
 
 
@@ -68,10 +62,7 @@ def test_renamed_name_keeps_the_old_local_name_when_the_new_one_is_taken() -> No
         "\n"
         "def init_app(app):\n"
         "    configure_structlog(app)\n",
-        "from newlog import init_app as configure_structlog\n"
-        "\n"
-        "def init_app(app):\n"
-        "    configure_structlog(app)\n",
+        "from newlog import init_app as configure_structlog\n\ndef init_app(app):\n    configure_structlog(app)\n",
     )
 
 
@@ -130,10 +121,7 @@ def test_plain_import_and_fully_qualified_uses() -> None:
         "\n"
         "db_logger = app.utils.structlog_config.get_db_logger()\n"
         "config = app.utils.structlog_config.structlog_config\n",
-        "import newlog\n"
-        "\n"
-        "db_logger = newlog.get_db_logger()\n"
-        "config = newlog.log_config\n",
+        "import newlog\n\ndb_logger = newlog.get_db_logger()\nconfig = newlog.log_config\n",
     )
 
 
@@ -145,25 +133,14 @@ def test_plain_import_leaves_a_local_app_alone() -> None:
         "\n"
         "def create(app):\n"
         "    app.utils.structlog_config.log_info('y')\n",
-        "import newlog\n"
-        "\n"
-        "newlog.log_info('x')\n"
-        "\n"
-        "def create(app):\n"
-        "    app.utils.structlog_config.log_info('y')\n",
+        "import newlog\n\nnewlog.log_info('x')\n\ndef create(app):\n    app.utils.structlog_config.log_info('y')\n",
     )
 
 
 def test_plain_import_keeps_the_package_when_other_parts_of_it_are_used() -> None:
     check_transformed(
-        "import app.utils.structlog_config\n"
-        "\n"
-        "app.utils.structlog_config.log_info(app.utils.VERSION)\n",
-        "import newlog\n"
-        "\n"
-        "import app.utils\n"
-        "\n"
-        "newlog.log_info(app.utils.VERSION)\n",
+        "import app.utils.structlog_config\n\napp.utils.structlog_config.log_info(app.utils.VERSION)\n",
+        "import newlog\n\nimport app.utils\n\nnewlog.log_info(app.utils.VERSION)\n",
     )
 
 
@@ -193,8 +170,7 @@ def test_relative_imports_are_resolved_against_the_package() -> None:
     check_transformed(
         "from ..utils.structlog_config import bind_request_context, get_auth_logger\n"
         "from ..utils.structlog_config import log_warning as warn\n",
-        "from newlog import bind_request_context, get_auth_logger\n"
-        "from newlog import log_warning as warn\n",
+        "from newlog import bind_request_context, get_auth_logger\nfrom newlog import log_warning as warn\n",
         path="app/auth/routes.py",
     )
     check_transformed(
@@ -358,9 +334,7 @@ def test_dotted_path_strings_follow_the_mapping() -> None:
         "with mock.patch('app.utils.structlog_config.log_info') as fake:\n"
         "    pass\n"
         'patcher = mock.patch("app.utils.structlog_config.configure_structlog")\n',
-        "with mock.patch('newlog.log_info') as fake:\n"
-        "    pass\n"
-        'patcher = mock.patch("newlog.init_app")\n',
+        "with mock.patch('newlog.log_info') as fake:\n    pass\npatcher = mock.patch(\"newlog.init_app\")\n",
     )
 
 
@@ -375,9 +349,7 @@ def test_converted_names_join_an_existing_newlog_import() -> None:
         "from app.utils.structlog_config import log_info, get_context\n"
         "\n"
         "log_info('x')\n",
-        "from newlog import get_context, log_context, log_info\n"
-        "\n"
-        "log_info('x')\n",
+        "from newlog import get_context, log_context, log_info\n\nlog_info('x')\n",
     )
 
 

@@ -56,9 +56,7 @@ def test_the_stub_is_compats_own_on_two_lines() -> None:
 
 
 def test_an_older_star_import_stub_is_left_alone() -> None:
-    check_noop(
-        "from compat.structlog_config import *  # noqa: F401,F403\n", path="app/utils/structlog_config.py"
-    )
+    check_noop("from compat.structlog_config import *  # noqa: F401,F403\n", path="app/utils/structlog_config.py")
 
 
 def test_stub_keeps_crlf_line_endings() -> None:

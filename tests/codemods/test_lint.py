@@ -52,7 +52,8 @@ def ruff(root: Path) -> list[str]:
     )
     assert result.returncode in (0, 1), result.stderr
     return sorted(
-        f"{Path(d['filename']).relative_to(root)}:{d['location']['row']}: {d['code']}" for d in json.loads(result.stdout)
+        f"{Path(d['filename']).relative_to(root)}:{d['location']['row']}: {d['code']}"
+        for d in json.loads(result.stdout)
     )
 
 

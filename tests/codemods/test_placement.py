@@ -155,7 +155,9 @@ def test_the_projects_line_length_decides_the_wrapping(tmp_path: Path) -> None:
     module = tmp_path / "app" / "views.py"
     module.parent.mkdir()
     (module.parent / "__init__.py").write_text("", encoding="utf-8")
-    long_line = "from app.utils.structlog_config import enhanced_error_handler, get_api_logger, log_critical, log_error\n"
+    long_line = (
+        "from app.utils.structlog_config import enhanced_error_handler, get_api_logger, log_critical, log_error\n"
+    )
     module.write_text(long_line, encoding="utf-8")
     assert main([str(tmp_path), "--jobs", "1", "--quiet"]) == 1
     assert module.read_text(encoding="utf-8") == (

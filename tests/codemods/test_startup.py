@@ -88,9 +88,7 @@ def test_a_helper_the_factory_calls_in_another_module_writes_static_context(
             "    app = Flask(__name__)\n"
             "    configure(app)\n"
             "    return app\n",
-            "app/setup.py": "from app import tagging\n\n\n"
-            "def configure(app):\n"
-            "    tagging.tag_process(app.config)\n",
+            "app/setup.py": "from app import tagging\n\n\ndef configure(app):\n    tagging.tag_process(app.config)\n",
             "app/tagging.py": "from app.utils.structlog_config import _global_context\n\n\n"
             "def tag_process(config):\n"
             "    _global_context['region'] = config['REGION']\n",
@@ -153,9 +151,7 @@ def test_a_helper_also_called_from_request_code_stays_per_request(
             "    app = Flask(__name__)\n"
             "    tag('start')\n"
             "    return app\n",
-            "app/views.py": "from app.ctx import tag\n\n\n"
-            "def view():\n"
-            "    tag('view')\n",
+            "app/views.py": "from app.ctx import tag\n\n\ndef view():\n    tag('view')\n",
             "app/ctx.py": "from app.utils.structlog_config import _global_context\n\n\n"
             "def tag(value):\n"
             "    _global_context['phase'] = value\n",
@@ -163,9 +159,7 @@ def test_a_helper_also_called_from_request_code_stays_per_request(
         capsys,
     )
     assert after["app/ctx.py"] == (
-        "from structlog.contextvars import bind_contextvars\n\n\n"
-        "def tag(value):\n"
-        "    bind_contextvars(phase=value)\n"
+        "from structlog.contextvars import bind_contextvars\n\n\ndef tag(value):\n    bind_contextvars(phase=value)\n"
     )
     assert f"app/ctx.py:5: {PER_REQUEST}" in err
 
@@ -182,8 +176,5 @@ def test_a_module_level_call_is_start_up_code(tmp_path: Path, capsys: pytest.Cap
         capsys,
     )
     assert after["app/boot.py"] == (
-        "from newlog import set_static_context\n\n\n"
-        "def stamp():\n"
-        "    set_static_context(release='r1')\n\n\n"
-        "stamp()\n"
+        "from newlog import set_static_context\n\n\ndef stamp():\n    set_static_context(release='r1')\n\n\nstamp()\n"
     )
