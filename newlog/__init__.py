@@ -59,10 +59,11 @@ from newlog.extension import init_app
 from newlog.handlers import DatabaseLogHandler
 from newlog.models import log_table
 from newlog.queue_worker import LogQueueWorker
-from newlog.settings import ConfigError, Settings
+from newlog.settings import ConfigError, ConfigWarning, Settings
 
 __all__ = [
     "ConfigError",
+    "ConfigWarning",
     "DatabaseLogHandler",
     "ErrorCategory",
     "ErrorContext",

@@ -1,14 +1,18 @@
 """newlog settings: read from ``app.config``, else environment variables of the same name, else defaults.
 
-Every value is validated; a wrong one raises :class:`ConfigError` naming the key, the
-value and where it came from. A key that looks like a misspelt newlog setting is an
-error too, so a typo is never silently ignored.
+newlog validates the values of the keys it owns; a wrong one raises :class:`ConfigError`
+naming the key, the value and where it came from. A key it does not own never raises: an
+application keeps its own ``LOG_*`` settings (``LOG_LEVEL``, ``LOG_BACKUP_COUNT`` ...) beside
+newlog's. A key of ``app.config`` one or two keystrokes away from one of newlog's keys
+(``LOG_BACH_SIZE``) is reported in ONE :class:`ConfigWarning` per load, naming every such key
+and the setting it resembles, so a typo is never silently ignored. From the environment only
+newlog's own keys are read: the environment is never scanned.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -23,7 +27,11 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 class ConfigError(ValueError):
-    """A newlog setting has a wrong value, or a key looks like a misspelt setting."""
+    """A newlog setting has a wrong value."""
+
+
+class ConfigWarning(UserWarning):
+    """A key of ``app.config`` looks like a misspelt newlog setting (it is not used)."""
 
 
 def _positive_int(key: str, value: Any, origin: str) -> int:
@@ -73,6 +81,26 @@ def _level(key: str, value: Any, origin: str) -> str:
     return text
 
 
+def _level_or_off(key: str, value: Any, origin: str) -> str:
+    if str(value).strip().upper() == "OFF":
+        return "OFF"
+    try:
+        return _level(key, value, origin)
+    except ConfigError:
+        raise ConfigError(
+            f"{key}={value!r} (from {origin}) is not a log level; use one of {', '.join(LEVELS)} or OFF"
+        ) from None
+
+
+def _create_table(key: str, value: Any, origin: str) -> str:
+    if str(value).strip().lower() == "auto":
+        return "auto"
+    try:
+        return "true" if _boolean(key, value, origin) else "false"
+    except ConfigError:
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be auto, true or false") from None
+
+
 def _name(key: str, value: Any, origin: str) -> str:
     text = str(value).strip()
     if not text:
@@ -118,6 +146,11 @@ class Settings:
     LOG_FILE: str | None = None
     LOG_FILE_MAX_BYTES: int = 10 * 1024 * 1024
     LOG_FILE_BACKUP_COUNT: int = 5
+    LOG_FILE_LEVEL: str = "DEBUG"
+    LOG_ERROR_FILE: str | None = None
+    LOG_CONSOLE_LEVEL: str = "DEBUG"
+    LOG_STDLIB: bool = True
+    LOG_CREATE_TABLE: str = "auto"
     LOG_REQUEST_ID_HEADER: str = "X-Request-ID"
     LOG_SHUTDOWN_TIMEOUT: float = 5.0
     LOG_RETRY_SECONDS: float = 30.0
@@ -129,20 +162,19 @@ class Settings:
         """Return settings from ``config`` (e.g. ``app.config``), else ``environ``, else the defaults."""
         config = config if config is not None else {}
         environ = environ if environ is not None else os.environ
-        _reject_typos(config, "app.config")
-        _reject_typos(environ, "the environment")
         values: dict[str, Any] = {}
         for key, parse in _PARSERS.items():
-            if key in config and config[key] is not None:
+            if config.get(key) is not None:
                 values[key] = parse(key, config[key], "app.config")
-            elif key in environ:
-                values[key] = parse(key, environ[key], "the environment")
+            elif (text := environ.get(key)) is not None:
+                values[key] = parse(key, text, "the environment")
         settings = cls(**values)
         if settings.LOG_BATCH_SIZE > settings.LOG_QUEUE_SIZE:
             raise ConfigError(
                 f"LOG_BATCH_SIZE={settings.LOG_BATCH_SIZE} is larger than LOG_QUEUE_SIZE={settings.LOG_QUEUE_SIZE}; "
                 "a batch can never fill: lower LOG_BATCH_SIZE or raise LOG_QUEUE_SIZE"
             )
+        _warn_about_near_misses(config)
         return settings
 
     def __post_init__(self) -> None:
@@ -161,6 +193,11 @@ _PARSERS: dict[str, Parser] = {
     "LOG_FILE": _optional_path,
     "LOG_FILE_MAX_BYTES": _positive_int,
     "LOG_FILE_BACKUP_COUNT": _positive_int,
+    "LOG_FILE_LEVEL": _level,
+    "LOG_ERROR_FILE": _optional_path,
+    "LOG_CONSOLE_LEVEL": _level_or_off,
+    "LOG_STDLIB": _boolean,
+    "LOG_CREATE_TABLE": _create_table,
     "LOG_REQUEST_ID_HEADER": _name,
     "LOG_SHUTDOWN_TIMEOUT": _positive_float,
     "LOG_RETRY_SECONDS": _positive_float,
@@ -171,17 +208,54 @@ assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 KNOWN_KEYS = frozenset(_PARSERS)
 FOREIGN_KEYS = frozenset({"LOG_LEVEL", "LOG_FILES", "LOG_FORMAT", "LOG_DIR", "LOG_PATH", "LOG_TO_STDOUT"})
 """Common settings of other tools that look like newlog's: never taken for a typo."""
+NEAR_MISS = 2
+"""A key at most this many edits (insert, delete, replace, swap two neighbours) from a newlog key is a likely typo."""
 
 
-def _reject_typos(source: Mapping[str, Any], origin: str) -> None:
-    """Raise for a key that is not a setting but is a near miss of one (``LOG_BACH_SIZE``)."""
-    for key in source:
+def near_misses(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return ``(key, setting)`` for each key of ``config`` that is not newlog's but a likely typo of ``setting``.
+
+    ``LOG_BACH_SIZE`` is one (one edit from ``LOG_BATCH_SIZE``); an application's own keys
+    such as ``LOG_BACKUP_COUNT`` or ``LOG_MAX_BYTES`` are not (five edits from newlog's
+    ``LOG_FILE_*``), nor are lower-case keys, which Flask's ``from_object`` never loads.
+    """
+    found = []
+    for key in config:
         if not isinstance(key, str) or key in KNOWN_KEYS or key in FOREIGN_KEYS or not key.isupper():
             continue
         if not (key.startswith("LOG_") or "DEBUG_LOG" in key):
             continue
-        close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.85)
-        if close:
-            raise ConfigError(
-                f"unknown newlog setting {key}={source[key]!r} in {origin}: did you mean {close[0]!r}?"
-            )
+        distances = [
+            (_edits(key, known), known) for known in sorted(KNOWN_KEYS) if abs(len(known) - len(key)) <= NEAR_MISS
+        ]
+        close = min((item for item in distances if item[0] <= NEAR_MISS), default=None)
+        if close is not None:
+            found.append((key, close[1]))
+    return found
+
+
+def _warn_about_near_misses(config: Mapping[str, Any]) -> None:
+    misses = near_misses(config)
+    if misses:
+        listed = "; ".join(f"{key}={config[key]!r}: did you mean {meant!r}?" for key, meant in misses)
+        warnings.warn(
+            f"app.config has key(s) that look like misspelt newlog settings and are not used by newlog: {listed} "
+            "(rename them; keys of your own application can stay as they are)",
+            ConfigWarning,
+            stacklevel=4,
+        )
+
+
+def _edits(a: str, b: str) -> int:
+    """Return the optimal-string-alignment distance between ``a`` and ``b`` (Damerau-Levenshtein without re-edits)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]

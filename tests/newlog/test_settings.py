@@ -1,8 +1,9 @@
-"""newlog settings: app.config, else the environment, else defaults; a wrong value or a misspelt key is an error."""
+"""newlog settings: app.config, else the environment, else defaults; a wrong value is an error, a likely typo one warning."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 import newlog
 from newlog import ConfigError, Settings, state
+from newlog.settings import KNOWN_KEYS, ConfigWarning
 from newlog.queue_worker import all_workers
 
 
@@ -35,6 +37,10 @@ def newlog_threads() -> int:
         ("LOG_DB_LEVEL", "verbose", "is not a log level"),
         ("LOG_RENDERER", "xml", "must be one of auto, json, console"),
         ("LOG_TABLE", "  ", "must not be empty"),
+        ("LOG_CONSOLE_LEVEL", "loud", "is not a log level; use one of DEBUG, INFO, WARNING, ERROR, CRITICAL or OFF"),
+        ("LOG_FILE_LEVEL", "OFF", "is not a log level"),
+        ("LOG_STDLIB", "sometimes", "is not a boolean"),
+        ("LOG_CREATE_TABLE", "maybe", "must be auto, true or false"),
     ],
 )
 @pytest.mark.parametrize("origin", ["app.config", "the environment"])
@@ -74,22 +80,87 @@ def test_a_batch_larger_than_the_queue_names_both_keys_and_values() -> None:
         ("LOG_QUEUE_SIZES", "LOG_QUEUE_SIZE"),
         ("LOG_FLUSH_INTERVALL", "LOG_FLUSH_INTERVAL"),
         ("ENABLE_DEBUG_LOGS", "ENABLE_DEBUG_LOG"),
+        ("LOG_RENDRER", "LOG_RENDERER"),
+        ("LOG_ERORR_FILE", "LOG_ERROR_FILE"),
     ],
 )
-@pytest.mark.parametrize("origin", ["app.config", "the environment"])
-def test_a_misspelt_key_names_the_key_its_value_and_the_setting_it_resembles(typo: str, meant: str, origin: str) -> None:
-    source = {typo: "50"}
-    with pytest.raises(ConfigError) as raised:
-        Settings.load(source if origin == "app.config" else {}, source if origin != "app.config" else {})
-    message = str(raised.value)
-    assert f"{typo}='50'" in message
-    assert origin in message
+def test_a_misspelt_key_is_one_warning_naming_the_key_its_value_and_the_setting_it_resembles(typo: str, meant: str) -> None:
+    with pytest.warns(ConfigWarning) as warned:
+        settings = Settings.load({typo: "50"}, {})
+
+    [warning] = warned
+    message = str(warning.message)
+    assert f"{typo}='50'" in message and "app.config" in message
     assert f"did you mean {meant!r}" in message
+    assert settings == Settings()
 
 
-@pytest.mark.parametrize("key", ["SECRET_KEY", "LOGIN_DISABLED", "LOG_FORMAT", "SQLALCHEMY_DATABASE_URI", "log_bach_size"])
-def test_keys_that_are_not_near_misses_are_left_alone(key: str) -> None:
-    assert Settings.load({key: "x"}, {key: "x"}) == Settings()
+def test_several_misspelt_keys_are_listed_in_one_warning() -> None:
+    with pytest.warns(ConfigWarning) as warned:
+        Settings.load({"LOG_BACH_SIZE": 5, "LOG_QUEUE_SIZES": 50, "LOG_BACKUP_COUNT": 3}, {})
+
+    [warning] = warned
+    message = str(warning.message)
+    assert "LOG_BACH_SIZE=5" in message and "LOG_QUEUE_SIZES=50" in message
+    assert "LOG_BACKUP_COUNT" not in message
+
+
+APP_OWN_KEYS = {
+    "LOG_BACKUP_COUNT": 5,
+    "LOG_MAX_BYTES": 2 * 1024 * 1024,
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "%(message)s",
+    "LOG_DIR": "/var/log/app",
+    "LOG_FILES": "/var/log/a,/var/log/b",
+    "LOG_ROTATION": "daily",
+    "LOG_RETENTION_DAYS": 30,
+    "LOG_SENTRY_DSN": "https://sentry.example/1",
+    "LOG_TO_STDOUT": True,
+}
+"""Logging settings real applications keep beside the legacy module: none is newlog's."""
+
+
+def test_the_applications_own_log_settings_never_raise_nor_warn(recwarn: pytest.WarningsRecorder) -> None:
+    settings = Settings.load(APP_OWN_KEYS, dict.fromkeys(APP_OWN_KEYS, "??"))
+
+    assert settings == Settings()
+    assert not [warning for warning in recwarn if issubclass(warning.category, ConfigWarning)]
+
+
+class OwnKeysOnly(Mapping[str, str]):
+    """An environment that fails the test when anything but a lookup of one of newlog's keys is made."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.looked_up: list[str] = []
+
+    def __getitem__(self, key: str) -> str:
+        self.looked_up.append(key)
+        return self.values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.looked_up.append(key)
+        return self.values.get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("newlog scanned the whole environment")
+
+    def __len__(self) -> int:
+        raise AssertionError("newlog scanned the whole environment")
+
+    def __contains__(self, key: object) -> bool:
+        self.looked_up.append(str(key))
+        return key in self.values
+
+
+def test_the_environment_is_read_for_newlogs_own_keys_only() -> None:
+    environ = OwnKeysOnly({"LOG_BATCH_SIZE": "7", "LOG_BACH_SIZE": "50", "LOG_BACKUP_COUNT": "x"})
+
+    settings = Settings.load({}, environ)
+
+    assert settings.LOG_BATCH_SIZE == 7
+    assert set(environ.looked_up) <= KNOWN_KEYS
+    assert "LOG_BATCH_SIZE" in environ.looked_up
 
 
 @pytest.mark.parametrize(
@@ -140,7 +211,6 @@ def test_init_app_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch,
     ("config", "names"),
     [
         ({"LOG_QUEUE_SIZE": "lots"}, "LOG_QUEUE_SIZE='lots' (from app.config)"),
-        ({"LOG_BACH_SIZE": 50}, "LOG_BACH_SIZE=50 in app.config"),
         ({"LOG_QUEUE_SIZE": 5, "LOG_BATCH_SIZE": 10}, "LOG_BATCH_SIZE=10"),
     ],
 )
@@ -161,14 +231,26 @@ def test_init_app_refuses_a_bad_config_before_starting_anything(
     assert state.registered() == []
 
 
-def test_init_app_refuses_a_misspelt_key_in_the_environment(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+def test_init_app_starts_with_the_apps_own_log_settings_and_a_typo(sqlite_url: str) -> None:
+    app = Flask("own_settings_app")
+    app.config.update(SQLALCHEMY_DATABASE_URI=sqlite_url, LOG_BACH_SIZE=50, **APP_OWN_KEYS)
+    SQLAlchemy(app)
+
+    with pytest.warns(ConfigWarning, match=r"LOG_BACH_SIZE=50: did you mean 'LOG_BATCH_SIZE'"):
+        worker = newlog.init_app(app)
+
+    assert worker.stats()["alive"] is True
+    assert worker.batch_size == Settings().LOG_BATCH_SIZE
+
+
+def test_a_misspelt_key_in_the_environment_is_not_looked_for(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, recwarn: pytest.WarningsRecorder) -> None:
     monkeypatch.setenv("LOG_BACH_SIZE", "50")
     app = Flask("env_typo_app")
     app.config.update(SQLALCHEMY_DATABASE_URI=sqlite_url)
     SQLAlchemy(app)
-    with pytest.raises(ConfigError, match=r"LOG_BACH_SIZE.*the environment.*did you mean 'LOG_BATCH_SIZE'"):
-        newlog.init_app(app)
-    assert "newlog" not in app.extensions
+
+    assert newlog.init_app(app).stats()["alive"] is True
+    assert not [warning for warning in recwarn if issubclass(warning.category, ConfigWarning)]
 
 
 def test_init_app_works_once_the_config_is_fixed(sqlite_url: str) -> None:
@@ -181,8 +263,3 @@ def test_init_app_works_once_the_config_is_fixed(sqlite_url: str) -> None:
     worker = newlog.init_app(app)
     assert worker.flush_interval == 0.5
     assert worker.stats()["alive"] is True
-
-
-def test_other_tools_log_settings_are_not_taken_for_typos() -> None:
-    settings = Settings.load({"LOG_LEVEL": "debug", "LOG_FORMAT": "json"}, environ={"LOG_FILES": "/var/log"})
-    assert settings.LOG_DB_LEVEL == "INFO"
