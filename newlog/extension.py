@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import atexit
-import os
 import re
 import threading
 import uuid
@@ -19,6 +18,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from newlog import state
 from newlog.api import log_error, shutdown
 from newlog.config import log_config
+from newlog.identity import default_identity
 from newlog.context import (
     bind_context,
     bind_request_context,
@@ -54,7 +54,10 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
         if existing is not None:
             return existing.worker
         settings = Settings.load(app.config)
-        app_state = state.AppLogState(settings, name=app.name, identity=_identity(app))
+        app_state = state.AppLogState(settings, name=app.name, identity=default_identity(app))
+        pending = app.extensions.pop(state.PENDING_IDENTITY_KEY, None)
+        if pending is not None:
+            app_state.set_identity(pending)
         app_state.open_outputs()
         try:
             writer = AppContextSink(app, sink) if sink is not None else default_sink(
@@ -82,15 +85,6 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
             atexit.register(shutdown)
             _atexit_registered = True
         return worker
-
-
-def _identity(app: Flask) -> dict[str, Any]:
-    """Return the static context an app's events carry from the start: app name, version, environment."""
-    return {
-        "app_name": app.config.get("APP_NAME", app.name),
-        "app_version": app.config.get("APP_VERSION", "unknown"),
-        "environment": app.config.get("ENVIRONMENT", os.environ.get("FLASK_ENV", "production")),
-    }
 
 
 REQUEST_ID_MAX = 128
