@@ -185,7 +185,8 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
 def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Settings | None = None) -> DatabaseSink:
     """Return the sink writing to ``table`` through the app's flask-sqlalchemy engine.
 
-    ``db`` defaults to the app's flask-sqlalchemy extension; ``table`` may be a Table, a
+    ``db`` defaults to the app's flask-sqlalchemy extension (when it is registered only after
+    ``init_app``, a :class:`DeferredSink` finds it at the first write); ``table`` may be a Table, a
     model class, or a table name (default the ``LOG_TABLE`` setting, from ``app.config`` or the
     environment, "unified_logs"). A name is looked up at the first write, so models imported
     after ``init_app`` count: the app's own model of that name, else the existing table as the
@@ -194,10 +195,7 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
     """
     db = db if db is not None else app.extensions.get("sqlalchemy")
     if db is None:
-        raise ConfigError(
-            "newlog.init_app: the app has no flask-sqlalchemy extension; call db.init_app(app) first, "
-            "or pass db=... (or sink=... to write elsewhere)"
-        )
+        return DeferredSink(lambda: _registered_sink(app, table, settings))  # type: ignore[return-value]
     with app.app_context():
         engine = db.engine
     wanted = table if table is not None else (settings or Settings.load(app.config)).LOG_TABLE
@@ -217,6 +215,52 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
         return own
 
     return DatabaseSink(engine, resolve_by_name)
+
+
+class SinkNotReady(RuntimeError):
+    """The app's database is not set up yet (retried like an unreachable database)."""
+
+
+def _registered_sink(app: Flask, table: Any, settings: Settings | None) -> DatabaseSink:
+    if app.extensions.get("sqlalchemy") is None:
+        raise SinkNotReady(
+            f"newlog: app {app.name!r} has no flask-sqlalchemy extension; call db.init_app(app) in the app factory "
+            "(before or after newlog.init_app), or pass db=... (or sink=... to write elsewhere)"
+        )
+    return default_sink(app, table=table, settings=settings)
+
+
+class DeferredSink:
+    """The default sink of an app whose flask-sqlalchemy extension is registered after ``newlog.init_app``.
+
+    The legacy module looked the database up per event, so app factories could configure
+    logging before ``db.init_app(app)``; this sink is built at the first write, when the
+    factory has run. Until then a write raises :class:`SinkNotReady` and is retried.
+    """
+
+    def __init__(self, build: Callable[[], DatabaseSink]) -> None:
+        self._build = build
+        self.sink: DatabaseSink | None = None
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if self.sink is None:
+            self.sink = self._build()
+        self.sink(rows)
+
+    @staticmethod
+    def is_poison(exc: BaseException) -> bool:
+        """Return True when ``exc`` comes from the rows themselves (see :func:`is_poison`)."""
+        return is_poison(exc)
+
+    @staticmethod
+    def describe_error(exc: BaseException) -> str:
+        """Return one short line for ``exc`` (see :func:`describe_error`)."""
+        return describe_error(exc)
+
+    def after_fork(self) -> None:
+        """Pass the fork on to the sink, once built."""
+        if self.sink is not None:
+            self.sink.after_fork()
 
 
 def _create_if_missing(engine: Engine, table: Table) -> None:
