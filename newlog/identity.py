@@ -6,10 +6,10 @@ values the legacy module gave them. By default newlog follows the legacy module'
 
 - ``app_name``: ``APP_NAME`` of the app's config, else the Flask app name;
 - ``app_version``: ``APP_VERSION`` of the app's config, else ``"unknown"``;
-- ``environment`` (inside a request): ``ENVIRONMENT`` of the app's config, else the
-  ``FLASK_ENV`` environment variable, else ``"development"`` while the app runs in debug
-  mode and ``"production"`` otherwise (Flask 3 dropped ``FLASK_ENV``: the legacy rule alone
-  said "production" in development);
+- ``environment``: ``ENVIRONMENT`` of the app's config (on every event: newlog's own
+  setting), else, inside a request, the ``FLASK_ENV`` environment variable, else
+  ``"development"`` while the app runs in debug mode and ``"production"`` otherwise (Flask 3
+  dropped ``FLASK_ENV``: the legacy rule alone said "production" in development);
 - ``host`` (inside a request): the machine's host name.
 
 A copy of the legacy module with rules of its own (a hard-coded display name, ``APP_ENV``,
@@ -77,18 +77,22 @@ def _constant(value: Any) -> Callable[[], Any]:
 def default_identity(app: Flask) -> Identity:
     """Return the legacy module's identity rules for ``app`` (see the module docstring)."""
     config = app.config
-    environment: Any = config.get("ENVIRONMENT") or os.environ.get("FLASK_ENV")
-    if not environment:
+    rules: dict[str, Any] = {
+        "app_name": config.get("APP_NAME", app.name),
+        "app_version": config.get("APP_VERSION", "unknown"),
+        "host": socket.gethostname(),
+    }
+    request_only = ["host"]
+    if config.get("ENVIRONMENT"):
+        rules["environment"] = config["ENVIRONMENT"]
+    else:
+        rules["environment"] = _legacy_environment(app, os.environ.get("FLASK_ENV"))
+        request_only.append("environment")
+    return Identity.of(rules, request_only)
 
-        def environment() -> str:
-            return "development" if app.debug else "production"
 
-    return Identity.of(
-        {
-            "app_name": config.get("APP_NAME", app.name),
-            "app_version": config.get("APP_VERSION", "unknown"),
-            "environment": environment,
-            "host": socket.gethostname(),
-        },
-        request_only=("environment", "host"),
-    )
+def _legacy_environment(app: Flask, flask_env: str | None) -> Callable[[], str]:
+    def environment() -> str:
+        return flask_env or ("development" if app.debug else "production")
+
+    return environment
