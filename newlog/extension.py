@@ -2,7 +2,7 @@
 
 ``init_app(app)`` loads the app's settings once, builds its :class:`~newlog.state.AppLogState`
 (``app.extensions["newlog"]``), starts its worker, registers the request hooks, the
-``flask newlog-health`` command and a drain at interpreter exit.
+``flask newlog-health`` / ``flask newlog-table`` commands and a drain at interpreter exit.
 """
 
 from __future__ import annotations
@@ -78,9 +78,10 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
         app.extensions[EXTENSION_KEY] = app_state
         state.register(app_state)
         _register_request_hooks(app, settings)
-        from newlog.cli import health_command
+        from newlog.cli import health_command, table_command
 
         app.cli.add_command(health_command)
+        app.cli.add_command(table_command)
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True

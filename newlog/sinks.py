@@ -191,7 +191,8 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
     environment, "unified_logs"). A name is looked up at the first write, so models imported
     after ``init_app`` count: the app's own model of that name, else the existing table as the
     database describes it, else newlog's own table, created (several processes starting at once
-    may race to create it: that is fine).
+    may race to create it: that is fine) unless ``LOG_CREATE_TABLE`` says not to (see
+    :func:`may_create_table`): then the write fails with :class:`MissingLogTable` and is retried.
     """
     db = db if db is not None else app.extensions.get("sqlalchemy")
     if db is None:
@@ -211,6 +212,8 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
         if inspect(engine).has_table(wanted):
             return resolve_table(db, Table(wanted, MetaData(), autoload_with=engine))
         own = resolve_table(db, log_table(wanted))
+        if not may_create_table(app, settings):
+            raise MissingLogTable(missing_table_message(app, wanted, settings))
         _create_if_missing(engine, own)
         return own
 
@@ -219,6 +222,36 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
 
 class SinkNotReady(RuntimeError):
     """The app's database is not set up yet (retried like an unreachable database)."""
+
+
+class MissingLogTable(SinkNotReady):
+    """The log table does not exist and newlog must not create it (Flask-Migrate / ``LOG_CREATE_TABLE``)."""
+
+
+def may_create_table(app: Flask, settings: Settings | None) -> bool:
+    """Return whether newlog may create its own log table for ``app`` when it is missing.
+
+    ``LOG_CREATE_TABLE`` true / false decides; ``auto`` (the default) creates it unless the
+    app is managed by Flask-Migrate (``app.extensions["migrate"]``): its schema changes go
+    through Alembic, and a table created behind Alembic's back breaks the next migration.
+    """
+    policy = (settings or Settings.load(app.config)).LOG_CREATE_TABLE
+    if policy == "auto":
+        return "migrate" not in app.extensions
+    return policy == "true"
+
+
+def missing_table_message(app: Flask, name: str, settings: Settings | None) -> str:
+    """Return what to do about the missing log table ``name`` of ``app``."""
+    policy = (settings or Settings.load(app.config)).LOG_CREATE_TABLE
+    why = (
+        "the app is managed by Flask-Migrate (LOG_CREATE_TABLE=auto)" if policy == "auto" else "LOG_CREATE_TABLE=false"
+    )
+    return (
+        f"newlog: the log table {name!r} does not exist and newlog does not create it: {why}. Add it to the app's "
+        "migrations ('flask newlog-table --alembic' prints the op.create_table code, '--sql' the DDL) and run "
+        "'flask db upgrade', or create it now with 'flask newlog-table', or set LOG_CREATE_TABLE=true"
+    )
 
 
 def _registered_sink(app: Flask, table: Any, settings: Settings | None) -> DatabaseSink:
