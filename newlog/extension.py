@@ -11,14 +11,14 @@ import atexit
 import re
 import threading
 import uuid
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g, has_request_context, request
 
 from newlog import state
 from newlog.api import log_error, shutdown
 from newlog.config import log_config
-from newlog.identity import default_identity
 from newlog.context import (
     bind_context,
     bind_request_context,
@@ -27,9 +27,14 @@ from newlog.context import (
     request_id_var,
     user_id_var,
 )
+from newlog.error_adapter import use_error_profile
+from newlog.identity import Identity, default_identity
 from newlog.queue_worker import LogQueueWorker
 from newlog.settings import Settings
 from newlog.sinks import AppContextSink, default_sink
+
+if TYPE_CHECKING:
+    from newlog.error_profile import ErrorProfile
 
 EXTENSION_KEY = state.EXTENSION_KEY
 
@@ -37,14 +42,27 @@ _init_lock = threading.RLock()
 _atexit_registered = False
 
 
-def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None) -> LogQueueWorker:
+def init_app(
+    app: Flask,
+    db: Any = None,
+    model: Any = None,
+    *,
+    sink: Any = None,
+    errors: ErrorProfile | None = None,
+    identity: Mapping[str, Any] | None = None,
+    request_only: Iterable[str] = (),
+) -> LogQueueWorker:
     """Wire ``app`` to newlog and return its started worker.
 
     Settings come from ``app.config`` (else the environment) and are validated first: a bad
-    one raises :class:`~newlog.ConfigError` before anything starts. ``db`` defaults to the
-    app's flask-sqlalchemy extension, ``model`` to the app's own ``LOG_TABLE``
-    ("unified_logs") table, else newlog's table of that name; ``sink`` replaces the database
-    sink (it is called inside the app context). Calling it again for the same app returns
+    one raises :class:`~newlog.ConfigError` before anything starts; keys newlog does not own
+    never raise. ``db`` defaults to the app's flask-sqlalchemy extension (also when it is
+    registered after this call), ``model`` to the app's own ``LOG_TABLE`` ("unified_logs")
+    table, else newlog's table of that name; ``sink`` replaces the database sink (it is
+    called inside the app context). ``errors`` is the app's error profile
+    (``use_error_profile``), ``identity`` / ``request_only`` its identity rules
+    (``set_identity``): both are what the profile module of its legacy module holds
+    (``PROFILE``, ``IDENTITY``, ``REQUEST_ONLY``). Calling it again for the same app returns
     the running worker.
     """
     global _atexit_registered
@@ -56,6 +74,8 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
         settings = Settings.load(app.config)
         app_state = state.AppLogState(settings, name=app.name, identity=default_identity(app))
         pending = app.extensions.pop(state.PENDING_IDENTITY_KEY, None)
+        if identity is not None:
+            pending = Identity.of(identity, request_only)
         if pending is not None:
             app_state.set_identity(pending)
         app_state.open_outputs()
@@ -75,6 +95,8 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
             app_state.outputs.close()
             raise
         app_state.worker = worker
+        if errors is not None:
+            use_error_profile(errors, app)
         app.extensions[EXTENSION_KEY] = app_state
         state.register(app_state)
         _register_request_hooks(app, settings)

@@ -171,3 +171,24 @@ def test_user_attributes_that_are_methods_are_stored_as_their_values(make_app) -
 
     [row] = [row for row in flushed_rows(app) if row["message"] == "logged in"]
     assert (row["context"]["is_admin"], row["context"]["current_user_role"]) == (True, "admin")
+
+
+def test_init_app_takes_the_profile_modules_pieces(make_app) -> None:
+    from newlog.error_adapter import enhanced_error_handler
+    from newlog.error_profile import ErrorProfile, Outcome, PayloadShape, Rule, Text
+
+    profile = ErrorProfile(
+        rules=(Rule(outcome=Outcome(500, "system", "high", "INTERNAL_ERROR", Text.literal("Interner Fehler"), False)),),
+        payload=PayloadShape(keys=("error", "message")),
+    )
+    app, _ = make_app(init=False)
+    newlog.init_app(app, errors=profile, identity={"app_name": "Portal", "host": "pod-2"}, request_only={"host"})
+
+    log_inside_and_outside_a_request(app)
+    with app.app_context():
+        payload = enhanced_error_handler(RuntimeError("boom"))
+
+    assert payload == {"error": True, "message": "Interner Fehler"}
+    seen = identities(app)
+    assert (seen["in an app context"]["app_name"], seen["in an app context"]["host"]) == ("Portal", None)
+    assert seen["in a request"]["host"] == "pod-2"
