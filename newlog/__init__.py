@@ -60,11 +60,10 @@ from newlog.extension import init_app
 from newlog.handlers import DatabaseLogHandler
 from newlog.models import log_table
 from newlog.queue_worker import LogQueueWorker
-from newlog.settings import ConfigError, ConfigWarning, Settings
+from newlog.settings import ConfigError, Settings
 
 __all__ = [
     "ConfigError",
-    "ConfigWarning",
     "DatabaseLogHandler",
     "ErrorCategory",
     "ErrorContext",

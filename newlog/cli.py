@@ -1,28 +1,86 @@
-"""The ``flask newlog-health`` and ``flask newlog-table`` commands."""
+"""newlog's flask commands: ``newlog-health`` and ``newlog-table``.
+
+``flask newlog-health`` probes the log database for real and judges the running workers'
+heartbeats. It prints one JSON document on stdout (newlog's own log lines go to stderr
+meanwhile) and exits 0 when all is well, 1 when degraded (a worker is dead, stale or
+dropping events, or no worker has published a heartbeat), 2 when the database cannot take
+log rows (cannot connect, table missing, insert fails).
+
+``flask newlog-table`` creates the log table now, or prints it for the app's migrations
+(``--sql``: the DDL of its database; ``--alembic``: Alembic operations).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import Table
-from sqlalchemy.schema import CreateIndex, CreateTable
 
-from newlog.api import health
-from newlog.models import log_table
+from newlog import state
+from newlog.heartbeat import assess, forget_dead, read_heartbeats
+from newlog.models import alembic_code, create_sql, log_table_of
 from newlog.settings import Settings
-from newlog.sinks import resolve_table
+
+OK, DEGRADED, FAILING = 0, 1, 2
 
 
 @click.command("newlog-health")
+@with_appcontext
 def health_command() -> None:
-    """Print the log workers' stats as JSON; exit 1 if a worker is dead or has a backlog error."""
-    report = health()
+    """Probe the log database and read the workers' heartbeats; print JSON; exit 0 ok, 1 degraded, 2 failing."""
+    app_state = current_app.extensions["newlog"]
+    with _lines_to_stderr():
+        report = health_report(app_state)
     click.echo(json.dumps(report, indent=2, default=str))
-    if not report["ok"]:
-        raise SystemExit(1)
+    click.get_current_context().exit({"ok": OK, "degraded": DEGRADED, "failing": FAILING}[report["status"]])
+
+
+def health_report(app_state: state.AppLogState, now: float | None = None) -> dict[str, Any]:
+    """Return the health report of an app: its database probe and every other process's worker heartbeat."""
+    now = time.time() if now is None else now
+    worker = app_state.worker
+    sink = getattr(worker, "sink", None)
+    probe = getattr(getattr(sink, "sink", sink), "probe", None)
+    database: dict[str, Any] = probe() if probe is not None else {"ok": None, "skipped": "the app writes to a custom sink"}
+    if probe is not None:
+        database["url"] = getattr(sink, "url", "")
+    workers = []
+    for heartbeat in read_heartbeats(app_state.health_dir) if app_state.health_dir else []:
+        if heartbeat.get("pid") == os.getpid() or forget_dead(heartbeat, now):
+            continue
+        workers.append({**heartbeat, "problems": assess(heartbeat, now)})
+    notes = []
+    if not workers:
+        notes.append(f"no running worker has published a heartbeat in {app_state.health_dir} (is the app running here?)")
+    if database.get("ok") is False:
+        status = "failing"
+    elif notes or any(worker["problems"] for worker in workers):
+        status = "degraded"
+    else:
+        status = "ok"
+    return {"status": status, "database": database, "workers": workers, "notes": notes, "directory": str(app_state.health_dir)}
+
+
+@contextmanager
+def _lines_to_stderr() -> Iterator[None]:
+    """Print every app's log lines to stderr inside the block (stdout carries the JSON only)."""
+    states = state.all_states()
+    saved = [app_state.outputs.stream for app_state in states]
+    for app_state in states:
+        app_state.outputs.stream = sys.stderr
+    try:
+        yield
+    finally:
+        for app_state, stream in zip(states, saved):
+            app_state.outputs.stream = stream
 
 
 @click.command("newlog-table")
@@ -37,38 +95,15 @@ def table_command(output: str | None) -> None:
     db = current_app.extensions.get("sqlalchemy")
     if db is None:
         raise click.ClickException("the app has no flask-sqlalchemy extension (call db.init_app(app) in the app factory)")
-    table = log_table_of(db, Settings.load(current_app.config).LOG_TABLE)
+    table = log_table_of(db.metadata, Settings.load(current_app.config).LOG_TABLE)
     if output == "sql":
         click.echo(create_sql(table, db.engine.dialect))
     elif output == "alembic":
-        click.echo(alembic_code(table))
+        try:
+            click.echo(alembic_code(table))
+        except ImportError:
+            raise click.ClickException("--alembic needs Alembic: pip install alembic (Flask-Migrate brings it)") from None
     else:
         existed = db.inspect(db.engine).has_table(table.name, schema=table.schema)
         table.create(db.engine, checkfirst=True)
         click.echo(f"log table {table.name!r} " + ("already exists" if existed else "created"))
-
-
-def log_table_of(db: object, name: str) -> Table:
-    """Return the app's own log table called ``name`` (its model), else newlog's."""
-    metadata = getattr(db, "metadata")
-    return resolve_table(db, metadata.tables[name] if name in metadata.tables else log_table(name))
-
-
-def create_sql(table: Table, dialect: object) -> str:
-    """Return the statements that create ``table`` and its indexes, compiled for ``dialect``."""
-    statements = [CreateTable(table), *(CreateIndex(index) for index in sorted(table.indexes, key=lambda i: str(i.name)))]
-    return "\n".join(f"{str(statement.compile(dialect=dialect)).strip()};" for statement in statements)
-
-
-def alembic_code(table: Table) -> str:
-    """Return Alembic operations creating ``table`` and its indexes (for a migration's ``upgrade()``)."""
-    try:
-        from alembic.autogenerate import render_python_code
-        from alembic.operations import ops
-    except ImportError:
-        raise click.ClickException("--alembic needs Alembic: pip install alembic (Flask-Migrate brings it)") from None
-    operations = [
-        ops.CreateTableOp.from_table(table),
-        *(ops.CreateIndexOp.from_index(index) for index in sorted(table.indexes, key=lambda i: str(i.name))),
-    ]
-    return render_python_code(ops.UpgradeOps(ops=operations))

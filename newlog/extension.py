@@ -8,12 +8,17 @@
 from __future__ import annotations
 
 import atexit
+import os
 import re
+import signal
+import sys
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 from flask import Flask, current_app, g, has_request_context, request
 
 from newlog import state
@@ -28,6 +33,7 @@ from newlog.context import (
     user_id_var,
 )
 from newlog.error_adapter import use_error_profile
+from newlog.heartbeat import HeartbeatFile, default_directory
 from newlog.identity import Identity, default_identity
 from newlog.queue_worker import LogQueueWorker
 from newlog.settings import Settings
@@ -79,10 +85,13 @@ def init_app(
         if pending is not None:
             app_state.set_identity(pending)
         app_state.open_outputs()
+        if _running_the_health_command():
+            app_state.outputs.stream = sys.stderr  # its stdout is JSON only
         try:
             writer = AppContextSink(app, sink) if sink is not None else default_sink(
                 app, db=db, table=model, settings=settings
             )
+            app_state.health_dir = health_directory(app, settings, writer)
             worker = LogQueueWorker(
                 writer,
                 queue_size=settings.LOG_QUEUE_SIZE,
@@ -90,6 +99,10 @@ def init_app(
                 flush_interval=settings.LOG_FLUSH_INTERVAL,
                 retry_seconds=settings.LOG_RETRY_SECONDS,
                 warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
+                reserve=settings.reserve_slots,
+                shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
+                heartbeat=HeartbeatFile(app_state.health_dir, app.name, settings.LOG_HEARTBEAT_INTERVAL),
+                heartbeat_interval=settings.LOG_HEARTBEAT_INTERVAL,
             )
         except BaseException:
             app_state.outputs.close()
@@ -107,7 +120,52 @@ def init_app(
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True
+        if settings.LOG_DRAIN_ON_SIGTERM:
+            drain_on_sigterm()
         return worker
+
+
+def health_directory(app: Flask, settings: Settings, sink: Any) -> Path:
+    """Return where the app's workers publish heartbeats: ``LOG_HEALTH_DIR``, else one per app and database."""
+    if settings.LOG_HEALTH_DIR:
+        return Path(settings.LOG_HEALTH_DIR)
+    url = getattr(sink, "url", "")
+    return default_directory(f"{app.import_name}|{url}|{getattr(sink, 'table_name', '') or settings.LOG_TABLE}")
+
+
+def _running_the_health_command() -> bool:
+    return "newlog-health" in sys.argv[1:]
+
+
+def drain_on_sigterm() -> bool:
+    """Make a default SIGTERM drain the queues first, then end the process as the signal would; True if installed.
+
+    Only when SIGTERM still has its default action (a server that handles it, as gunicorn's
+    workers do, keeps its own handler) and only from the main thread. The handler restores
+    the default action at once (a second SIGTERM kills immediately) and drains in a thread
+    of its own, so it never waits on a lock the interrupted code holds.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return signal.getsignal(signal.SIGTERM) is _on_sigterm
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # no signals here (e.g. an embedded interpreter)
+        return False
+    return True
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signum, signal.SIG_DFL)
+    threading.Thread(target=_drain_then_end, args=(signum,), name="newlog-sigterm", daemon=True).start()
+
+
+def _drain_then_end(signum: int) -> None:
+    try:
+        shutdown()
+    finally:
+        os.kill(os.getpid(), signum)
 
 
 REQUEST_ID_MAX = 128
@@ -179,7 +237,14 @@ def _restore_outer_context(outer: tuple[dict[str, Any], str | None, Any] | None)
 
 
 def _log_unhandled(exc: BaseException) -> None:
+    if isinstance(exc, _NOT_APP_ERRORS):
+        return
     log_error("Application error", module="system", exception=exc)
+
+
+_NOT_APP_ERRORS = (click.exceptions.Exit, click.exceptions.Abort, click.exceptions.ClickException, SystemExit)
+"""Control flow, not errors: what the ``flask`` command line raises for ``--help``, a mistyped command,
+Ctrl-C at a prompt, and ``sys.exit()`` of a command."""
 
 
 def _current_user_id() -> Any:

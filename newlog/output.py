@@ -36,19 +36,19 @@ import logging.handlers
 import os
 import sys
 import threading
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
 from newlog.sanitize import Sanitizer, describe
-from newlog.settings import LEVEL_NUMBERS, ConfigError, ConfigWarning
+from newlog.settings import LEVEL_NUMBERS, ConfigError
 
 if TYPE_CHECKING:
     from newlog.settings import Settings
 
 _write_lock = threading.Lock()
+_stdlib_log = logging.getLogger("newlog")
 
 
 def _new_locks_in_child() -> None:
@@ -165,12 +165,14 @@ class Outputs:
             if file.handler is not None:
                 file.handler.handleError = self._file_error(file.setting)  # type: ignore[method-assign]
             elif not self.forward:
-                warnings.warn(
-                    f"{file.setting}={file.path!r} is written by the application's own logging handler "
-                    f"({file.app_handler!r}), so newlog does not open it, and LOG_STDLIB is off: newlog's events "
-                    f"will not reach that file; turn LOG_STDLIB on or give {file.setting} a path of its own",
-                    ConfigWarning,
-                    stacklevel=4,
+                _stdlib_log.warning(
+                    "newlog: %s=%r is written by the application's own logging handler (%r), so newlog does not "
+                    "open it, and LOG_STDLIB is off: newlog's events will not reach that file; turn LOG_STDLIB on "
+                    "or give %s a path of its own",
+                    file.setting,
+                    file.path,
+                    file.app_handler,
+                    file.setting,
                 )
 
     @property

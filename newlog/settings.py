@@ -1,18 +1,17 @@
 """newlog settings: read from ``app.config``, else environment variables of the same name, else defaults.
 
-newlog validates the values of the keys it owns; a wrong one raises :class:`ConfigError`
-naming the key, the value and where it came from. A key it does not own never raises: an
-application keeps its own ``LOG_*`` settings (``LOG_LEVEL``, ``LOG_BACKUP_COUNT`` ...) beside
-newlog's. A key of ``app.config`` one or two keystrokes away from one of newlog's keys
-(``LOG_BACH_SIZE``) is reported in ONE :class:`ConfigWarning` per load, naming every such key
-and the setting it resembles, so a typo is never silently ignored. From the environment only
-newlog's own keys are read: the environment is never scanned.
+Only newlog's own keys are read and validated; a wrong value raises :class:`ConfigError`
+naming the key, the value and where it came from. Any other key is the app's business:
+it never raises; a key in ``app.config`` that looks like a misspelt newlog setting
+(``LOG_BACH_SIZE``) gets one warning on the ``newlog`` logger. From the environment only
+newlog's own keys are read (the environment is never scanned).
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -27,11 +26,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 class ConfigError(ValueError):
-    """A newlog setting has a wrong value."""
-
-
-class ConfigWarning(UserWarning):
-    """A key of ``app.config`` looks like a misspelt newlog setting (it is not used)."""
+    """A newlog setting has a wrong value, or a key looks like a misspelt setting."""
 
 
 def _positive_int(key: str, value: Any, origin: str) -> int:
@@ -121,6 +116,18 @@ def _key_list(key: str, value: Any, origin: str) -> tuple[str, ...]:
         raise ConfigError(f"{key}={value!r} (from {origin}) must be a list or a comma-separated string") from None
 
 
+def _share(key: str, value: Any, origin: str) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be a share between 0 and 0.9, not a boolean")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}={value!r} (from {origin}) is not a number") from None
+    if not 0 <= number <= 0.9:
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be a share between 0 and 0.9 (e.g. 0.1 for 10%)")
+    return number
+
+
 def _renderer(key: str, value: Any, origin: str) -> str:
     text = str(value).strip().lower()
     if text not in {"auto", "json", "console"}:
@@ -155,6 +162,10 @@ class Settings:
     LOG_SHUTDOWN_TIMEOUT: float = 5.0
     LOG_RETRY_SECONDS: float = 30.0
     LOG_OVERFLOW_WARN_INTERVAL: float = 10.0
+    LOG_QUEUE_RESERVE: float = 0.1
+    LOG_HEARTBEAT_INTERVAL: float = 10.0
+    LOG_HEALTH_DIR: str | None = None
+    LOG_DRAIN_ON_SIGTERM: bool = True
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 
     @classmethod
@@ -162,20 +173,25 @@ class Settings:
         """Return settings from ``config`` (e.g. ``app.config``), else ``environ``, else the defaults."""
         config = config if config is not None else {}
         environ = environ if environ is not None else os.environ
+        _warn_typos(config, "app.config")
         values: dict[str, Any] = {}
         for key, parse in _PARSERS.items():
-            if config.get(key) is not None:
+            if key in config and config[key] is not None:
                 values[key] = parse(key, config[key], "app.config")
-            elif (text := environ.get(key)) is not None:
-                values[key] = parse(key, text, "the environment")
+            elif key in environ:
+                values[key] = parse(key, environ[key], "the environment")
         settings = cls(**values)
         if settings.LOG_BATCH_SIZE > settings.LOG_QUEUE_SIZE:
             raise ConfigError(
                 f"LOG_BATCH_SIZE={settings.LOG_BATCH_SIZE} is larger than LOG_QUEUE_SIZE={settings.LOG_QUEUE_SIZE}; "
                 "a batch can never fill: lower LOG_BATCH_SIZE or raise LOG_QUEUE_SIZE"
             )
-        _warn_about_near_misses(config)
         return settings
+
+    @property
+    def reserve_slots(self) -> int:
+        """Return how many queue slots take only WARNING and above (``LOG_QUEUE_RESERVE`` of ``LOG_QUEUE_SIZE``)."""
+        return int(self.LOG_QUEUE_SIZE * self.LOG_QUEUE_RESERVE)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "redact_keys", frozenset(DEFAULT_WORDS) | frozenset(self.LOG_REDACT_KEYS))
@@ -202,60 +218,36 @@ _PARSERS: dict[str, Parser] = {
     "LOG_SHUTDOWN_TIMEOUT": _positive_float,
     "LOG_RETRY_SECONDS": _positive_float,
     "LOG_OVERFLOW_WARN_INTERVAL": _positive_float,
+    "LOG_QUEUE_RESERVE": _share,
+    "LOG_HEARTBEAT_INTERVAL": _positive_float,
+    "LOG_HEALTH_DIR": _optional_path,
+    "LOG_DRAIN_ON_SIGTERM": _boolean,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 
 KNOWN_KEYS = frozenset(_PARSERS)
-FOREIGN_KEYS = frozenset({"LOG_LEVEL", "LOG_FILES", "LOG_FORMAT", "LOG_DIR", "LOG_PATH", "LOG_TO_STDOUT"})
-"""Common settings of other tools that look like newlog's: never taken for a typo."""
-NEAR_MISS = 2
-"""A key at most this many edits (insert, delete, replace, swap two neighbours) from a newlog key is a likely typo."""
+FOREIGN_KEYS = frozenset(
+    {"LOG_LEVEL", "LOG_FILES", "LOG_FORMAT", "LOG_DIR", "LOG_PATH", "LOG_TO_STDOUT", "LOG_MAX_BYTES", "LOG_BACKUP_COUNT"}
+)
+"""Common settings of apps and other tools that look like newlog's: never taken for a typo."""
+
+_stdlib_log = logging.getLogger("newlog")
+_warned: set[str] = set()
 
 
-def near_misses(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Return ``(key, setting)`` for each key of ``config`` that is not newlog's but a likely typo of ``setting``.
-
-    ``LOG_BACH_SIZE`` is one (one edit from ``LOG_BATCH_SIZE``); an application's own keys
-    such as ``LOG_BACKUP_COUNT`` or ``LOG_MAX_BYTES`` are not (five edits from newlog's
-    ``LOG_FILE_*``), nor are lower-case keys, which Flask's ``from_object`` never loads.
-    """
-    found = []
-    for key in config:
-        if not isinstance(key, str) or key in KNOWN_KEYS or key in FOREIGN_KEYS or not key.isupper():
+def _warn_typos(source: Mapping[str, Any], origin: str) -> None:
+    """Warn once about a key that is not a setting but is a near miss of one (``LOG_BACH_SIZE``); it is ignored."""
+    for key in list(source):
+        if not isinstance(key, str) or key in KNOWN_KEYS or key in FOREIGN_KEYS or key in _warned or not key.isupper():
             continue
         if not (key.startswith("LOG_") or "DEBUG_LOG" in key):
             continue
-        distances = [
-            (_edits(key, known), known) for known in sorted(KNOWN_KEYS) if abs(len(known) - len(key)) <= NEAR_MISS
-        ]
-        close = min((item for item in distances if item[0] <= NEAR_MISS), default=None)
-        if close is not None:
-            found.append((key, close[1]))
-    return found
-
-
-def _warn_about_near_misses(config: Mapping[str, Any]) -> None:
-    misses = near_misses(config)
-    if misses:
-        listed = "; ".join(f"{key}={config[key]!r}: did you mean {meant!r}?" for key, meant in misses)
-        warnings.warn(
-            f"app.config has key(s) that look like misspelt newlog settings and are not used by newlog: {listed} "
-            "(rename them; keys of your own application can stay as they are)",
-            ConfigWarning,
-            stacklevel=4,
-        )
-
-
-def _edits(a: str, b: str) -> int:
-    """Return the optimal-string-alignment distance between ``a`` and ``b`` (Damerau-Levenshtein without re-edits)."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
-            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
-                cost = min(cost, previous2[j - 2] + 1)
-            current.append(cost)
-        previous2, previous = previous, current
-    return previous[-1]
+        close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.85)
+        if close:
+            _warned.add(key)
+            _stdlib_log.warning(
+                "newlog: %s in %s is not a newlog setting and is ignored by newlog; did you mean %r?",
+                key,
+                origin,
+                close[0],
+            )

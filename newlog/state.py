@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from flask.globals import _cv_app
 
 from newlog.identity import Identity
 from newlog.output import Outputs
-from newlog.sanitize import Sanitizer
+from newlog.sanitize import Sanitizer, use_current_sanitizer
 from newlog.settings import LEVEL_NUMBERS, Settings
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class AppLogState:
         self.debug_enabled = settings.ENABLE_DEBUG_LOG
         self.outputs = Outputs.from_settings(settings)
         self.worker: LogQueueWorker | None = None
+        self.health_dir: Path | None = None
         self.unrouted = 0
         self._default_identity = identity or Identity()
         self._identity: Identity | None = None
@@ -104,6 +106,9 @@ def current() -> AppLogState:
         if state is not None:
             return state
     return _apps[-1] if _apps else _fallback
+
+
+use_current_sanitizer(lambda: current().sanitizer)
 
 
 def register(state: AppLogState) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 import newlog
 from newlog import state
-from tests.newlog.pipeline_support import flushed_rows
+from tests.support import stored_rows
 
 APP_FORMAT = "%(asctime)s %(levelname)-8s [%(name)s] %(message)s"
 
@@ -73,12 +73,6 @@ def app_logging(tmp_path: Path) -> Iterator[Callable[..., logging.Handler]]:
     root.handlers[:] = saved_handlers
 
 
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    """Destinations do not depend on the database: SQLite only."""
-    return sqlite_url
-
-
 def log_every_level() -> None:
     newlog.get_api_logger().info("info event")
     newlog.get_api_logger().warning("warning event")
@@ -88,14 +82,14 @@ def log_every_level() -> None:
 
 def test_the_errors_file_receives_only_error_and_critical(make_app, tmp_path: Path) -> None:
     errors = tmp_path / "errors.log"
-    app, _ = make_app(LOG_ERROR_FILE=str(errors))
+    app = make_app(LOG_ERROR_FILE=str(errors))
 
     log_every_level()
 
     lines = json_lines(errors)
     assert [(line["level"], line["event"]) for line in lines] == [("error", "error event"), ("critical", "critical event")]
     assert lines[0]["module"] == "orders"
-    assert len(flushed_rows(app)) == 4
+    assert len(stored_rows(app)) == 4
 
 
 def test_the_errors_file_rotates_with_the_file_settings(make_app, tmp_path: Path) -> None:
@@ -110,7 +104,7 @@ def test_the_errors_file_rotates_with_the_file_settings(make_app, tmp_path: Path
 
 def test_each_destination_has_its_own_level(make_app, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log_file = tmp_path / "app.log"
-    app, _ = make_app(
+    app = make_app(
         LOG_RENDERER="json", LOG_FILE=str(log_file), LOG_FILE_LEVEL="WARNING", LOG_CONSOLE_LEVEL="ERROR", LOG_DB_LEVEL="INFO"
     )
 
@@ -119,16 +113,16 @@ def test_each_destination_has_its_own_level(make_app, tmp_path: Path, capsys: py
     printed = [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines()]
     assert printed == ["error event", "critical event"]
     assert [line["event"] for line in json_lines(log_file)] == ["warning event", "error event", "critical event"]
-    assert [row["message"] for row in flushed_rows(app)] == ["info event", "warning event", "error event", "critical event"]
+    assert [row["message"] for row in stored_rows(app)] == ["info event", "warning event", "error event", "critical event"]
 
 
 def test_the_console_can_be_turned_off(make_app, capsys: pytest.CaptureFixture[str]) -> None:
-    app, _ = make_app(LOG_CONSOLE_LEVEL="off")
+    app = make_app(LOG_CONSOLE_LEVEL="off")
 
     log_every_level()
 
     assert capsys.readouterr().out == ""
-    assert len(flushed_rows(app)) == 4
+    assert len(stored_rows(app)) == 4
 
 
 def test_the_errors_file_must_not_be_the_log_file(make_app, tmp_path: Path) -> None:
@@ -147,7 +141,7 @@ def test_an_unwritable_errors_file_names_its_setting(make_app, tmp_path: Path) -
 def test_events_reach_the_apps_root_handler_once_each_with_its_format_and_level(make_app, app_logging, tmp_path: Path) -> None:
     app_file = tmp_path / "own.log"
     app_logging(app_file, level="INFO")
-    app, _ = make_app()
+    app = make_app()
 
     log_every_level()
     newlog.get_logger("app.services.sync").info("named logger event", job=3)
@@ -162,24 +156,24 @@ def test_events_reach_the_apps_root_handler_once_each_with_its_format_and_level(
         ("INFO", "app.services.sync", "named logger event"),
     ]
     assert lines[-1][2]["job"] == 3
-    assert len(flushed_rows(app)) == 5
+    assert len(stored_rows(app)) == 5
 
 
 def test_the_apps_stdlib_level_filters_what_its_handlers_get_not_what_is_stored(make_app, app_logging, tmp_path: Path) -> None:
     app_file = tmp_path / "own.log"
     app_logging(app_file, level="WARNING")
-    app, _ = make_app()
+    app = make_app()
 
     log_every_level()
 
     assert [event["event"] for _, _, event in app_lines(app_file)] == ["warning event", "error event", "critical event"]
-    assert len(flushed_rows(app)) == 4
+    assert len(stored_rows(app)) == 4
 
 
 def test_the_apps_log_file_keeps_its_one_handler(make_app, app_logging, tmp_path: Path) -> None:
     shared = tmp_path / "app.log"
     app_logging(shared)
-    app, _ = make_app(LOG_FILE=str(shared))  # the app's LOG_FILE key is newlog's setting name too
+    app = make_app(LOG_FILE=str(shared))  # the app's LOG_FILE key is newlog's setting name too
 
     log_every_level()
 
@@ -192,7 +186,7 @@ def test_the_apps_log_file_keeps_its_one_handler(make_app, app_logging, tmp_path
 
 def test_a_handler_the_app_attaches_after_init_app_takes_the_file_over(make_app, app_logging, tmp_path: Path, capfd) -> None:
     shared = tmp_path / "app.log"
-    app, _ = make_app(LOG_FILE=str(shared))
+    app = make_app(LOG_FILE=str(shared))
     newlog.log_info("before the app's handler")
     assert len(writers_of(shared)) == 1 and state.current().outputs.file_handler is not None
 
@@ -228,13 +222,14 @@ def test_log_stdlib_off_keeps_events_away_from_stdlib(make_app, app_logging, tmp
     assert app_file.read_text(encoding="utf-8") == ""
 
 
-def test_log_stdlib_off_with_the_apps_file_as_log_file_warns(make_app, app_logging, tmp_path: Path) -> None:
+def test_log_stdlib_off_with_the_apps_file_as_log_file_warns(make_app, app_logging, tmp_path: Path, caplog) -> None:
     shared = tmp_path / "app.log"
     app_logging(shared)
 
-    with pytest.warns(newlog.ConfigWarning, match=r"LOG_FILE=.*written by the application's own logging handler.*LOG_STDLIB is off"):
-        make_app(LOG_FILE=str(shared), LOG_STDLIB="false")
+    make_app(LOG_FILE=str(shared), LOG_STDLIB="false")
 
+    [warning] = [record.getMessage() for record in caplog.records if record.name == "newlog"]
+    assert re.search(r"LOG_FILE=.*written by the application's own logging handler.*LOG_STDLIB is off", warning)
     assert len(writers_of(shared)) == 1
 
 
@@ -246,9 +241,9 @@ def test_a_failing_app_handler_never_breaks_the_caller(make_app, app_logging, tm
             raise RuntimeError("filter bug")
 
     handler.addFilter(Refuse())
-    app, _ = make_app()
+    app = make_app()
 
     newlog.log_info("still stored")
 
-    assert [row["message"] for row in flushed_rows(app)] == ["still stored"]
+    assert [row["message"] for row in stored_rows(app)] == ["still stored"]
     assert state.current().outputs.errors >= 1

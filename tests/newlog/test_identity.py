@@ -15,20 +15,14 @@ from flask import Flask, current_app
 from flask_login import LoginManager, UserMixin, login_user
 
 import newlog
-from tests.newlog.pipeline_support import flushed_rows, wired_app
+from tests.support import RecordingSink, stored_rows
 
 IDENTITY = ("app_name", "app_version", "environment", "host")
 
 
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    """Identity does not depend on the database: SQLite only."""
-    return sqlite_url
-
-
 def identities(app: Flask) -> dict[str, dict[str, Any]]:
     """message -> the identity fields of its row."""
-    return {row["message"]: {key: row["context"].get(key) for key in IDENTITY} for row in flushed_rows(app)}
+    return {row["message"]: {key: row["context"].get(key) for key in IDENTITY} for row in stored_rows(app)}
 
 
 def log_inside_and_outside_a_request(app: Flask) -> None:
@@ -45,7 +39,7 @@ def log_inside_and_outside_a_request(app: Flask) -> None:
 
 def test_the_default_rules_are_the_legacy_ones(make_app, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FLASK_ENV", raising=False)
-    app, _ = make_app(APP_NAME="Shop", APP_VERSION="2.1.0")
+    app = make_app(APP_NAME="Shop", APP_VERSION="2.1.0")
 
     log_inside_and_outside_a_request(app)
 
@@ -56,7 +50,7 @@ def test_the_default_rules_are_the_legacy_ones(make_app, monkeypatch: pytest.Mon
 
 
 def test_without_app_name_and_version_the_flask_name_and_unknown(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     newlog.log_info("plain")
 
@@ -65,7 +59,7 @@ def test_without_app_name_and_version_the_flask_name_and_unknown(make_app) -> No
 
 def test_a_debug_app_is_development_not_production(make_app, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FLASK_ENV", raising=False)
-    app = wired_app(make_app, DEBUG=True)
+    app = make_app(DEBUG=True)
 
     log_inside_and_outside_a_request(app)
 
@@ -74,8 +68,8 @@ def test_a_debug_app_is_development_not_production(make_app, monkeypatch: pytest
 
 def test_flask_env_and_environment_settings(make_app, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLASK_ENV", "staging")
-    legacy_rule = wired_app(make_app)
-    configured = wired_app(make_app, ENVIRONMENT="eu-prod")
+    legacy_rule = make_app()
+    configured = make_app(ENVIRONMENT="eu-prod")
 
     log_inside_and_outside_a_request(legacy_rule)
     with configured.app_context():
@@ -86,7 +80,7 @@ def test_flask_env_and_environment_settings(make_app, monkeypatch: pytest.Monkey
 
 
 def test_an_apps_own_rules_from_its_profile(make_app) -> None:
-    app, _ = make_app(init=False, APP_VERSION="3.2.1")
+    app = make_app(init=False, APP_VERSION="3.2.1")
 
     def app_version() -> str:  # the legacy module read it per event, with a fallback outside an app
         try:
@@ -99,7 +93,7 @@ def test_an_apps_own_rules_from_its_profile(make_app) -> None:
         request_only={"environment"},
         app=app,
     )
-    newlog.init_app(app)
+    newlog.init_app(app, sink=RecordingSink())
 
     log_inside_and_outside_a_request(app)
 
@@ -110,10 +104,10 @@ def test_an_apps_own_rules_from_its_profile(make_app) -> None:
 
 
 def test_process_wide_rules_apply_to_every_app_and_an_apps_own_win(make_app) -> None:
-    first, _ = make_app()
-    second, _ = make_app(init=False)
+    first = make_app()
+    second = make_app(init=False)
     newlog.set_identity({"app_name": "Portal", "host": "shared-host"})
-    newlog.init_app(second)
+    newlog.init_app(second, sink=RecordingSink())
     newlog.set_identity({"app_name": "Second Portal"}, app=second)
 
     for app in (first, second):
@@ -126,7 +120,7 @@ def test_process_wide_rules_apply_to_every_app_and_an_apps_own_win(make_app) -> 
 
 
 def test_a_failing_identity_function_leaves_its_key_out_and_never_breaks_the_caller(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     def broken() -> str:
         raise KeyError("POD_NAME")
@@ -157,7 +151,7 @@ class Employee(UserMixin):
 
 
 def test_user_attributes_that_are_methods_are_stored_as_their_values(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     app.secret_key = "test-only"
     LoginManager(app).user_loader(lambda ident: Employee(int(ident), "admin"))
 
@@ -169,7 +163,7 @@ def test_user_attributes_that_are_methods_are_stored_as_their_values(make_app) -
 
     app.test_client().post("/login")
 
-    [row] = [row for row in flushed_rows(app) if row["message"] == "logged in"]
+    [row] = [row for row in stored_rows(app) if row["message"] == "logged in"]
     assert (row["context"]["is_admin"], row["context"]["current_user_role"]) == (True, "admin")
 
 
@@ -181,8 +175,8 @@ def test_init_app_takes_the_profile_modules_pieces(make_app) -> None:
         rules=(Rule(outcome=Outcome(500, "system", "high", "INTERNAL_ERROR", Text.literal("Interner Fehler"), False)),),
         payload=PayloadShape(keys=("error", "message")),
     )
-    app, _ = make_app(init=False)
-    newlog.init_app(app, errors=profile, identity={"app_name": "Portal", "host": "pod-2"}, request_only={"host"})
+    app = make_app(init=False)
+    newlog.init_app(app, sink=RecordingSink(), errors=profile, identity={"app_name": "Portal", "host": "pod-2"}, request_only={"host"})
 
     log_inside_and_outside_a_request(app)
     with app.app_context():

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 import newlog
-from tests.newlog.pipeline_support import flushed_rows
+from tests.support import stored_rows
 
 
 def test_logging_wired_before_the_database_stores_every_event(database_url: str) -> None:
@@ -24,7 +24,7 @@ def test_logging_wired_before_the_database_stores_every_event(database_url: str)
     with app.app_context():
         newlog.log_info("after db.init_app")
     try:
-        assert [row["message"] for row in flushed_rows(app)] == ["before db.init_app", "after db.init_app"]
+        assert [row["message"] for row in stored_rows(app)] == ["before db.init_app", "after db.init_app"]
     finally:
         with app.app_context():
             db.session.execute(db.text("DROP TABLE late_db_logs"))

@@ -24,7 +24,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
 import newlog
-from tests.newlog.pipeline_support import flushed_rows
+from tests.support import stored_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,7 +75,7 @@ def test_events_are_written_once_the_table_is_created_with_the_command(database_
 
     assert result.exit_code == 0, result.output
     assert f"log table {table_name!r} created" in result.output
-    assert [row["message"] for row in flushed_rows(app)] == ["logged before the table exists"]
+    assert [row["message"] for row in stored_rows(app)] == ["logged before the table exists"]
 
 
 @pytest.mark.parametrize(("setting", "created"), [("true", True), ("false", False)])

@@ -1,4 +1,5 @@
-"""newlog settings: app.config, else the environment, else defaults; a wrong value is an error, a likely typo one warning."""
+"""newlog settings: app.config, else the environment, else defaults; a wrong value of newlog's own keys is an error,
+any other key is the app's own (a likely typo of newlog's keys gets one warning)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 import newlog
 from newlog import ConfigError, Settings, state
-from newlog.settings import KNOWN_KEYS, ConfigWarning
+from newlog import settings as newlog_settings
 from newlog.queue_worker import all_workers
 
 
@@ -80,55 +81,21 @@ def test_a_batch_larger_than_the_queue_names_both_keys_and_values() -> None:
         ("LOG_QUEUE_SIZES", "LOG_QUEUE_SIZE"),
         ("LOG_FLUSH_INTERVALL", "LOG_FLUSH_INTERVAL"),
         ("ENABLE_DEBUG_LOGS", "ENABLE_DEBUG_LOG"),
-        ("LOG_RENDRER", "LOG_RENDERER"),
-        ("LOG_ERORR_FILE", "LOG_ERROR_FILE"),
     ],
 )
-def test_a_misspelt_key_is_one_warning_naming_the_key_its_value_and_the_setting_it_resembles(typo: str, meant: str) -> None:
-    with pytest.warns(ConfigWarning) as warned:
-        settings = Settings.load({typo: "50"}, {})
+def test_a_likely_typo_in_app_config_is_ignored_with_one_warning_naming_the_setting(
+    typo: str, meant: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    newlog_settings._warned.discard(typo)
+    assert Settings.load({typo: "50"}, {}) == Settings()
+    assert Settings.load({typo: "50"}, {}) == Settings()
 
-    [warning] = warned
-    message = str(warning.message)
-    assert f"{typo}='50'" in message and "app.config" in message
-    assert f"did you mean {meant!r}" in message
-    assert settings == Settings()
-
-
-def test_several_misspelt_keys_are_listed_in_one_warning() -> None:
-    with pytest.warns(ConfigWarning) as warned:
-        Settings.load({"LOG_BACH_SIZE": 5, "LOG_QUEUE_SIZES": 50, "LOG_BACKUP_COUNT": 3}, {})
-
-    [warning] = warned
-    message = str(warning.message)
-    assert "LOG_BACH_SIZE=5" in message and "LOG_QUEUE_SIZES=50" in message
-    assert "LOG_BACKUP_COUNT" not in message
-
-
-APP_OWN_KEYS = {
-    "LOG_BACKUP_COUNT": 5,
-    "LOG_MAX_BYTES": 2 * 1024 * 1024,
-    "LOG_LEVEL": "INFO",
-    "LOG_FORMAT": "%(message)s",
-    "LOG_DIR": "/var/log/app",
-    "LOG_FILES": "/var/log/a,/var/log/b",
-    "LOG_ROTATION": "daily",
-    "LOG_RETENTION_DAYS": 30,
-    "LOG_SENTRY_DSN": "https://sentry.example/1",
-    "LOG_TO_STDOUT": True,
-}
-"""Logging settings real applications keep beside the legacy module: none is newlog's."""
-
-
-def test_the_applications_own_log_settings_never_raise_nor_warn(recwarn: pytest.WarningsRecorder) -> None:
-    settings = Settings.load(APP_OWN_KEYS, dict.fromkeys(APP_OWN_KEYS, "??"))
-
-    assert settings == Settings()
-    assert not [warning for warning in recwarn if issubclass(warning.category, ConfigWarning)]
+    warnings = [record.getMessage() for record in caplog.records if record.name == "newlog"]
+    assert warnings == [f"newlog: {typo} in app.config is not a newlog setting and is ignored by newlog; did you mean {meant!r}?"]
 
 
 class OwnKeysOnly(Mapping[str, str]):
-    """An environment that fails the test when anything but a lookup of one of newlog's keys is made."""
+    """An environment that fails the test when it is iterated: only lookups of newlog's own keys are allowed."""
 
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
@@ -138,9 +105,9 @@ class OwnKeysOnly(Mapping[str, str]):
         self.looked_up.append(key)
         return self.values[key]
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        self.looked_up.append(key)
-        return self.values.get(key, default)
+    def __contains__(self, key: object) -> bool:
+        self.looked_up.append(str(key))
+        return key in self.values
 
     def __iter__(self) -> Iterator[str]:
         raise AssertionError("newlog scanned the whole environment")
@@ -148,19 +115,27 @@ class OwnKeysOnly(Mapping[str, str]):
     def __len__(self) -> int:
         raise AssertionError("newlog scanned the whole environment")
 
-    def __contains__(self, key: object) -> bool:
-        self.looked_up.append(str(key))
-        return key in self.values
 
-
-def test_the_environment_is_read_for_newlogs_own_keys_only() -> None:
+def test_the_environment_is_only_asked_for_newlogs_own_keys() -> None:
     environ = OwnKeysOnly({"LOG_BATCH_SIZE": "7", "LOG_BACH_SIZE": "50", "LOG_BACKUP_COUNT": "x"})
 
-    settings = Settings.load({}, environ)
+    assert Settings.load({}, environ).LOG_BATCH_SIZE == 7
+    assert "LOG_BATCH_SIZE" in environ.looked_up and set(environ.looked_up) <= newlog_settings.KNOWN_KEYS
 
-    assert settings.LOG_BATCH_SIZE == 7
-    assert set(environ.looked_up) <= KNOWN_KEYS
-    assert "LOG_BATCH_SIZE" in environ.looked_up
+
+def test_the_environment_is_never_scanned_for_keys_that_are_not_newlogs(caplog: pytest.LogCaptureFixture) -> None:
+    assert Settings.load({}, {"LOG_BACH_SIZE": "x", "LOG_QUEUE_SIZES": "lots", "LOG_LEVEL": "debug"}) == Settings()
+    assert [record for record in caplog.records if record.name == "newlog"] == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["SECRET_KEY", "LOGIN_DISABLED", "LOG_FORMAT", "LOG_LEVEL", "LOG_BACKUP_COUNT", "LOG_MAX_BYTES", "LOG_DIR",
+     "SQLALCHEMY_DATABASE_URI", "log_bach_size", "LOG_SOMETHING_ELSE"],
+)
+def test_the_apps_own_keys_never_raise_nor_warn(key: str, caplog: pytest.LogCaptureFixture) -> None:
+    assert Settings.load({key: "x"}, {key: "x"}) == Settings()
+    assert [record for record in caplog.records if record.name == "newlog"] == []
 
 
 @pytest.mark.parametrize(
@@ -211,6 +186,7 @@ def test_init_app_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch,
     ("config", "names"),
     [
         ({"LOG_QUEUE_SIZE": "lots"}, "LOG_QUEUE_SIZE='lots' (from app.config)"),
+        ({"LOG_QUEUE_RESERVE": 0.95}, "LOG_QUEUE_RESERVE=0.95 (from app.config) must be a share between 0 and 0.9"),
         ({"LOG_QUEUE_SIZE": 5, "LOG_BATCH_SIZE": 10}, "LOG_BATCH_SIZE=10"),
     ],
 )
@@ -231,26 +207,21 @@ def test_init_app_refuses_a_bad_config_before_starting_anything(
     assert state.registered() == []
 
 
-def test_init_app_starts_with_the_apps_own_log_settings_and_a_typo(sqlite_url: str) -> None:
-    app = Flask("own_settings_app")
-    app.config.update(SQLALCHEMY_DATABASE_URI=sqlite_url, LOG_BACH_SIZE=50, **APP_OWN_KEYS)
-    SQLAlchemy(app)
-
-    with pytest.warns(ConfigWarning, match=r"LOG_BACH_SIZE=50: did you mean 'LOG_BATCH_SIZE'"):
-        worker = newlog.init_app(app)
-
-    assert worker.stats()["alive"] is True
-    assert worker.batch_size == Settings().LOG_BATCH_SIZE
-
-
-def test_a_misspelt_key_in_the_environment_is_not_looked_for(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, recwarn: pytest.WarningsRecorder) -> None:
+def test_init_app_starts_with_the_apps_own_log_settings_and_a_typo(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("LOG_BACH_SIZE", "50")
-    app = Flask("env_typo_app")
-    app.config.update(SQLALCHEMY_DATABASE_URI=sqlite_url)
+    app = Flask("own_keys_app")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=sqlite_url, LOG_BACKUP_COUNT=3, LOG_LEVEL="DEBUG", LOG_MAX_BYTES="1MB", LOG_QUEUE_SIZES=9
+    )
     SQLAlchemy(app)
-
-    assert newlog.init_app(app).stats()["alive"] is True
-    assert not [warning for warning in recwarn if issubclass(warning.category, ConfigWarning)]
+    newlog_settings._warned.discard("LOG_QUEUE_SIZES")
+    worker = newlog.init_app(app)
+    assert (worker.queue_size, worker.stats()["alive"]) == (1000, True)
+    assert [record.getMessage() for record in caplog.records if record.name == "newlog"] == [
+        "newlog: LOG_QUEUE_SIZES in app.config is not a newlog setting and is ignored by newlog; did you mean 'LOG_QUEUE_SIZE'?"
+    ]
 
 
 def test_init_app_works_once_the_config_is_fixed(sqlite_url: str) -> None:
@@ -263,3 +234,9 @@ def test_init_app_works_once_the_config_is_fixed(sqlite_url: str) -> None:
     worker = newlog.init_app(app)
     assert worker.flush_interval == 0.5
     assert worker.stats()["alive"] is True
+
+
+def test_the_warning_reserve_is_a_share_of_the_queue() -> None:
+    assert Settings.load({"LOG_QUEUE_SIZE": 200, "LOG_QUEUE_RESERVE": "0.25"}, {}).reserve_slots == 50
+    assert Settings.load({}, {}).reserve_slots == 100
+    assert Settings.load({"LOG_QUEUE_RESERVE": 0}, {}).reserve_slots == 0

@@ -15,7 +15,7 @@ import pytest
 import structlog
 
 import newlog
-from tests.newlog.pipeline_support import flushed_rows
+from tests.support import stored_rows
 
 
 @pytest.fixture
@@ -48,14 +48,14 @@ def test_levels_are_read_and_set_on_the_stdlib_logger_of_the_same_name(make_app,
 
 
 def test_log_with_a_level_number_and_printf_arguments_is_stored_formatted(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     logger = newlog.get_logger("timing")
 
     logger.log(logging.INFO, "Route %s took %.1f ms", "health", 12.345, module="timing")
     logger.log(logging.WARNING, "%(rooms)d rooms for %(user)s", {"rooms": 3, "user": "anna"})
     logger.info("%d%% done", 50)
 
-    rows = flushed_rows(app)
+    rows = stored_rows(app)
     assert [(row["level"], row["module"], row["message"]) for row in rows] == [
         ("INFO", "timing", "Route health took 12.3 ms"),
         ("WARNING", "timing", "3 rooms for anna"),
@@ -65,18 +65,18 @@ def test_log_with_a_level_number_and_printf_arguments_is_stored_formatted(make_a
 
 
 def test_printf_arguments_that_do_not_fit_never_break_the_caller(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     newlog.get_api_logger().info("%d rooms", "many")
     newlog.get_api_logger().info("no placeholder", 1)
 
-    rows = flushed_rows(app)
+    rows = stored_rows(app)
     assert [row["message"] for row in rows] == ["%d rooms", "no placeholder"]
     assert [row["context"]["positional_args"] for row in rows] == [["many"], [1]]
 
 
-def test_exception_stores_the_handled_traceback_at_error(make_app) -> None:
-    app, _ = make_app()
+def test_exception_stores_the_handled_traceback_at_error(make_app, database_url: str) -> None:
+    app = make_app(database_url)
     logger = newlog.get_system_logger()
 
     try:
@@ -84,13 +84,13 @@ def test_exception_stores_the_handled_traceback_at_error(make_app) -> None:
     except KeyError:
         logger.exception("Lookup in %s failed", "bookings", module="audit")
 
-    [row] = flushed_rows(app)
+    [row] = stored_rows(app)
     assert (row["level"], row["module"], row["message"]) == ("ERROR", "audit", "Lookup in bookings failed")
     assert "KeyError: 'room'" in row["traceback"]
 
 
 def test_bind_new_and_unbind_keep_their_structlog_meaning(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     base = newlog.get_api_logger()
 
     bound = base.bind(order=7, tenant="acme")
@@ -99,7 +99,7 @@ def test_bind_new_and_unbind_keep_their_structlog_meaning(make_app) -> None:
     bound.new(fresh=True).info("new")
     base.info("base")
 
-    contexts = {row["message"]: row["context"] for row in flushed_rows(app)}
+    contexts = {row["message"]: row["context"] for row in stored_rows(app)}
     assert (contexts["bound"]["order"], contexts["bound"]["tenant"]) == (7, "acme")
     assert contexts["unbound"]["order"] == 7 and "tenant" not in contexts["unbound"]
     assert contexts["new"]["fresh"] is True and "order" not in contexts["new"]
@@ -107,10 +107,10 @@ def test_bind_new_and_unbind_keep_their_structlog_meaning(make_app) -> None:
 
 
 def test_the_stdlib_level_does_not_decide_what_is_stored(make_app, system_logger: logging.Logger) -> None:
-    app, _ = make_app()
+    app = make_app()
     system_logger.setLevel(logging.ERROR)
 
     newlog.get_system_logger().info("stored anyway")
     newlog.get_system_logger().debug("debug is off")
 
-    assert [row["message"] for row in flushed_rows(app)] == ["stored anyway"]
+    assert [row["message"] for row in stored_rows(app)] == ["stored anyway"]
