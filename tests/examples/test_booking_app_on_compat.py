@@ -67,6 +67,7 @@ def _rows(database_url: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
+@pytest.mark.timeout(900)
 def test_the_smoke_suite_passes_after_the_compat_step(switched_app: Path, database: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.examples.flush_after_requests", "tests_app"],
@@ -82,10 +83,12 @@ def test_the_smoke_suite_passes_after_the_compat_step(switched_app: Path, databa
     assert "ConfigError" not in result.stdout + result.stderr and "is not a newlog setting" not in result.stdout + result.stderr
 
 
+@pytest.mark.timeout(600)
 def test_gunicorn_with_gevent_and_preload_after_the_compat_step(switched_app: Path, tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'raumbuchung.db'}"
     log_file = tmp_path / "logs" / "raumbuchung.log"
-    server = Gunicorn("app:app", _env(database, tmp_path), tmp_path / "gunicorn.log", workers=2, args=["-c", "gunicorn.conf.py"], cwd=switched_app)
+    env = {**_env(database, tmp_path), "LOG_FLUSH_INTERVAL": "60"}  # every worker's first write is its exit drain
+    server = Gunicorn("app:app", env, tmp_path / "gunicorn.log", workers=2, args=["-c", "gunicorn.conf.py"], cwd=switched_app)
     try:
         server.wait_ready("/api/health", timeout=90)
         statuses = [get(server.port, "/api/fehler/konflikt")[0] for _ in range(4)]
