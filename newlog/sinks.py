@@ -392,72 +392,6 @@ def _registered_sink(app: Flask, table: Any, settings: Settings | None) -> Datab
     return default_sink(app, table=table, settings=settings)
 
 
-class DeferredSink:
-    """The default sink of an app whose flask-sqlalchemy extension is registered after ``newlog.init_app``.
-
-    The legacy module looked the database up per event, so app factories could configure
-    logging before ``db.init_app(app)``; this sink is built at the first write, when the
-    factory has run. Until then a write raises :class:`SinkNotReady` and is retried.
-    """
-
-    def __init__(self, build: Callable[[], DatabaseSink]) -> None:
-        self._build = build
-        self.sink: DatabaseSink | None = None
-
-    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if self.sink is None:
-            self.sink = self._build()
-        self.sink(rows)
-
-    @staticmethod
-    def is_poison(exc: BaseException) -> bool:
-        """Return True when ``exc`` comes from the rows themselves (see :func:`is_poison`)."""
-        return is_poison(exc)
-
-    @staticmethod
-    def describe_error(exc: BaseException) -> str:
-        """Return one short line for ``exc`` (see :func:`describe_error`)."""
-        return describe_error(exc)
-
-    def after_fork(self) -> None:
-        """Pass the fork on to the sink, once built."""
-        if self.sink is not None:
-            self.sink.after_fork()
-
-    def check(self) -> None:
-        """Connect once, when the app's database is registered by now (else the first write retries)."""
-        if self.sink is None:
-            try:
-                self.sink = self._build()
-            except SinkNotReady:
-                return
-        self.sink.check()
-
-    def probe(self) -> dict[str, Any]:
-        """Probe the database (see :meth:`DatabaseSink.probe`); not ok while the app has no database."""
-        try:
-            if self.sink is None:
-                self.sink = self._build()
-        except SinkNotReady as exc:
-            return {"ok": False, "connect": str(exc), "table": "skipped", "insert": "skipped"}
-        return self.sink.probe()
-
-    @property
-    def url(self) -> str:
-        """Return the database URL (password hidden), once the sink is built."""
-        return self.sink.url if self.sink is not None else ""
-
-    @property
-    def table_name(self) -> str | None:
-        """Return the log table's name, once the sink is built."""
-        return self.sink.table_name if self.sink is not None else None
-
-    def close(self) -> None:
-        """Close the sink, once built."""
-        if self.sink is not None:
-            self.sink.close()
-
-
 def _create_if_missing(engine: Engine, table: Table) -> None:
     """Create ``table`` unless it exists; another process creating it at the same moment is not an error."""
     try:
@@ -519,3 +453,62 @@ def _is_missing_table(exc: BaseException) -> bool:
         return "no such table" in str(original)
     except Exception:  # noqa: BLE001 - an unprintable driver error
         return False
+
+
+class DeferredSink:
+    """The default sink of an app whose flask-sqlalchemy extension is registered after ``newlog.init_app``.
+
+    The legacy module looked the database up per event, so app factories could configure
+    logging before ``db.init_app(app)``; this sink is built at the first write, when the
+    factory has run. Until then a write raises :class:`SinkNotReady` and is retried.
+    """
+
+    def __init__(self, build: Callable[[], DatabaseSink]) -> None:
+        self._build = build
+        self.sink: DatabaseSink | None = None
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if self.sink is None:
+            self.sink = self._build()
+        self.sink(rows)
+
+    is_poison = staticmethod(is_poison)
+    describe_error = staticmethod(describe_error)
+
+    def after_fork(self) -> None:
+        """Pass the fork on to the sink, once built."""
+        if self.sink is not None:
+            self.sink.after_fork()
+
+    def check(self) -> None:
+        """Connect once, when the app's database is registered by now (else the first write retries)."""
+        if self.sink is None:
+            try:
+                self.sink = self._build()
+            except SinkNotReady:
+                return
+        self.sink.check()
+
+    def probe(self) -> dict[str, Any]:
+        """Probe the database (see :meth:`DatabaseSink.probe`); not ok while the app has no database."""
+        try:
+            if self.sink is None:
+                self.sink = self._build()
+        except SinkNotReady as exc:
+            return {"ok": False, "connect": str(exc), "table": "skipped", "insert": "skipped"}
+        return self.sink.probe()
+
+    @property
+    def url(self) -> str:
+        """Return the database URL (password hidden), once the sink is built."""
+        return self.sink.url if self.sink is not None else ""
+
+    @property
+    def table_name(self) -> str | None:
+        """Return the log table's name, once the sink is built."""
+        return self.sink.table_name if self.sink is not None else None
+
+    def close(self) -> None:
+        """Close the sink, once built."""
+        if self.sink is not None:
+            self.sink.close()

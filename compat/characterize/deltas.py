@@ -266,15 +266,20 @@ def _debug_switch_works(pair: StepPair) -> int:
 # -- context -----------------------------------------------------------------------------------
 
 
-def _contextvar_scope(pair: StepPair) -> int:
-    global_context = pair.meta.get("global_context") or {}
-    count = 0
-    targets: list[tuple[Context, Context]] = list(_context_pairs(pair))
+def _contexts_and_context_results(pair: StepPair) -> list[tuple[Context, Context]]:
+    """Return the (legacy, target) contexts of the step's rows and of its results that are log contexts."""
+    pairs: list[tuple[Context, Context]] = list(_context_pairs(pair))
     for path in pair.meta.get("context_results", []):
         legacy_value, target_value = _at(pair.legacy.get("result"), path), _at(pair.target.get("result"), path)
         if isinstance(legacy_value, dict) and isinstance(target_value, dict):
-            targets.append((legacy_value, target_value))
-    for legacy_ctx, target_ctx in targets:
+            pairs.append((legacy_value, target_value))
+    return pairs
+
+
+def _contextvar_scope(pair: StepPair) -> int:
+    global_context = pair.meta.get("global_context") or {}
+    count = 0
+    for legacy_ctx, target_ctx in _contexts_and_context_results(pair):
         for key, value in list(legacy_ctx.items()):
             if key in global_context and global_context[key] == value and key not in target_ctx:
                 del legacy_ctx[key]
@@ -405,12 +410,7 @@ def _startup_context_is_static(pair: StepPair) -> int:
     steps = pair.legacy_doc["steps"]
     startup = (steps[0].get("meta") or {}).get("global_context") or {} if steps else {}
     count = 0
-    targets: list[tuple[Context, Context]] = list(_context_pairs(pair))
-    for path in pair.meta.get("context_results", []):
-        legacy_value, target_value = _at(pair.legacy.get("result"), path), _at(pair.target.get("result"), path)
-        if isinstance(legacy_value, dict) and isinstance(target_value, dict):
-            targets.append((legacy_value, target_value))
-    for legacy_ctx, target_ctx in targets:
+    for legacy_ctx, target_ctx in _contexts_and_context_results(pair):
         for key, value in startup.items():
             if key not in legacy_ctx and target_ctx.get(key) == value:
                 del target_ctx[key]
