@@ -19,6 +19,8 @@ newlog never opens a file that a stdlib handler of the application already write
 app's ``LOG_FILE`` is also newlog's setting of that name): such a file keeps its one handler
 and receives newlog's events through stdlib logging. A handler the app attaches after
 ``init_app`` is noticed when the root logger's handlers change; newlog then closes its own.
+A file whose directory does not exist yet when ``init_app`` runs (the app's own logging set-up
+creates it later) is opened at its first line, or left to the app's handler by then.
 
 A destination that fails (closed stdout, full disk) never raises into the code that
 logged: the failure is counted in :attr:`Outputs.errors` and reported once on stderr.
@@ -111,14 +113,29 @@ def app_file_handler(path: str) -> logging.Handler | None:
 
 
 class _File:
-    """One of newlog's own files: its setting, path, level and (unless the app writes the file) its handler."""
+    """One of newlog's own files: its setting, path, level and (unless the app writes the file) its handler.
+
+    A file whose directory does not exist yet is ``pending``: the app's own logging set-up
+    may create it (and its handler) after ``init_app``; it is opened at its first line.
+    """
 
     def __init__(self, setting: str, path: str, level: int, max_bytes: int, backup_count: int) -> None:
         self.setting = setting
         self.path = path
         self.level = level
+        self.rotation = (max_bytes, backup_count)
+        self.handler: logging.Handler | None = None
         self.app_handler = app_file_handler(path)
-        self.handler = None if self.app_handler is not None else _open_file(setting, path, max_bytes, backup_count)
+        self.pending = self.app_handler is None and not os.path.isdir(os.path.dirname(os.path.abspath(path)))
+        if self.app_handler is None and not self.pending:
+            self.handler = _open_file(setting, path, max_bytes, backup_count)
+
+    def open_pending(self) -> None:
+        """Open a pending file now (unless the app's own handler writes it by now); raise ConfigError if it cannot be."""
+        self.pending = False
+        self.app_handler = app_file_handler(self.path)
+        if self.app_handler is None:
+            self.handler = _open_file(self.setting, self.path, *self.rotation)
 
 
 class Outputs:
@@ -164,7 +181,7 @@ class Outputs:
         for file in self.files:
             if file.handler is not None:
                 file.handler.handleError = self._file_error(file.setting)  # type: ignore[method-assign]
-            elif not self.forward:
+            elif not self.forward and not file.pending:
                 _stdlib_log.warning(
                     "newlog: %s=%r is written by the application's own logging handler (%r), so newlog does not "
                     "open it, and LOG_STDLIB is off: newlog's events will not reach that file; turn LOG_STDLIB on "
@@ -192,7 +209,7 @@ class Outputs:
 
     def wants_json(self, level: int) -> bool:
         """Return True when an event at ``level`` goes to one of newlog's files."""
-        return any(file.handler is not None and level >= file.level for file in self.files)
+        return any((file.handler is not None or file.pending) and level >= file.level for file in self.files)
 
     def write(self, name: str, level: int, line: str, json_line: str | None = None) -> None:
         """Write ``line`` to the console and ``json_line`` (default ``line``) to the files, each at its level."""
@@ -209,6 +226,8 @@ class Outputs:
         if len(logging.root.handlers) != self._root_handlers:
             self._give_files_to_the_app()
         for file in self.files:
+            if file.pending and level >= file.level:
+                self._open_pending(file)
             handler = file.handler
             if handler is not None and level >= file.level:
                 record = logging.LogRecord(name, level, "", 0, json_line or line, None, None)
@@ -216,6 +235,16 @@ class Outputs:
                     handler.handle(record)
                 except Exception as exc:  # noqa: BLE001 - a filter of the handler raised
                     self._failed(file.setting, exc)
+
+    def _open_pending(self, file: _File) -> None:
+        try:
+            file.open_pending()
+        except ConfigError as exc:
+            self.errors += 1
+            _note(f"newlog: {exc} (its lines are not written; the other destinations still get every event)")
+            return
+        if file.handler is not None:
+            file.handler.handleError = self._file_error(file.setting)  # type: ignore[method-assign]
 
     def _give_files_to_the_app(self) -> None:
         """The root logger's handlers changed: stop writing a file that the app's own handler now writes."""

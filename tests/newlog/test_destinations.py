@@ -131,8 +131,10 @@ def test_the_errors_file_must_not_be_the_log_file(make_app, tmp_path: Path) -> N
 
 
 def test_an_unwritable_errors_file_names_its_setting(make_app, tmp_path: Path) -> None:
+    (tmp_path / "errors.log").mkdir()
+
     with pytest.raises(newlog.ConfigError, match=r"LOG_ERROR_FILE='.*errors\.log' cannot be opened.*unset LOG_ERROR_FILE"):
-        make_app(LOG_ERROR_FILE=str(tmp_path / "missing" / "errors.log"))
+        make_app(LOG_ERROR_FILE=str(tmp_path / "errors.log"))
 
 
 # -- the application's own stdlib handlers ---------------------------------------------------------
@@ -182,6 +184,18 @@ def test_the_apps_log_file_keeps_its_one_handler(make_app, app_logging, tmp_path
     assert [event["event"] for _, _, event in app_lines(shared)] == [
         "info event", "warning event", "error event", "critical event"
     ]
+
+
+def test_the_apps_file_in_a_directory_its_logging_set_up_creates_after_init_app(make_app, app_logging, tmp_path: Path) -> None:
+    shared = tmp_path / "logs" / "app.log"
+    make_app(LOG_FILE=str(shared))  # configure_structlog(app) before the app's configure_logging(app)
+    shared.parent.mkdir()
+    app_logging(shared)
+
+    log_every_level()
+
+    assert len(writers_of(shared)) == 1 and state.current().outputs.file_handler is None
+    assert [event["event"] for _, _, event in app_lines(shared)] == ["info event", "warning event", "error event", "critical event"]
 
 
 def test_a_handler_the_app_attaches_after_init_app_takes_the_file_over(make_app, app_logging, tmp_path: Path, capfd) -> None:
