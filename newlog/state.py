@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask.globals import _cv_app
 
+from newlog.clock import SYSTEM_CLOCK, Clock
 from newlog.identity import Identity
 from newlog.output import Outputs
 from newlog.sanitize import Sanitizer, use_current_sanitizer
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from newlog.queue_worker import LogQueueWorker
+    from newlog.sync_writes import SyncWriter
 
 EXTENSION_KEY = "newlog"
 PENDING_IDENTITY_KEY = "newlog.identity"
@@ -38,7 +40,7 @@ PENDING_IDENTITY_KEY = "newlog.identity"
 
 
 class AppLogState:
-    """What newlog keeps for one app: settings, sanitizer, static context, identity, outputs and worker."""
+    """What newlog keeps for one app: settings, sanitizer, static context, identity, outputs, worker, clock (request timing)."""
 
     def __init__(self, settings: Settings, *, name: str = "", identity: Identity | None = None) -> None:
         self.settings = settings
@@ -49,7 +51,9 @@ class AppLogState:
         self.outputs = Outputs.from_settings(settings)
         self.worker: LogQueueWorker | None = None
         self.health_dir: Path | None = None
+        self.sync_writer: SyncWriter | None = None
         self.unrouted = 0
+        self.clock: Clock = SYSTEM_CLOCK
         self._default_identity = identity or Identity()
         self._identity: Identity | None = None
         self._own: dict[str, Any] = {}
