@@ -357,8 +357,10 @@ def writer_engine(
         connect_args["timeout"] = attempt if sqlite_timeout is None else sqlite_timeout
     elif backend == "postgresql" and url.get_driver_name() in ("psycopg", "psycopg2"):
         connect_args.setdefault("connect_timeout", max(1, round(attempt)))
-        given = str(connect_args.get("options", "")).strip()
-        connect_args["options"] = f"{given} -c statement_timeout={int(attempt * 1000)}".strip()
+        # connect_args replace the URL's own ?options=... (a search_path, say): carry it over, as the app's engine has it
+        in_url = url.query.get("options", "")
+        given = str(connect_args["options"] if "options" in connect_args else " ".join(in_url) if isinstance(in_url, tuple) else in_url)
+        connect_args["options"] = f"{given.strip()} -c statement_timeout={int(attempt * 1000)}".strip()
     return create_engine(
         url,
         pool_size=pool_size,
