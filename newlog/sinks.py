@@ -15,6 +15,7 @@ same psycopg adapters as the INSERT, so the stored rows are identical.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -491,13 +492,21 @@ class DeferredSink:
     """
 
     def __init__(self, build: Callable[[], DatabaseSink]) -> None:
-        self._build = build
+        self.build = build
         self.sink: DatabaseSink | None = None
+        self._lock = threading.Lock()
+
+    def _built(self) -> DatabaseSink:
+        sink = self.sink
+        if sink is None:
+            with self._lock:  # sync writes come from many threads: one of them builds it
+                if self.sink is None:
+                    self.sink = self.build()
+                sink = self.sink
+        return sink
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if self.sink is None:
-            self.sink = self._build()
-        self.sink(rows)
+        self._built()(rows)
 
     is_poison = staticmethod(is_poison)
     describe_error = staticmethod(describe_error)
@@ -509,21 +518,19 @@ class DeferredSink:
 
     def check(self) -> None:
         """Connect once, when the app's database is registered by now (else the first write retries)."""
-        if self.sink is None:
-            try:
-                self.sink = self._build()
-            except SinkNotReady:
-                return
-        self.sink.check()
+        try:
+            sink = self._built()
+        except SinkNotReady:
+            return
+        sink.check()
 
     def probe(self) -> dict[str, Any]:
         """Probe the database (see :meth:`DatabaseSink.probe`); not ok while the app has no database."""
         try:
-            if self.sink is None:
-                self.sink = self._build()
+            sink = self._built()
         except SinkNotReady as exc:
             return {"ok": False, "connect": str(exc), "table": "skipped", "insert": "skipped"}
-        return self.sink.probe()
+        return sink.probe()
 
     @property
     def url(self) -> str:
