@@ -68,11 +68,15 @@ def _rows(database_url: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.timeout(900)
-def test_the_smoke_suite_passes_after_the_compat_step(switched_app: Path, database: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("writes", ["asynchronous", "LOG_SYNC_WRITES"])
+def test_the_smoke_suite_passes_after_the_compat_step(switched_app: Path, database: str, tmp_path: Path, writes: str) -> None:
+    # the app's tests read unified_logs right after each request: flush then, or write in the request thread
+    how = ["-p", "tests.examples.flush_after_requests"] if writes == "asynchronous" else []
+    env = {**_env(database, tmp_path), **({"LOG_SYNC_WRITES": "true"} if writes == "LOG_SYNC_WRITES" else {})}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.examples.flush_after_requests", "tests_app"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *how, "tests_app"],
         cwd=switched_app,
-        env=_env(database, tmp_path),
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
@@ -83,14 +87,32 @@ def test_the_smoke_suite_passes_after_the_compat_step(switched_app: Path, databa
     assert "ConfigError" not in result.stdout + result.stderr and "is not a newlog setting" not in result.stdout + result.stderr
 
 
+def _serving_processes(log_file: Path) -> set[int]:
+    """The pids of the workers that answered a health check so far (from the app's own log file)."""
+    if not log_file.exists():
+        return set()
+    return {
+        json.loads(line[line.index("{") :]).get("process")
+        for line in log_file.read_text(encoding="utf-8").splitlines()
+        if '"Health-Check"' in line
+    }
+
+
 @pytest.mark.timeout(600)
 def test_gunicorn_with_gevent_and_preload_after_the_compat_step(switched_app: Path, tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'raumbuchung.db'}"
     log_file = tmp_path / "logs" / "raumbuchung.log"
-    env = {**_env(database, tmp_path), "LOG_FLUSH_INTERVAL": "60"}  # every worker's first write is its exit drain
+    # every worker's first write is its exit drain; callsite fields tell which worker answered
+    env = {**_env(database, tmp_path), "LOG_FLUSH_INTERVAL": "60", "LOG_CALLSITE": "true"}
     server = Gunicorn("app:app", env, tmp_path / "gunicorn.log", workers=2, args=["-c", "gunicorn.conf.py"], cwd=switched_app)
     try:
         server.wait_ready("/api/health", timeout=90)
+        # both workers booted (a SIGTERM during a worker's boot is lost: gunicorn kills it after its graceful timeout)
+        for _ in range(200):
+            if len(_serving_processes(log_file)) == 2:
+                break
+            assert get(server.port, "/api/health")[0] == 200
+        assert len(_serving_processes(log_file)) == 2, "the second worker never answered"
         statuses = [get(server.port, "/api/fehler/konflikt")[0] for _ in range(4)]
     finally:
         exit_code = server.stop()
@@ -102,6 +124,7 @@ def test_gunicorn_with_gevent_and_preload_after_the_compat_step(switched_app: Pa
     assert messages.count("BookingConflict: Der Raum ist in diesem Zeitraum bereits gebucht.") == 4
     assert len([m for m in messages if m.startswith("Raumbuchung ") and "gestartet" in m]) == 1  # --preload: imported once
     assert len([m for m in messages if m.startswith("gunicorn-Worker")]) == 2  # post_fork rows: the legacy module lost them
+    assert messages.count("Health-Check") == len([line for line in log_file.read_text(encoding="utf-8").splitlines() if '"Health-Check"' in line])
     health = next(row for row in rows if row["message"] == "Health-Check")
     assert (health["context"]["app_name"], health["context"]["tenant"], health["context"]["build"]) == (
         "Raumbuchung Portal", "stadtwerke-demo", "local"
