@@ -27,8 +27,8 @@ from typing import Any
 from flask import has_request_context
 
 import newlog
-from newlog import state as newlog_state
 from compat.mapping import LEGACY_MODULE, NAMES, NEW_MODULE, PRIVATE_STATE
+from newlog import state as newlog_state
 
 DEPRECATION_MESSAGE = (
     f"{LEGACY_MODULE} is deprecated and now served by compat.structlog_config on top of {NEW_MODULE}: "

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import logging.handlers
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,7 @@ def test_the_apps_stdlib_level_filters_what_its_handlers_get_not_what_is_stored(
 def test_the_apps_log_file_keeps_its_one_handler(make_app, app_logging, tmp_path: Path) -> None:
     shared = tmp_path / "app.log"
     app_logging(shared)
-    app = make_app(LOG_FILE=str(shared))  # the app's LOG_FILE key is newlog's setting name too
+    make_app(LOG_FILE=str(shared))  # the app's LOG_FILE key is newlog's setting name too
 
     log_every_level()
 
@@ -200,7 +200,7 @@ def test_the_apps_file_in_a_directory_its_logging_set_up_creates_after_init_app(
 
 def test_a_handler_the_app_attaches_after_init_app_takes_the_file_over(make_app, app_logging, tmp_path: Path, capfd) -> None:
     shared = tmp_path / "app.log"
-    app = make_app(LOG_FILE=str(shared))
+    make_app(LOG_FILE=str(shared))
     newlog.log_info("before the app's handler")
     assert len(writers_of(shared)) == 1 and state.current().outputs.file_handler is not None
 

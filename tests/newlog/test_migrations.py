@@ -67,7 +67,7 @@ def test_with_flask_migrate_a_missing_table_is_not_created_and_the_error_says_wh
 
 
 def test_events_are_written_once_the_table_is_created_with_the_command(database_url: str, table_name: str) -> None:
-    app, db = migrated_app(database_url, LOG_TABLE=table_name, LOG_RETRY_SECONDS=30)
+    app, _ = migrated_app(database_url, LOG_TABLE=table_name, LOG_RETRY_SECONDS=30)
     newlog.init_app(app)
     newlog.log_info("logged before the table exists")
 
