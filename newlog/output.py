@@ -310,6 +310,8 @@ class LineWriter:
         self._outputs_for = outputs_for
 
     def __getattr__(self, attribute: str) -> Any:
+        if attribute == "stdlib":  # not set yet (a copy being built): no endless lookup
+            raise AttributeError(attribute)
         return getattr(self.stdlib, attribute)
 
     def forwards(self, outputs: Outputs) -> bool:
