@@ -8,6 +8,7 @@ leave at the old path instead. ``compat.characterize`` is the before/after kit.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
@@ -16,20 +17,33 @@ from types import ModuleType
 
 from compat.mapping import LEGACY_MODULE, NEW_MODULE
 
-__all__ = ["STUB", "install"]
+__all__ = ["STUB", "install", "stub", "use_profile"]
 
-STUB = "import compat; compat.install(__name__)  # legacy path served by compat on newlog; delete after the switch\n"
-"""The whole content of the stub file an application can leave at the old module path."""
+def stub(profile: str | None = None) -> str:
+    """Return the stub file text for the old module path; with ``profile`` (a dotted module name) it uses that profile."""
+    arguments = "__name__" if profile is None else f"__name__, profile={profile!r}"
+    return f"import compat; compat.install({arguments})  # legacy path served by compat on newlog; delete after the switch\n"
 
 
-def install(path: str = LEGACY_MODULE) -> ModuleType:
+STUB = stub()
+"""The whole content of the stub file an application can leave at the old module path (no profile)."""
+
+
+def install(path: str = LEGACY_MODULE, *, profile: ModuleType | str | None = None) -> ModuleType:
     """Serve ``compat.structlog_config`` under the dotted ``path``; return the module.
 
     The old file is not needed: ``import <path>`` and ``from <path> import name`` return
     ``compat.structlog_config``. Parent packages that exist are imported as usual, never
-    replaced; a parent that exists nowhere becomes an empty package. ``install`` imports
-    nothing of the application and changes no other ``sys.modules`` entry. Idempotent.
-    Called from the stub file itself (``install(__name__)``), it replaces the stub.
+    replaced; a parent that exists nowhere becomes an empty package. Without ``profile``,
+    ``install`` imports nothing of the application and changes no other ``sys.modules``
+    entry. Idempotent. Called from the stub file itself (``install(__name__)``), it replaces
+    the stub.
+
+    ``profile`` is the profile module ``codemods.legacy_reader`` wrote from the app's legacy
+    module (or its dotted name, imported here, as the legacy module imported the app's
+    pieces): its ``PROFILE`` answers errors as the legacy module did and its ``IDENTITY`` /
+    ``REQUEST_ONLY`` fill the identity fields of every event, for every app of the process
+    (``newlog.error_adapter.use_error_profile``, ``newlog.set_identity``).
     """
     _check_path(path)
     with warnings.catch_warnings():
@@ -55,7 +69,26 @@ def install(path: str = LEGACY_MODULE) -> ModuleType:
         if parent_name in sys.modules:
             setattr(sys.modules[parent_name], leaf, module)
     _register_finders(path)
+    if profile is not None:
+        use_profile(profile)
     return module
+
+
+def use_profile(profile: ModuleType | str) -> None:
+    """Use the profile module ``profile`` (or its dotted name) for every app of the process; see :func:`install`."""
+    if isinstance(profile, str):
+        profile = importlib.import_module(profile)
+    missing = [name for name in ("PROFILE", "IDENTITY") if not hasattr(profile, name)]
+    if missing:
+        raise ValueError(
+            f"compat: {profile.__name__} is not a profile module (it lacks {', '.join(missing)}); "
+            "write it with codemods.legacy_reader.render_profile_module(read_legacy_module(<legacy file>))"
+        )
+    from newlog import set_identity
+    from newlog.error_adapter import use_error_profile
+
+    use_error_profile(profile.PROFILE)
+    set_identity(profile.IDENTITY, request_only=getattr(profile, "REQUEST_ONLY", ()))
 
 
 def _check_path(path: str) -> None:

@@ -10,8 +10,10 @@ events are written by a background worker, context lives in ContextVars (a value
 in one request or thread is not seen by another), the debug switch works, ``error_handler``
 calls the function once, and there is one renderer.
 
-``_global_context`` is not a process-global dict any more: reading it shows the current
-log context, writing an item binds a ContextVar (and warns), see :class:`GlobalContextProxy`.
+``_global_context`` is not a process-global dict any more: a write at start-up is newlog's
+static context (every later event of the process), a write inside a request a ContextVar
+binding of that request; see :class:`GlobalContextProxy`. The older variant's
+``bind_context`` / ``clear_context`` / ``get_context`` work on it as they did on the dict.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ import warnings
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from flask import has_request_context
+
 import newlog
 from compat.mapping import LEGACY_MODULE, NAMES, NEW_MODULE, PRIVATE_STATE
+from newlog import state as newlog_state
 
 DEPRECATION_MESSAGE = (
     f"{LEGACY_MODULE} is deprecated and now served by compat.structlog_config on top of {NEW_MODULE}: "
@@ -49,11 +54,10 @@ def configure_structlog(app: Any) -> newlog.LogConfig:
 
     Like the legacy module, which imported the application's ``<package>.models`` (its
     ``UnifiedLog``) when it was imported, the models module is imported first so that newlog
-    writes to the application's own ``unified_logs`` table. ``app_name`` in every event is
-    ``app.config["APP_NAME"]`` when set (legacy behaviour), else the Flask app name.
+    writes to the application's own ``unified_logs`` table. The identity fields of every event
+    follow the legacy rules (see :mod:`newlog.identity`).
     """
     newlog.init_app(app, model=_app_log_table(app))
-    newlog.set_static_context(app_name=app.config.get("APP_NAME", app.name))
     return newlog.log_config
 
 
@@ -118,51 +122,103 @@ class SQLAlchemyLogHandler(newlog.DatabaseLogHandler):
 class GlobalContextProxy(MutableMapping[str, Any]):
     """Stands in for the legacy ``_global_context`` dict; holds no data of its own.
 
-    Reads show the current log context (``newlog.get_context()``: this thread's / task's
-    ContextVars). ``proxy[key] = value`` binds ``key`` like ``newlog.bind_context`` and emits
-    a ``DeprecationWarning``: the value is no longer seen by other requests and threads.
+    A write during start-up (no request active: ``create_app`` and whatever it calls, an
+    import, a script) is process-wide, as it was: ``proxy[key] = value`` becomes
+    ``newlog.set_static_context(key=value)`` and reaches every later event in every thread.
+    A write inside a request binds ``key`` for that request only, like ``newlog.bind_context``
+    (the legacy dict leaked it into every later request); both emit a ``DeprecationWarning``
+    naming the newlog call to use. Reads show the static values set so far and then the
+    current log context (this thread's / task's ContextVars).
     """
 
+    def _view(self) -> dict[str, Any]:
+        return {**newlog_state.current().set_values(), **newlog.get_context()}
+
     def __getitem__(self, key: str) -> Any:
-        return newlog.get_context()[key]
+        return self._view()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
+        self.assign({key: value}, f"_global_context[{key!r}] = ...", stacklevel=3)
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
+        """Write every item of ``other`` and ``kwargs`` (see the class docstring)."""
+        values = dict(other, **kwargs)
+        self.assign(values, "_global_context.update(...)", stacklevel=3)
+
+    def assign(self, values: dict[str, Any], what: str, *, stacklevel: int = 2) -> None:
+        """Write ``values``: static context at start-up, this request's bindings inside one; warn about ``what``."""
+        if not values:
+            return
+        keys = ", ".join(f"{key}=..." for key in values)
+        if has_request_context():
+            warnings.warn(
+                f"{what} inside a request binds a ContextVar now (this request only): use "
+                f"newlog.bind_context({keys}) per request, or newlog.set_static_context({keys}) at start-up "
+                "for a value every event of the process must carry",
+                DeprecationWarning,
+                stacklevel=stacklevel,
+            )
+            newlog.bind_context(**values)
+            return
         warnings.warn(
-            f"_global_context[{key!r}] = ... binds a ContextVar now (this request/thread only): use "
-            f"newlog.bind_context({key}=...) per request, or newlog.set_static_context({key}=...) "
-            "for a value every event of the process must carry",
+            f"{what} outside a request is process-wide static context: use newlog.set_static_context({keys})",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
-        newlog.bind_context(**{key: value})
+        newlog.set_static_context(**values)
 
     def __delitem__(self, key: str) -> None:
-        if key not in newlog.get_context():
+        bound = newlog.get_context()
+        if key in bound:
+            newlog.unbind_context(key)
+        elif not has_request_context() and key in newlog_state.current().set_values():
+            newlog_state.unset_static_context(key)
+        else:
             raise KeyError(key)
-        newlog.unbind_context(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(newlog.get_context())
+        return iter(self._view())
 
     def __len__(self) -> int:
-        return len(newlog.get_context())
+        return len(self._view())
 
     def clear(self) -> None:
-        """Remove every key of the current log context (``newlog.clear_context()``)."""
+        """Remove every key of the current log context; outside a request the static values set so far too."""
         newlog.clear_context()
+        if not has_request_context():
+            newlog_state.unset_static_context(*newlog_state.current().set_values())
 
     def copy(self) -> dict[str, Any]:
-        """Return the current log context as a plain dict."""
-        return newlog.get_context()
+        """Return the static values and the current log context as a plain dict."""
+        return self._view()
 
     def __repr__(self) -> str:
-        return f"<compat _global_context view of {newlog.get_context()!r}>"
+        return f"<compat _global_context view of {self._view()!r}>"
 
 
 _global_context = GlobalContextProxy()
 
+
+def bind_context(**kwargs: Any) -> None:
+    """Add ``kwargs`` to ``_global_context`` (legacy): process-wide at start-up, for this request inside one."""
+    _global_context.assign(kwargs, "bind_context(...)", stacklevel=3)
+
+
+def clear_context() -> None:
+    """Empty ``_global_context`` (legacy): the request's bindings; outside a request the static values too."""
+    _global_context.clear()
+
+
+def get_context() -> dict[str, Any]:
+    """Return a copy of ``_global_context`` (legacy): the static values set so far and the current log context."""
+    return _global_context.copy()
+
+
 _ADAPTERS: dict[str, Any] = {
     "get_logger": get_logger,
+    "bind_context": bind_context,
+    "clear_context": clear_context,
+    "get_context": get_context,
     "configure_structlog": configure_structlog,
     "SQLAlchemyLogHandler": SQLAlchemyLogHandler,
 }

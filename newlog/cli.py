@@ -1,9 +1,13 @@
-"""``flask newlog-health``: probe the log database for real and judge the running workers' heartbeats.
+"""newlog's flask commands: ``newlog-health`` and ``newlog-table``.
 
-Prints one JSON document on stdout (newlog's own log lines go to stderr meanwhile) and
-exits 0 when all is well, 1 when degraded (a worker is dead, stale or dropping events, or
-no worker has published a heartbeat), 2 when the database cannot take log rows (cannot
-connect, table missing, insert fails).
+``flask newlog-health`` probes the log database for real and judges the running workers'
+heartbeats. It prints one JSON document on stdout (newlog's own log lines go to stderr
+meanwhile) and exits 0 when all is well, 1 when degraded (a worker is dead, stale or
+dropping events, or no worker has published a heartbeat), 2 when the database cannot take
+log rows (cannot connect, table missing, insert fails).
+
+``flask newlog-table`` creates the log table now, or prints it for the app's migrations
+(``--sql``: the DDL of its database; ``--alembic``: Alembic operations).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from flask.cli import with_appcontext
 
 from newlog import state
 from newlog.heartbeat import assess, forget_dead, read_heartbeats
+from newlog.models import alembic_code, create_sql, log_table_of
+from newlog.settings import Settings
 
 OK, DEGRADED, FAILING = 0, 1, 2
 
@@ -75,3 +81,29 @@ def _lines_to_stderr() -> Iterator[None]:
     finally:
         for app_state, stream in zip(states, saved):
             app_state.outputs.stream = stream
+
+
+@click.command("newlog-table")
+@click.option("--sql", "output", flag_value="sql", help="Print the CREATE TABLE / CREATE INDEX statements for the app's database.")
+@click.option("--alembic", "output", flag_value="alembic", help="Print the op.create_table code for an Alembic migration.")
+@with_appcontext
+def table_command(output: str | None) -> None:
+    """Create the log table (LOG_TABLE) now, or print how to create it in a migration.
+
+    The app's own model of that name is used when it has one, else newlog's table.
+    """
+    db = current_app.extensions.get("sqlalchemy")
+    if db is None:
+        raise click.ClickException("the app has no flask-sqlalchemy extension (call db.init_app(app) in the app factory)")
+    table = log_table_of(db.metadata, Settings.load(current_app.config).LOG_TABLE)
+    if output == "sql":
+        click.echo(create_sql(table, db.engine.dialect))
+    elif output == "alembic":
+        try:
+            click.echo(alembic_code(table))
+        except ImportError:
+            raise click.ClickException("--alembic needs Alembic: pip install alembic (Flask-Migrate brings it)") from None
+    else:
+        existed = db.inspect(db.engine).has_table(table.name, schema=table.schema)
+        table.create(db.engine, checkfirst=True)
+        click.echo(f"log table {table.name!r} " + ("already exists" if existed else "created"))

@@ -7,7 +7,6 @@ working after ``init_app`` and two apps keep their own settings.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from newlog.processors import (
     add_timestamp,
     add_user_context,
     drop_debug_unless_enabled,
+    format_positional_args,
     sanitize,
 )
 from newlog.settings import Settings
@@ -42,6 +42,11 @@ def current_outputs() -> Outputs:
 
 class LogConfig:
     """The process's structlog set-up: the processor chain (``processors``) and ``configure()``.
+
+    Loggers are :class:`structlog.stdlib.BoundLogger` s, as the legacy module configured them
+    (``isEnabledFor``, ``getEffectiveLevel``, ``setLevel``, ``name``, ``log(level, ...)``,
+    ``exception``, printf-style arguments), around newlog's :class:`~newlog.output.LineWriter`,
+    which answers those calls with the stdlib logger of the same name.
 
     ``handler`` is the enqueuing processor; ``renderer`` the last one. ``configure(app)``
     also wires ``app`` (legacy ``StructlogConfig.configure(app)``).
@@ -77,7 +82,7 @@ class LogConfig:
                     processors=self.chain,
                     context_class=dict,
                     logger_factory=self.logger_factory,
-                    wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+                    wrapper_class=structlog.stdlib.BoundLogger,
                     cache_logger_on_first_use=True,
                 )
                 self.configured = True
@@ -116,6 +121,7 @@ def build_chain(handler: Any, renderer: Any) -> list[Any]:
         add_static_context,
         structlog.processors.add_log_level,
         add_timestamp,
+        format_positional_args,
         add_callsite,
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,

@@ -23,7 +23,7 @@ from structlog.contextvars import (
     unbind_contextvars,
 )
 
-from newlog.state import get_static_context, reset_static_context, set_static_context
+from newlog.state import get_static_context, reset_static_context, set_identity, set_static_context
 
 __all__ = [
     "bind_context",
@@ -35,6 +35,7 @@ __all__ = [
     "log_context",
     "request_id_var",
     "reset_static_context",
+    "set_identity",
     "set_static_context",
     "unbind_context",
     "user_id_var",

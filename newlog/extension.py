@@ -2,7 +2,7 @@
 
 ``init_app(app)`` loads the app's settings once, builds its :class:`~newlog.state.AppLogState`
 (``app.extensions["newlog"]``), starts its worker, registers the request hooks, the
-``flask newlog-health`` command and a drain at interpreter exit.
+``flask newlog-health`` / ``flask newlog-table`` commands and a drain at interpreter exit.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import signal
 import sys
 import threading
 import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app, g, has_request_context, request
@@ -31,7 +32,9 @@ from newlog.context import (
     request_id_var,
     user_id_var,
 )
+from newlog.error_adapter import use_error_profile
 from newlog.heartbeat import HeartbeatFile, default_directory
+from newlog.identity import Identity, default_identity
 from newlog.queue_worker import LogQueueWorker
 from newlog.request_event import log_request_completed, watch_requests
 from newlog.settings import Settings
@@ -39,22 +42,38 @@ from newlog.sinks import AppContextSink, default_sink
 from newlog.sync_writes import sync_writer_for
 from newlog.tracing import incoming_trace_context
 
+if TYPE_CHECKING:
+    from newlog.error_profile import ErrorProfile
+
 EXTENSION_KEY = state.EXTENSION_KEY
 
 _init_lock = threading.RLock()
 _atexit_registered = False
 
 
-def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None) -> LogQueueWorker:
+def init_app(
+    app: Flask,
+    db: Any = None,
+    model: Any = None,
+    *,
+    sink: Any = None,
+    errors: ErrorProfile | None = None,
+    identity: Mapping[str, Any] | None = None,
+    request_only: Iterable[str] = (),
+) -> LogQueueWorker:
     """Wire ``app`` to newlog and return its started worker.
 
     Settings come from ``app.config`` (else the environment) and are validated first: a bad
-    one raises :class:`~newlog.ConfigError` before anything starts. ``db`` defaults to the
-    app's flask-sqlalchemy extension, ``model`` to the app's own ``LOG_TABLE``
-    ("unified_logs") table, else newlog's table of that name; ``sink`` replaces the database
-    sink (it is called inside the app context). With ``LOG_SYNC_WRITES`` each stored event
-    is written in the caller's thread instead (:mod:`newlog.sync_writes`). Calling it again
-    for the same app returns the running worker.
+    one raises :class:`~newlog.ConfigError` before anything starts; keys newlog does not own
+    never raise. ``db`` defaults to the app's flask-sqlalchemy extension (also when it is
+    registered after this call), ``model`` to the app's own ``LOG_TABLE`` ("unified_logs")
+    table, else newlog's table of that name; ``sink`` replaces the database sink (it is
+    called inside the app context). With ``LOG_SYNC_WRITES`` each stored event is written in
+    the caller's thread instead (:mod:`newlog.sync_writes`). ``errors`` is the app's error
+    profile (``use_error_profile``), ``identity`` / ``request_only`` its identity rules
+    (``set_identity``): both are what the profile module of its legacy module holds
+    (``PROFILE``, ``IDENTITY``, ``REQUEST_ONLY``). Calling it again for the same app returns
+    the running worker.
     """
     global _atexit_registered
     log_config.configure()
@@ -63,7 +82,12 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
         if existing is not None:
             return existing.worker
         settings = Settings.load(app.config)
-        app_state = state.AppLogState(settings, name=app.name, identity=_identity(app))
+        app_state = state.AppLogState(settings, name=app.name, identity=default_identity(app))
+        pending = app.extensions.pop(state.PENDING_IDENTITY_KEY, None)
+        if identity is not None:
+            pending = Identity.of(identity, request_only)
+        if pending is not None:
+            app_state.set_identity(pending)
         app_state.open_outputs()
         if _running_the_health_command():
             app_state.outputs.stream = sys.stderr  # its stdout is JSON only
@@ -90,12 +114,15 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
             app_state.outputs.close()
             raise
         app_state.worker = worker
+        if errors is not None:
+            use_error_profile(errors, app)
         app.extensions[EXTENSION_KEY] = app_state
         state.register(app_state)
         _register_request_hooks(app, settings)
-        from newlog.cli import health_command
+        from newlog.cli import health_command, table_command
 
         app.cli.add_command(health_command)
+        app.cli.add_command(table_command)
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True
@@ -114,15 +141,6 @@ def health_directory(app: Flask, settings: Settings, sink: Any) -> Path:
 
 def _running_the_health_command() -> bool:
     return "newlog-health" in sys.argv[1:]
-
-
-def _identity(app: Flask) -> dict[str, Any]:
-    """Return the static context an app's events carry from the start: app name, version, environment."""
-    return {
-        "app_name": app.config.get("APP_NAME", app.name),
-        "app_version": app.config.get("APP_VERSION", "unknown"),
-        "environment": app.config.get("ENVIRONMENT", os.environ.get("FLASK_ENV", "production")),
-    }
 
 
 def drain_on_sigterm() -> bool:

@@ -7,7 +7,10 @@ legacy ``Enum(LogLevel)`` column stored it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 metadata = MetaData()
 
@@ -29,3 +32,28 @@ def log_table(name: str = "unified_logs", meta: MetaData = metadata) -> Table:
         Column("traceback", Text, nullable=True),
         Column("context", JSON, nullable=True),
     )
+
+
+def log_table_of(meta: MetaData, name: str) -> Table:
+    """Return the table ``name`` of ``meta`` (the app's own model) when it has one, else newlog's."""
+    return meta.tables[name] if name in meta.tables else log_table(name)
+
+
+def create_sql(table: Table, dialect: Any) -> str:
+    """Return the statements creating ``table`` and its indexes, compiled for ``dialect``."""
+    indexes = sorted(table.indexes, key=lambda index: str(index.name))
+    statements = [CreateTable(table), *(CreateIndex(index) for index in indexes)]
+    return "\n".join(f"{str(statement.compile(dialect=dialect)).strip()};" for statement in statements)
+
+
+def alembic_code(table: Table) -> str:
+    """Return Alembic operations creating ``table`` and its indexes, for a migration's ``upgrade()``.
+
+    Rendered by Alembic's own autogenerate renderer; raises ImportError without Alembic.
+    """
+    from alembic.autogenerate import render_python_code
+    from alembic.operations import ops
+
+    indexes = sorted(table.indexes, key=lambda index: str(index.name))
+    operations = [ops.CreateTableOp.from_table(table), *(ops.CreateIndexOp.from_index(index) for index in indexes)]
+    return render_python_code(ops.UpgradeOps(ops=operations))

@@ -39,9 +39,24 @@ def add_logger_name(logger: Any, method_name: str, event_dict: EventDict) -> Eve
 
 
 def add_static_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-    """Add the current app's static context (app name, version, environment) without overriding event keys."""
-    for key, value in state.current().static_context.items():
+    """Add the current app's static context and identity fields (app name, version, environment, host).
+
+    Keys the event has are kept. Identity fields computed per event (see
+    :func:`newlog.set_identity`) are called here; one that raises is left out, and a
+    request-only one is added inside a request only.
+    """
+    app_state = state.current()
+    for key, value in app_state.static_context.items():
         event_dict.setdefault(key, value)
+    computed = app_state.computed_identity
+    if computed:
+        in_request = has_request_context()
+        for key, compute, request_only in computed:
+            if key not in event_dict and (in_request or not request_only):
+                try:
+                    event_dict[key] = compute()
+                except Exception:  # noqa: BLE001 - logging must never break the caller
+                    pass
     return event_dict
 
 
@@ -49,6 +64,24 @@ def add_timestamp(logger: Any, method_name: str, event_dict: EventDict) -> Event
     """Add ``timestamp``: the aware UTC datetime of the call (printed as ISO 8601 with ``Z``)."""
     event_dict["timestamp"] = dt.datetime.now(dt.timezone.utc)
     return event_dict
+
+
+_positional = structlog.stdlib.PositionalArgumentsFormatter()
+
+
+def format_positional_args(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """Format printf-style arguments into the message (``logger.info("%d rooms", 3)`` -> "3 rooms").
+
+    structlog's ``PositionalArgumentsFormatter`` does the formatting, as in the legacy chain;
+    where it would raise into the caller (arguments that do not fit the format) the message
+    stays as written and the arguments are kept under ``positional_args``.
+    """
+    if "positional_args" not in event_dict:
+        return event_dict
+    try:
+        return _positional(logger, method_name, event_dict)
+    except Exception:  # noqa: BLE001 - logging must never break the caller
+        return event_dict
 
 
 def add_request_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
@@ -70,7 +103,7 @@ def add_request_context(logger: Any, method_name: str, event_dict: EventDict) ->
 def add_user_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """With flask-login, add current_user_id / current_username (and role, is_admin) when authenticated.
 
-    A user attribute that is a method is called (``is_admin()``), as the legacy module did.
+    A method attribute is stored as its value (``user.is_admin()``), as the legacy module did.
     """
     if _current_user is None or not has_request_context():
         return event_dict
@@ -81,21 +114,30 @@ def add_user_context(logger: Any, method_name: str, event_dict: EventDict) -> Ev
         event_dict.setdefault("current_user_id", getattr(user, "id", None))
         event_dict.setdefault("current_username", getattr(user, "username", None))
         for attribute, key in (("role", "current_user_role"), ("is_admin", "is_admin")):
-            if hasattr(user, attribute):
-                event_dict.setdefault(key, _value_of(getattr(user, attribute)))
+            if key not in event_dict and hasattr(user, attribute):
+                value = _value_of(getattr(user, attribute))
+                if value is not _FAILED:
+                    event_dict[key] = value
     except Exception:  # noqa: BLE001 - no login manager on this app, or a broken user loader
         pass
     return event_dict
 
 
+_FAILED = object()
+
+
 def _value_of(attribute: Any) -> Any:
-    """Return a user attribute's value; a method (``is_admin()``) is called, as the legacy module did."""
-    if not callable(attribute):
-        return attribute
-    try:
-        return attribute()
-    except Exception as exc:  # noqa: BLE001 - a user method that fails must not break logging
-        return f"<{getattr(attribute, '__name__', 'method')}() failed: {type(exc).__name__}>"
+    """Return a user attribute as a value: a method (``is_admin()``) is called, as the legacy module did.
+
+    A method that fails (or needs arguments) gives ``_FAILED``: the key is left out, never
+    stored as ``"<bound method ...>"``.
+    """
+    if callable(attribute):
+        try:
+            return attribute()
+        except Exception:  # noqa: BLE001 - logging must never break the caller
+            return _FAILED
+    return attribute
 
 
 def sanitize(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:

@@ -405,7 +405,14 @@ class LogQueueWorker:
         if monkey is not None and monkey.is_module_patched("threading"):
             import gevent  # only where gevent already runs
 
-            return gevent.get_hub().threadpool.apply(function, args)
+            try:
+                pool = gevent.get_hub().threadpool
+            except RuntimeError:
+                # At interpreter exit (the atexit drain of a gevent worker whose first write comes
+                # after SIGTERM) gevent's threadpool module cannot be imported any more: it imports
+                # concurrent.futures.thread, which registers an atexit hook. Block the ending hub.
+                return function(*args)
+            return pool.apply(function, args)
         return function(*args)
 
     def _check_sink(self) -> None:

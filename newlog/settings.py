@@ -76,6 +76,26 @@ def _level(key: str, value: Any, origin: str) -> str:
     return text
 
 
+def _level_or_off(key: str, value: Any, origin: str) -> str:
+    if str(value).strip().upper() == "OFF":
+        return "OFF"
+    try:
+        return _level(key, value, origin)
+    except ConfigError:
+        raise ConfigError(
+            f"{key}={value!r} (from {origin}) is not a log level; use one of {', '.join(LEVELS)} or OFF"
+        ) from None
+
+
+def _create_table(key: str, value: Any, origin: str) -> str:
+    if str(value).strip().lower() == "auto":
+        return "auto"
+    try:
+        return "true" if _boolean(key, value, origin) else "false"
+    except ConfigError:
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be auto, true or false") from None
+
+
 def _name(key: str, value: Any, origin: str) -> str:
     text = str(value).strip()
     if not text:
@@ -133,6 +153,11 @@ class Settings:
     LOG_FILE: str | None = None
     LOG_FILE_MAX_BYTES: int = 10 * 1024 * 1024
     LOG_FILE_BACKUP_COUNT: int = 5
+    LOG_FILE_LEVEL: str = "DEBUG"
+    LOG_ERROR_FILE: str | None = None
+    LOG_CONSOLE_LEVEL: str = "DEBUG"
+    LOG_STDLIB: bool = True
+    LOG_CREATE_TABLE: str = "auto"
     LOG_REQUEST_ID_HEADER: str = "X-Request-ID"
     LOG_SHUTDOWN_TIMEOUT: float = 5.0
     LOG_RETRY_SECONDS: float = 30.0
@@ -187,6 +212,11 @@ _PARSERS: dict[str, Parser] = {
     "LOG_FILE": _optional_path,
     "LOG_FILE_MAX_BYTES": _positive_int,
     "LOG_FILE_BACKUP_COUNT": _positive_int,
+    "LOG_FILE_LEVEL": _level,
+    "LOG_ERROR_FILE": _optional_path,
+    "LOG_CONSOLE_LEVEL": _level_or_off,
+    "LOG_STDLIB": _boolean,
+    "LOG_CREATE_TABLE": _create_table,
     "LOG_REQUEST_ID_HEADER": _name,
     "LOG_SHUTDOWN_TIMEOUT": _positive_float,
     "LOG_RETRY_SECONDS": _positive_float,

@@ -15,6 +15,7 @@ same psycopg adapters as the INSERT, so the stored rows are identical.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -123,8 +124,8 @@ class DatabaseSink:
                 exists = inspect(connection).has_table(name, schema=schema)
             if not exists:
                 result["table"] = (
-                    f"missing: table {name!r} does not exist (newlog creates its own at the app's first write, "
-                    "unless the app's migrations own it: run them)"
+                    f"missing: table {name!r} does not exist (newlog creates its own at the app's first write "
+                    "unless the app's migrations own it, see LOG_CREATE_TABLE: run them, or 'flask newlog-table')"
                 )
                 return result
             self._ensure_table()
@@ -271,19 +272,19 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
 def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Settings | None = None) -> DatabaseSink:
     """Return the sink writing to ``table`` on a connection of its own to the app's database.
 
-    ``db`` defaults to the app's flask-sqlalchemy extension; ``table`` may be a Table, a
-    model class, or a table name (default the ``LOG_TABLE`` setting, "unified_logs"). A name
+    ``db`` defaults to the app's flask-sqlalchemy extension (when it is registered only after
+    ``init_app``, a :class:`DeferredSink` finds it at the first write); ``table`` may be a Table,
+    a model class, or a table name (default the ``LOG_TABLE`` setting, "unified_logs"). A name
     is looked up at the first write, so models imported after ``init_app`` count: the app's
     own model of that name, else the existing table as the database describes it, else
     newlog's own table, created (several processes starting at once may race to create it:
-    that is fine). The engine is :func:`writer_engine`: never the app's pool.
+    that is fine) unless ``LOG_CREATE_TABLE`` says not to (see :func:`may_create_table`): then
+    the write fails with :class:`MissingLogTable` and is retried. The engine is
+    :func:`writer_engine`: never the app's pool.
     """
     db = db if db is not None else app.extensions.get("sqlalchemy")
     if db is None:
-        raise ConfigError(
-            "newlog.init_app: the app has no flask-sqlalchemy extension; call db.init_app(app) first, "
-            "or pass db=... (or sink=... to write elsewhere)"
-        )
+        return DeferredSink(lambda: _registered_sink(app, table, settings))  # type: ignore[return-value]
     settings = settings or Settings.load(app.config)
     with app.app_context():
         app_engine = db.engine
@@ -302,6 +303,8 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
         if inspect(engine).has_table(wanted):
             return resolve_table(db, Table(wanted, MetaData(), autoload_with=engine))
         own = resolve_table(db, log_table(wanted))
+        if not may_create_table(app, settings):
+            raise MissingLogTable(missing_table_message(app, wanted, settings))
         _create_if_missing(engine, own)
         return own
 
@@ -355,8 +358,10 @@ def writer_engine(
         connect_args["timeout"] = attempt if sqlite_timeout is None else sqlite_timeout
     elif backend == "postgresql" and url.get_driver_name() in ("psycopg", "psycopg2"):
         connect_args.setdefault("connect_timeout", max(1, round(attempt)))
-        given = str(connect_args.get("options", "")).strip()
-        connect_args["options"] = f"{given} -c statement_timeout={int(attempt * 1000)}".strip()
+        # connect_args replace the URL's own ?options=... (a search_path, say): carry it over, as the app's engine has it
+        in_url = url.query.get("options", "")
+        given = str(connect_args["options"] if "options" in connect_args else " ".join(in_url) if isinstance(in_url, tuple) else in_url)
+        connect_args["options"] = f"{given.strip()} -c statement_timeout={int(attempt * 1000)}".strip()
     return create_engine(
         url,
         pool_size=pool_size,
@@ -370,6 +375,49 @@ def writer_engine(
 
 def _probe_row() -> dict[str, Any]:
     return build_row({"event": "newlog health probe (rolled back)", "level": "info", "module": "newlog"})
+
+
+class SinkNotReady(RuntimeError):
+    """The app's database is not set up yet (retried like an unreachable database)."""
+
+
+class MissingLogTable(SinkNotReady):
+    """The log table does not exist and newlog must not create it (Flask-Migrate / ``LOG_CREATE_TABLE``)."""
+
+
+def may_create_table(app: Flask, settings: Settings | None) -> bool:
+    """Return whether newlog may create its own log table for ``app`` when it is missing.
+
+    ``LOG_CREATE_TABLE`` true / false decides; ``auto`` (the default) creates it unless the
+    app is managed by Flask-Migrate (``app.extensions["migrate"]``): its schema changes go
+    through Alembic, and a table created behind Alembic's back breaks the next migration.
+    """
+    policy = (settings or Settings.load(app.config)).LOG_CREATE_TABLE
+    if policy == "auto":
+        return "migrate" not in app.extensions
+    return policy == "true"
+
+
+def missing_table_message(app: Flask, name: str, settings: Settings | None) -> str:
+    """Return what to do about the missing log table ``name`` of ``app``."""
+    policy = (settings or Settings.load(app.config)).LOG_CREATE_TABLE
+    why = (
+        "the app is managed by Flask-Migrate (LOG_CREATE_TABLE=auto)" if policy == "auto" else "LOG_CREATE_TABLE=false"
+    )
+    return (
+        f"newlog: the log table {name!r} does not exist and newlog does not create it: {why}. Add it to the app's "
+        "migrations ('flask newlog-table --alembic' prints the op.create_table code, '--sql' the DDL) and run "
+        "'flask db upgrade', or create it now with 'flask newlog-table', or set LOG_CREATE_TABLE=true"
+    )
+
+
+def _registered_sink(app: Flask, table: Any, settings: Settings | None) -> DatabaseSink:
+    if app.extensions.get("sqlalchemy") is None:
+        raise SinkNotReady(
+            f"newlog: app {app.name!r} has no flask-sqlalchemy extension; call db.init_app(app) in the app factory "
+            "(before or after newlog.init_app), or pass db=... (or sink=... to write elsewhere)"
+        )
+    return default_sink(app, table=table, settings=settings)
 
 
 def _create_if_missing(engine: Engine, table: Table) -> None:
@@ -433,3 +481,68 @@ def _is_missing_table(exc: BaseException) -> bool:
         return "no such table" in str(original)
     except Exception:  # noqa: BLE001 - an unprintable driver error
         return False
+
+
+class DeferredSink:
+    """The default sink of an app whose flask-sqlalchemy extension is registered after ``newlog.init_app``.
+
+    The legacy module looked the database up per event, so app factories could configure
+    logging before ``db.init_app(app)``; this sink is built at the first write, when the
+    factory has run. Until then a write raises :class:`SinkNotReady` and is retried.
+    """
+
+    def __init__(self, build: Callable[[], DatabaseSink]) -> None:
+        self.build = build
+        self.sink: DatabaseSink | None = None
+        self._lock = threading.Lock()
+
+    def _built(self) -> DatabaseSink:
+        sink = self.sink
+        if sink is None:
+            with self._lock:  # sync writes come from many threads: one of them builds it
+                if self.sink is None:
+                    self.sink = self.build()
+                sink = self.sink
+        return sink
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._built()(rows)
+
+    is_poison = staticmethod(is_poison)
+    describe_error = staticmethod(describe_error)
+
+    def after_fork(self) -> None:
+        """Pass the fork on to the sink, once built."""
+        if self.sink is not None:
+            self.sink.after_fork()
+
+    def check(self) -> None:
+        """Connect once, when the app's database is registered by now (else the first write retries)."""
+        try:
+            sink = self._built()
+        except SinkNotReady:
+            return
+        sink.check()
+
+    def probe(self) -> dict[str, Any]:
+        """Probe the database (see :meth:`DatabaseSink.probe`); not ok while the app has no database."""
+        try:
+            sink = self._built()
+        except SinkNotReady as exc:
+            return {"ok": False, "connect": str(exc), "table": "skipped", "insert": "skipped"}
+        return sink.probe()
+
+    @property
+    def url(self) -> str:
+        """Return the database URL (password hidden), once the sink is built."""
+        return self.sink.url if self.sink is not None else ""
+
+    @property
+    def table_name(self) -> str | None:
+        """Return the log table's name, once the sink is built."""
+        return self.sink.table_name if self.sink is not None else None
+
+    def close(self) -> None:
+        """Close the sink, once built."""
+        if self.sink is not None:
+            self.sink.close()

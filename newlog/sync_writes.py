@@ -32,7 +32,7 @@ from newlog.clock import SYSTEM_CLOCK, Clock
 from newlog.queue_worker import default_is_poison, pipeline_thread
 from newlog.rows import build_row
 from newlog.settings import ConfigError, Settings
-from newlog.sinks import DatabaseSink, _engine_options, attempt_seconds, writer_engine
+from newlog.sinks import DatabaseSink, DeferredSink, _engine_options, attempt_seconds, writer_engine
 
 if TYPE_CHECKING:
     from newlog.queue_worker import LogQueueWorker
@@ -148,11 +148,30 @@ def sync_engine(app_engine: Engine, retry_seconds: float, options: Mapping[str, 
 
 
 def sync_writer_for(app: Any, db: Any, sink: Any, settings: Settings) -> SyncWriter:
-    """Return the app's sync writer: newlog's database sink on :func:`sync_engine`, else the app's own ``sink``."""
-    if isinstance(sink, DatabaseSink):
-        db = db if db is not None else app.extensions.get("sqlalchemy")
-        with app.app_context():
-            app_engine = db.engine
-        engine = sync_engine(app_engine, settings.LOG_RETRY_SECONDS, _engine_options(app, db))
-        sink = sink.with_engine(engine, use_copy=False)
+    """Return the app's sync writer: newlog's database sink on :func:`sync_engine`, else the app's own ``sink``.
+
+    An app whose database is registered after ``init_app`` (a :class:`~newlog.sinks.DeferredSink`)
+    gets the same, built at its first sync write.
+    """
+    if isinstance(sink, DeferredSink):
+        build = sink.build
+
+        def build_on_sync_engine() -> DatabaseSink:
+            found = build()  # a sink of its own, needed for its table only
+            try:
+                return _on_sync_engine(app, db, found, settings)
+            finally:
+                found.close()
+
+        sink = DeferredSink(build_on_sync_engine)
+    elif isinstance(sink, DatabaseSink):
+        sink = _on_sync_engine(app, db, sink, settings)
     return SyncWriter(sink, back_off=attempt_seconds(settings.LOG_RETRY_SECONDS))
+
+
+def _on_sync_engine(app: Any, db: Any, sink: DatabaseSink, settings: Settings) -> DatabaseSink:
+    db = db if db is not None else app.extensions.get("sqlalchemy")
+    with app.app_context():
+        app_engine = db.engine
+    engine = sync_engine(app_engine, settings.LOG_RETRY_SECONDS, _engine_options(app, db))
+    return sink.with_engine(engine, use_copy=False)

@@ -266,15 +266,20 @@ def _debug_switch_works(pair: StepPair) -> int:
 # -- context -----------------------------------------------------------------------------------
 
 
-def _contextvar_scope(pair: StepPair) -> int:
-    global_context = pair.meta.get("global_context") or {}
-    count = 0
-    targets: list[tuple[Context, Context]] = list(_context_pairs(pair))
+def _contexts_and_context_results(pair: StepPair) -> list[tuple[Context, Context]]:
+    """Return the (legacy, target) contexts of the step's rows and of its results that are log contexts."""
+    pairs: list[tuple[Context, Context]] = list(_context_pairs(pair))
     for path in pair.meta.get("context_results", []):
         legacy_value, target_value = _at(pair.legacy.get("result"), path), _at(pair.target.get("result"), path)
         if isinstance(legacy_value, dict) and isinstance(target_value, dict):
-            targets.append((legacy_value, target_value))
-    for legacy_ctx, target_ctx in targets:
+            pairs.append((legacy_value, target_value))
+    return pairs
+
+
+def _contextvar_scope(pair: StepPair) -> int:
+    global_context = pair.meta.get("global_context") or {}
+    count = 0
+    for legacy_ctx, target_ctx in _contexts_and_context_results(pair):
         for key, value in list(legacy_ctx.items()):
             if key in global_context and global_context[key] == value and key not in target_ctx:
                 del legacy_ctx[key]
@@ -405,7 +410,7 @@ def _startup_context_is_static(pair: StepPair) -> int:
     steps = pair.legacy_doc["steps"]
     startup = (steps[0].get("meta") or {}).get("global_context") or {} if steps else {}
     count = 0
-    for legacy_ctx, target_ctx in _context_pairs(pair):
+    for legacy_ctx, target_ctx in _contexts_and_context_results(pair):
         for key, value in startup.items():
             if key not in legacy_ctx and target_ctx.get(key) == value:
                 del target_ctx[key]
@@ -437,6 +442,9 @@ def _positional_args_formatted(pair: StepPair) -> int:
         except (TypeError, ValueError):
             continue
         if formatted == target_row.get("message"):
+            level = str(legacy_row.get("level")).lower()
+            if _remove_printed(pair.legacy, [level, str(legacy_row["message"])]):
+                pair.legacy["printed"] = sorted(pair.legacy["printed"] + [[level, formatted]])
             legacy_row["message"] = formatted
             del legacy_ctx["positional_args"]
             count += 1
@@ -810,8 +818,8 @@ DELTAS: tuple[Delta, ...] = (
     Delta(
         "startup-context-is-static",
         "a value the application bound at start-up (import time or the factory: the legacy global context as the "
-        "first step found it) may be static context, carried by every event whatever clear_context() does; legacy "
-        "lost it at the first clear_context()",
+        "first step found it) may be static context, carried by every event and shown by get_context() whatever "
+        "clear_context() does in a request; legacy lost it at the first clear_context()",
         _startup_context_is_static,
     ),
     Delta(
@@ -822,8 +830,9 @@ DELTAS: tuple[Delta, ...] = (
     ),
     Delta(
         "positional-args-formatted",
-        "logger.info('... %s', arg) formats the message (structlog's filtering logger); legacy's stdlib BoundLogger "
-        "stored the template and the arguments under positional_args",
+        "logger.info('... %s', arg) formats the message, stored and printed (as the newer legacy variant's "
+        "PositionalArgumentsFormatter did); the older variant's chain had none and stored the template and the "
+        "arguments under positional_args",
         _positional_args_formatted,
     ),
     # exceptions

@@ -177,3 +177,64 @@ def test_the_stub_is_one_line_and_serves_compat(tree: Path) -> None:
     [(message, where)] = out["warnings"]
     assert "pkg.utils.structlog_config is served by compat" in message and "from newlog import" in message
     assert where == ["pkg", "utils", "__init__.py"]  # the line that imported the old path
+
+
+PROFILE_MODULE = '''
+from newlog.error_profile import ErrorProfile, Outcome, PayloadShape, Rule, Text
+
+PROFILE = ErrorProfile(
+    rules=(Rule(outcome=Outcome(500, "system", "high", "INTERNAL_ERROR", Text.literal("Etwas ist schiefgelaufen."), False)),),
+    payload=PayloadShape(keys=("error", "error_id", "category", "severity", "message_code", "message")),
+)
+IDENTITY = {"app_name": "Shop Deluxe", "app_version": lambda: "9.9", "host": "pod-1"}
+REQUEST_ONLY = frozenset({"host"})
+'''
+
+
+def test_a_stub_with_a_profile_answers_errors_and_fills_identity_the_legacy_way(tree: Path) -> None:
+    (tree / "pkg" / "utils" / "legacy_profile.py").write_text(PROFILE_MODULE)
+    (tree / "pkg" / "utils" / "structlog_config.py").write_text(compat.stub("pkg.utils.legacy_profile"))
+
+    out = run(
+        tree,
+        """
+        from flask import Flask
+        import newlog
+        from newlog.error_adapter import current_error_profile
+        from pkg.utils.structlog_config import enhanced_error_handler, log_info
+        import pkg.utils.legacy_profile as profile
+
+        app = Flask("shop")
+        app.config["LOG_CONSOLE_LEVEL"] = "OFF"
+        rows = []
+        newlog.init_app(app, sink=rows.extend)
+        with app.test_request_context("/"):
+            payload = enhanced_error_handler(ZeroDivisionError("x"))
+            log_info("in a request")
+        with app.app_context():
+            log_info("outside a request")
+        assert newlog.flush(10)
+        identity = {row["message"]: {key: row["context"].get(key) for key in ("app_name", "app_version", "host")} for row in rows}
+        print(json.dumps({"same": current_error_profile() is profile.PROFILE, "message": payload["message"], "identity": identity}))
+        """,
+    )
+
+    assert out["same"] is True and out["message"] == "Etwas ist schiefgelaufen."
+    assert out["identity"]["in a request"] == {"app_name": "Shop Deluxe", "app_version": "9.9", "host": "pod-1"}
+    assert out["identity"]["outside a request"] == {"app_name": "Shop Deluxe", "app_version": "9.9", "host": None}
+
+
+def test_a_profile_that_is_not_one_names_what_it_lacks(tree: Path) -> None:
+    (tree / "pkg" / "utils" / "settings.py").write_text("DEBUG = True\n")
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import compat; compat.install('pkg.utils.structlog_config', profile='pkg.utils.settings')"],
+        cwd=tree,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "compat: pkg.utils.settings is not a profile module (it lacks PROFILE, IDENTITY)" in result.stderr

@@ -86,10 +86,11 @@ def test_compat_serves_every_mapped_name(served, legacy_name: str) -> None:
     assert legacy_name in served.__all__
 
 
-def test_compat_adapters_are_only_where_the_legacy_signature_differs(served) -> None:
+def test_compat_adapters_are_only_where_the_legacy_signature_or_scope_differs(served) -> None:
     adapted = sorted(name for name in NAMES if getattr(served, name) is not getattr(newlog, NAMES[name].new))
 
-    assert adapted == ["SQLAlchemyLogHandler", "configure_structlog", "get_logger"]
+    # the context helpers work on _global_context: process-wide at start-up, per request inside one
+    assert adapted == ["SQLAlchemyLogHandler", "bind_context", "clear_context", "configure_structlog", "get_context", "get_logger"]
 
 
 @pytest.mark.parametrize("name", sorted(PRIVATE_STATE))

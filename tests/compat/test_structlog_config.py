@@ -48,38 +48,91 @@ def test_the_warning_can_be_made_an_error() -> None:
     assert "DeprecationWarning" in result.stderr and "from newlog import" in result.stderr
 
 
-def test_global_context_write_binds_a_contextvar_and_warns() -> None:
-    with pytest.warns(DeprecationWarning, match=r"_global_context\['tenant'\].*newlog.bind_context\(tenant=\.\.\.\)"):
-        slc._global_context["tenant"] = "acme"
+def test_a_global_context_write_at_start_up_reaches_every_later_event_in_every_thread(make_app: MakeApp, sqlite_url: str) -> None:
+    app = make_app(database=sqlite_url, init=False)
 
-    assert newlog.get_context() == {"tenant": "acme"}
-    assert dict(slc._global_context) == {"tenant": "acme"}
-    assert slc._global_context.copy() == {"tenant": "acme"}
+    def create_app() -> None:  # what an app factory does: no request is active
+        slc.configure_structlog(app)
+        with pytest.warns(DeprecationWarning, match=r"_global_context\['tenant'\].*newlog.set_static_context\(tenant=\.\.\.\)"):
+            slc._global_context["tenant"] = "acme"
+        slc._global_context.update({"build": "b-7"})
+
+    @app.get("/")
+    def index() -> str:
+        slc.log_info("In a request", module="web")
+        return "ok"
+
+    create_app()
+    assert app.test_client().get("/").status_code == 200
+    thread = threading.Thread(target=lambda: slc.log_info("In a thread", module="job"))
+    thread.start()
+    thread.join()
+    assert newlog.flush(10)
+
+    stored = {row["message"]: row["context"] for row in rows(app)}
+    assert set(stored) == {"In a request", "In a thread"}
+    for context in stored.values():
+        assert (context["tenant"], context["build"]) == ("acme", "b-7")
+    assert slc._global_context.copy() == {"tenant": "acme", "build": "b-7"}
     assert not isinstance(slc._global_context, dict)  # no process-global storage of its own
 
 
-def test_global_context_is_not_shared_with_other_threads() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        slc._global_context["tenant"] = "acme"
+def test_a_global_context_write_in_a_request_stays_in_that_request(make_app: MakeApp, sqlite_url: str) -> None:
+    app = make_app(database=sqlite_url, init=False)
+    slc.configure_structlog(app)
+
+    @app.get("/bind")
+    def bind() -> str:
+        with pytest.warns(DeprecationWarning, match=r"inside a request binds a ContextVar.*newlog.bind_context\(cart=\.\.\.\)"):
+            slc._global_context["cart"] = "c-1"
+        slc.log_info("Bound", module="web")
+        return "ok"
+
+    @app.get("/later")
+    def later() -> str:
+        slc.log_info("Later", module="web", seen="cart" in slc._global_context)
+        return "ok"
+
+    client = app.test_client()
+    client.get("/bind")
+    client.get("/later")
+    assert newlog.flush(10)
+
+    stored = {row["message"]: row["context"] for row in rows(app)}
+    assert stored["Bound"]["cart"] == "c-1"
+    assert "cart" not in stored["Later"] and stored["Later"]["seen"] is False
+
+
+def test_bind_context_at_import_time_is_process_wide_like_the_legacy_dict() -> None:
+    slc.bind_context(service="billing")
     seen: list[dict[str, Any]] = []
 
-    thread = threading.Thread(target=lambda: seen.append(dict(slc._global_context)))
+    thread = threading.Thread(target=lambda: seen.append(slc.get_context()))
     thread.start()
     thread.join()
 
-    assert seen == [{}]
+    assert seen == [{"service": "billing"}]
+    assert newlog.get_static_context()["service"] == "billing"
 
 
-def test_global_context_delete_and_clear() -> None:
-    slc.bind_context(a=1, b=2)
-
+def test_global_context_delete_and_clear(make_app: MakeApp) -> None:
+    app = make_app()
+    slc.bind_context(a=1, b=2)  # start-up: static
     del slc._global_context["a"]
     with pytest.raises(KeyError):
         del slc._global_context["missing"]
-    assert newlog.get_context() == {"b": 2}
-    slc._global_context.clear()
-    assert newlog.get_context() == {}
+    assert slc.get_context() == {"b": 2}
+
+    with app.test_request_context("/"):
+        slc.bind_context(c=3)
+        del slc._global_context["c"]
+        with pytest.raises(KeyError):
+            del slc._global_context["b"]  # a request does not remove what start-up set
+        slc.clear_context()
+        assert slc.get_context() == {"b": 2}
+    slc.clear_context()
+    assert slc.get_context() == {}
+    assert "b" not in newlog.get_static_context()
 
 
 def test_debug_state_reads_the_live_switch() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 import newlog
 from newlog import state
-from tests.support import read_rows
+from tests.support import read_rows, stored_rows
 
 
 def strict_json(line: str) -> dict[str, Any]:
@@ -148,10 +148,32 @@ def test_log_file_settings_come_from_the_environment(make_app, tmp_path, monkeyp
 
 
 def test_an_unwritable_log_file_is_a_config_error_naming_the_setting(make_app, tmp_path) -> None:
-    missing = tmp_path / "no" / "such" / "dir" / "app.log"
+    taken = tmp_path / "app.log"
+    taken.mkdir()  # a directory where the file should be
 
-    with pytest.raises(newlog.ConfigError, match=r"LOG_FILE='.*app\.log' cannot be opened.*create its directory"):
-        make_app(LOG_FILE=str(missing))
+    with pytest.raises(newlog.ConfigError, match=r"LOG_FILE='.*app\.log' cannot be opened.*fix the permissions or the path"):
+        make_app(LOG_FILE=str(taken))
+
+
+def test_a_log_file_in_a_directory_created_after_init_app_is_opened_at_its_first_line(make_app, tmp_path) -> None:
+    log_file = tmp_path / "logs" / "app.log"  # the app's own logging set-up creates logs/ later
+    make_app(LOG_RENDERER="json", LOG_FILE=str(log_file))
+    log_file.parent.mkdir()
+
+    newlog.log_info("first line")
+
+    assert file_lines(log_file)[0]["event"] == "first line"
+
+
+def test_a_log_file_whose_directory_never_appears_is_reported_once_and_nothing_else_is_lost(make_app, tmp_path, capfd) -> None:
+    app = make_app(LOG_RENDERER="json", LOG_FILE=str(tmp_path / "missing" / "app.log"))
+
+    newlog.log_info("one")
+    newlog.log_info("two")
+
+    err = capfd.readouterr().err
+    assert err.count("cannot be opened for writing") == 1 and "create its directory" in err
+    assert [row["message"] for row in stored_rows(app)] == ["one", "two"]
 
 
 @pytest.mark.parametrize("setting", ["LOG_FILE_MAX_BYTES", "LOG_FILE_BACKUP_COUNT"])

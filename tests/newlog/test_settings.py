@@ -4,6 +4,7 @@ any other key is the app's own (a likely typo of newlog's keys gets one warning)
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -37,6 +38,10 @@ def newlog_threads() -> int:
         ("LOG_DB_LEVEL", "verbose", "is not a log level"),
         ("LOG_RENDERER", "xml", "must be one of auto, json, console"),
         ("LOG_TABLE", "  ", "must not be empty"),
+        ("LOG_CONSOLE_LEVEL", "loud", "is not a log level; use one of DEBUG, INFO, WARNING, ERROR, CRITICAL or OFF"),
+        ("LOG_FILE_LEVEL", "OFF", "is not a log level"),
+        ("LOG_STDLIB", "sometimes", "is not a boolean"),
+        ("LOG_CREATE_TABLE", "maybe", "must be auto, true or false"),
     ],
 )
 @pytest.mark.parametrize("origin", ["app.config", "the environment"])
@@ -87,6 +92,35 @@ def test_a_likely_typo_in_app_config_is_ignored_with_one_warning_naming_the_sett
 
     warnings = [record.getMessage() for record in caplog.records if record.name == "newlog"]
     assert warnings == [f"newlog: {typo} in app.config is not a newlog setting and is ignored by newlog; did you mean {meant!r}?"]
+
+
+class OwnKeysOnly(Mapping[str, str]):
+    """An environment that fails the test when it is iterated: only lookups of newlog's own keys are allowed."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.looked_up: list[str] = []
+
+    def __getitem__(self, key: str) -> str:
+        self.looked_up.append(key)
+        return self.values[key]
+
+    def __contains__(self, key: object) -> bool:
+        self.looked_up.append(str(key))
+        return key in self.values
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("newlog scanned the whole environment")
+
+    def __len__(self) -> int:
+        raise AssertionError("newlog scanned the whole environment")
+
+
+def test_the_environment_is_only_asked_for_newlogs_own_keys() -> None:
+    environ = OwnKeysOnly({"LOG_BATCH_SIZE": "7", "LOG_BACH_SIZE": "50", "LOG_BACKUP_COUNT": "x"})
+
+    assert Settings.load({}, environ).LOG_BATCH_SIZE == 7
+    assert "LOG_BATCH_SIZE" in environ.looked_up and set(environ.looked_up) <= newlog_settings.KNOWN_KEYS
 
 
 def test_the_environment_is_never_scanned_for_keys_that_are_not_newlogs(caplog: pytest.LogCaptureFixture) -> None:

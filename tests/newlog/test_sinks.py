@@ -3,12 +3,14 @@ budget, a probe that stores nothing, and short error lines with a hint for a mis
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 
 import newlog
 from newlog.sinks import DatabaseSink, default_sink, describe_error, writer_engine
-from tests.conftest import MakeApp
+from tests.conftest import MakeApp, require_postgres
 from tests.support import read_rows, stored_rows
 
 
@@ -114,3 +116,23 @@ def read_rows_of(app: object) -> list[dict[str, object]]:
     from tests.support import table_rows
 
     return table_rows(app.config["SQLALCHEMY_DATABASE_URI"], app.config["LOG_TABLE"])  # type: ignore[attr-defined]
+
+
+def test_the_writer_keeps_the_search_path_given_in_the_database_url() -> None:
+    server = sa.make_url(require_postgres())
+    schema = f"newlog_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    app_engine = sa.create_engine(server.update_query_dict({"options": f"-csearch_path={schema}"}))
+    writer = writer_engine(app_engine, 3.0)
+    try:
+        with writer.connect() as connection:
+            search_path, timeout = connection.execute(sa.text("SELECT current_setting('search_path'), current_setting('statement_timeout')")).one()
+        assert (search_path, timeout) == (schema, "1s")
+    finally:
+        writer.dispose()
+        app_engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
