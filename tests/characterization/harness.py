@@ -1,9 +1,10 @@
-"""Targets, databases and the subprocess run of the scenario, for the characterization suite.
+"""Targets, databases and the kit's runs, for the characterization suite.
 
 Every run gets a fresh copy of ``examples/legacy_app`` (prepared for its target) and a
 fresh database: a SQLite file, or a PostgreSQL database of its own created on the server
-of ``NEWLOG_TEST_POSTGRES_URL`` and dropped afterwards. The scenario runs in a subprocess
-because every copy's package is called ``app``.
+of ``NEWLOG_TEST_POSTGRES_URL`` and dropped afterwards. The kit runs in a subprocess, as a
+team runs it (``python -m compat.characterize record ...`` in the app's folder): every
+copy's package is called ``app``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from tests.conftest import require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY_APP = ROOT / "examples" / "legacy_app"
-SCENARIO = Path(__file__).with_name("scenario.py")
+SCENARIO = "characterize.toml"
+"""The scenario file shipped with the example app."""
 LEGACY_FILE = Path("app") / "utils" / "structlog_config.py"
 INSTALL_LINES = "\nimport compat\n\ncompat.install()  # the legacy file is gone: compat serves app.utils.structlog_config\n"
 _ENV_PREFIXES = ("LOG_", "FLASK_", "NEWLOG_")
@@ -130,17 +132,22 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_scenario(copy: Path, target: str, database_url: str, out: Path) -> dict[str, Any]:
-    """Run the scenario in ``copy`` (cwd) and return its document; fail with its output if it fails."""
-    result = subprocess.run(
-        [sys.executable, str(SCENARIO), "--target", target, "--out", str(out)],
-        cwd=copy,
-        env=clean_env(DATABASE_URL=database_url),
+def kit(folder: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m compat.characterize *args`` in ``folder``; return the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "compat.characterize", *args],
+        cwd=folder,
+        env=clean_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert result.returncode == 0, f"scenario failed for {target}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+
+
+def run_scenario(copy: Path, target: str, database_url: str, out: Path) -> dict[str, Any]:
+    """Record the example's scenario in ``copy``; return the document (fail with the kit's output if it fails)."""
+    result = kit(copy, "record", "--app", "app:create_app", "--database", database_url, "--scenario", SCENARIO, str(out))
+    assert result.returncode == 0, f"record failed for {target} ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return json.loads(out.read_text())
 
 
