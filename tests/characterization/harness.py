@@ -101,7 +101,11 @@ TARGETS = {
 
 @contextlib.contextmanager
 def fresh_database(kind: str, folder: Path) -> Iterator[str]:
-    """Yield the URL of an empty database of ``kind`` ("sqlite" or "postgresql"), dropped afterwards."""
+    """Yield the URL of an empty database of ``kind`` ("sqlite" or "postgresql"), dropped afterwards.
+
+    For PostgreSQL it is a schema of its own inside the database of ``NEWLOG_TEST_POSTGRES_URL``
+    (the URL sets the connection's ``search_path`` to it): nothing outside that database is touched.
+    """
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'characterize.db'}"
         return
@@ -110,12 +114,12 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            connection.execute(sa.text(f'CREATE SCHEMA "{name}"'))
         try:
-            yield server.set(database=name).render_as_string(hide_password=False)
+            yield server.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
         finally:
             with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
     finally:
         admin.dispose()
 
