@@ -148,9 +148,19 @@ def _same_database(left: sa.engine.URL, right: sa.engine.URL) -> bool:
 
 
 def one_line(exc: BaseException) -> str:
-    """Return ``Type: message (file:line)`` of an exception, the line being where it was raised."""
+    """Return ``Type: message (file:line)`` of an exception, the line being the last one in the app's code.
+
+    Frames of the import machinery and of the kit itself are not the app's: when only those
+    are left, no location is given.
+    """
     frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
-    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    kit = os.path.dirname(os.path.abspath(__file__))
+    own = [
+        frame
+        for frame in frames
+        if not frame.filename.startswith("<frozen") and os.sep + "importlib" + os.sep not in frame.filename and not frame.filename.startswith(kit)
+    ]
+    where = f" ({own[-1].filename}:{own[-1].lineno})" if own else ""
     return f"{type(exc).__name__}: {exc}{where}"
 
 
