@@ -75,11 +75,10 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
     role: Mapped[str] = mapped_column(String(20), nullable=False, default="user")
 
-    @property
     def is_admin(self) -> bool:
-        """True for users with the ``admin`` role."""
+        """True for users with the ``admin`` role (a method: callers write ``user.is_admin()``)."""
         return self.role == "admin"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the public fields of the user."""
-        return {"id": self.id, "username": self.username, "role": self.role, "is_admin": self.is_admin}
+        return {"id": self.id, "username": self.username, "role": self.role, "is_admin": self.is_admin()}

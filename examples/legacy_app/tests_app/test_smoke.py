@@ -79,3 +79,41 @@ def test_error_payload_shape(client: FlaskClient) -> None:
     assert payload["category"] == "network"
     assert payload["severity"] == "high"
     assert payload["suggestions"]
+
+
+def _login(client: FlaskClient, username: str, role: str = "user") -> None:
+    assert client.post("/login", json={"username": username, "role": role}).status_code == 200
+
+
+def test_is_admin_is_a_method_and_rows_store_its_value(legacy_app: Flask, client: FlaskClient) -> None:
+    _login(client, "root", role="admin")
+    assert client.get("/api/reports/daily").status_code == 200
+    _login(client, "mallory")
+    assert client.get("/api/reports/daily").status_code == 403
+
+    flags = {row.context["current_username"]: row.context["is_admin"] for row in _rows(legacy_app) if "is_admin" in row.context}
+    assert flags == {"root": True, "mallory": False}
+
+
+def test_a_failing_protected_view_is_logged_through_logger_exception(legacy_app: Flask, client: FlaskClient) -> None:
+    _login(client, "dave")
+
+    assert client.get("/api/orders/99").status_code == 404
+
+    [row] = [row for row in _rows(legacy_app) if row.message == "Protected view %s failed"]
+    assert (row.level, row.module) == (LogLevel.ERROR, "system")
+    assert row.context["positional_args"] == ["get_order"]  # the older chain does not format printf-style arguments
+    assert "NotFoundError" in row.traceback
+
+
+def test_admin_reads_and_sets_the_system_logger_level(client: FlaskClient) -> None:
+    _login(client, "root", role="admin")
+
+    assert client.get("/api/admin/log-level").get_json() == {"logger": "system", "level": "WARNING"}
+    try:
+        assert client.put("/api/admin/log-level", json={"level": "debug"}).get_json()["level"] == "DEBUG"
+        assert client.get("/api/orders/1").status_code == 200  # isEnabledFor(DEBUG) is now true
+    finally:
+        client.put("/api/admin/log-level", json={"level": "NOTSET"})
+    assert client.get("/api/admin/log-level").get_json()["level"] == "WARNING"
+    assert client.put("/api/admin/log-level", json={"level": "LOUD"}).status_code == 400

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask_login import current_user, login_required
 
+from app.decorators import system_logger, traced
 from app.errors import NotFoundError, ValidationFailed
 from app.services import billing
 from app.services.reports import ReportService
@@ -59,6 +61,7 @@ def log_at_level(level: str):
 
 @api_bp.get("/orders/<int:order_id>")
 @login_required
+@traced
 def get_order(order_id: int):
     """Return a demo order; 404 (NotFoundError) for unknown ids."""
     if should_log_debug():
@@ -99,9 +102,10 @@ def create_payment():
 
 @api_bp.get("/reports/daily")
 @login_required
+@traced
 def daily_report():
     """Admins only (403 otherwise): counts of ``unified_logs`` rows by level."""
-    if not current_user.is_admin:
+    if not current_user.is_admin():
         log_warning("Non-admin asked for the daily report", module="reports", username=current_user.username)
         abort(403)
     return jsonify(ReportService().daily_summary())
@@ -112,3 +116,18 @@ def sync():
     """Run the (fake) synchronisation job."""
     source = str((request.get_json(silent=True) or {}).get("source", "crm"))
     return jsonify(run_sync(source))
+
+
+@api_bp.route("/admin/log-level", methods=["GET", "PUT"])
+@login_required
+@traced
+def log_level():
+    """Admins only: the system logger's level (``getEffectiveLevel``); PUT ``{"level"}`` sets it (``setLevel``)."""
+    if not current_user.is_admin():
+        abort(403)
+    if request.method == "PUT":
+        level = str((request.get_json(silent=True) or {}).get("level", "")).upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValidationFailed(f"unknown level {level!r}", field="level")
+        system_logger.setLevel(level)
+    return jsonify(logger=system_logger.name, level=logging.getLevelName(system_logger.getEffectiveLevel()))

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from ..constants import USER_ROLES
+from ..decorators import traced
 from ..errors import ValidationFailed
 from ..extensions import db, login_manager
 from ..models import User
@@ -68,6 +69,7 @@ def logout():
 
 @auth_bp.get("/me")
 @login_required
+@traced
 def me():
     """Return the current user and the global log context the legacy module holds."""
     from ..utils.structlog_config import get_context as current_log_context  # aliased, relative

@@ -207,7 +207,8 @@ class SQLAlchemyLogHandler:
                     context["current_user_id"] = current_user.id
                     context["current_username"] = current_user.username
                     context["current_user_role"] = getattr(current_user, "role", None)
-                    context["is_admin"] = getattr(current_user, "is_admin", False)
+                    is_admin = getattr(current_user, "is_admin", False)
+                    context["is_admin"] = is_admin() if callable(is_admin) else is_admin
             except Exception:
                 pass
 

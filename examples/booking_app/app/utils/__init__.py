@@ -1,0 +1,1 @@
+"""Utilities of the booking portal: logging (``structlog_config``), time helpers, decorators."""
