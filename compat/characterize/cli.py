@@ -226,10 +226,9 @@ def _compare(args: argparse.Namespace) -> int:
             _write(args.save, after)
     report = compare(before, after)
     if args.after is None and after.get("problems"):
-        report.notes.append(
-            f"{len(after['problems'])} step(s) were answered by a guard after the switch (their answered_by differs): "
-            + "; ".join(after["problems"][:3])
-        )
+        shown = "; ".join(problem.split(" - ", 1)[0] for problem in after["problems"][:3])
+        more = f" (and {len(after['problems']) - 3} more)" if len(after["problems"]) > 3 else ""
+        report.notes.append(f"{len(after['problems'])} step(s) no longer reach their view after the switch: {shown}{more}")
     if args.format == "json":
         print(json.dumps({"before": _origin(before), "after": _origin(after), **to_json(report, limit=args.limit or None)}, indent=1, ensure_ascii=False))
     else:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, request
 
 from compat.characterize.errors import KitError
 from compat.characterize.guards import HANDLER, LoginHook, RequestWatch
-from compat.characterize.normalize import mask_string
+from compat.characterize.normalize import mask_keys, mask_string
 from compat.characterize.recorder import Recorder
 from compat.characterize.scenario import Step
 
@@ -78,13 +79,14 @@ class Driver:
         if step.kind == "request":
             return self.request(step)
         if step.kind == "cli":
-            return self.recorder.step(step.record_name, "cli", "app_context", lambda: self._cli(step), **step.hints)
-        return self.recorder.step(step.record_name, "call", step.context if step.context != "app" else "app_context", lambda: self._call(step), **step.hints)
+            return self.recorder.step(step.record_name, "cli", "app_context", _masked(step, self._cli), **step.hints)
+        place = step.context if step.context != "app" else "app_context"
+        return self.recorder.step(step.record_name, "call", place, _masked(step, self._call), **step.hints)
 
     def request(self, step: Step) -> dict[str, Any]:
         """Record a request step: status, body, selected headers, who answered; a guard not allowed is a problem."""
         client = self.client(self.resolve_user(step), fresh=step.fresh_client)
-        recorded = self.recorder.step(step.record_name, "request", "request", lambda: self._request(client, step), **step.hints)
+        recorded = self.recorder.step(step.record_name, "request", "request", _masked(step, lambda s: self._request(client, s)), **step.hints)
         answered = recorded.get("answered_by")
         if answered is not None and answered != HANDLER and answered != step.guard:
             detail = (recorded.get("detail") or {}).get("answer", answered)
@@ -134,6 +136,18 @@ class Driver:
         with self.app.test_request_context():
             seen = {"url": request.url, "method": request.method, "ip_address": request.remote_addr, "user_agent": request.headers.get("User-Agent")}
             return {"result": target(*step.args, **step.kwargs), "meta": {"request": seen}}
+
+
+def _masked(step: Step, run: Callable[[Step], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """Return a step runner whose result has the step's ``mask`` keys masked."""
+
+    def observe() -> dict[str, Any]:
+        observed = run(step)
+        if step.mask and "result" in observed:
+            observed["result"] = mask_keys(observed["result"], step.mask)
+        return observed
+
+    return observe
 
 
 def _hint(answered: str, step: Step) -> str:

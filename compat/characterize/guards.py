@@ -118,7 +118,8 @@ class Answer:
     ``csrf``: a CSRF check; ``login``: flask-login's login_required / fresh_login_required or a
     redirect to the login view; ``routing``: no route (404, 405, a redirect to the canonical
     URL); ``guard``: a before_request hook or a decorator answered before the view function
-    ran; ``error``: an exception raised before the view function ran. ``detail`` says more.
+    ran (or raised, answered 401/403); ``error``: another exception raised before the view
+    function ran. ``detail`` says more.
     """
 
     by: str
@@ -266,7 +267,8 @@ class RequestWatch:
             return Answer(HANDLER, f"{endpoint} (its view function cannot be observed: no Python code object)")
         error = next((e for e in self._exceptions if not isinstance(e, HTTPException)), None)
         if error is not None:
-            return Answer("error", f"{status}: {type(error).__name__}: {error} was raised before the view function of {endpoint} ran")
+            kind = "guard" if status in (401, 403) else "error"  # a decorator raising the app's own access error is a guard
+            return Answer(kind, f"{status}: {type(error).__name__}: {error} was raised before the view function of {endpoint} ran")
         http = next((e for e in self._exceptions if isinstance(e, HTTPException)), None)
         raised = f" ({type(http).__name__})" if http is not None else ""
         return Answer(

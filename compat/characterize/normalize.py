@@ -109,6 +109,18 @@ class _Masker:
             self.path.pop()
 
 
+def mask_keys(value: Any, keys: Iterable[str]) -> Any:
+    """Return ``value`` with the values of the dict keys ``keys`` (at any depth) replaced by ``<masked>``."""
+    wanted = frozenset(keys)
+    if not wanted:
+        return value
+    if isinstance(value, Mapping):
+        return {k: "<masked>" if k in wanted and v is not None else mask_keys(v, wanted) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_keys(item, wanted) for item in value]
+    return value
+
+
 def _equals_value(member: enum.Enum) -> bool:
     """True when the member compares equal to its plain value (``str``/``int`` enums), as code using it sees."""
     try:

@@ -24,8 +24,11 @@ A scenario is a TOML file::
     kwargs = {dry_run = true}
 
 Each request step must reach its view function unless ``guard`` allows the guard that
-answered it. ``hints`` (a table) passes what some allowed deltas need to know about a step
-(``context_results``, ``bound``, ``log_table_report``: see ``compat.characterize.deltas``).
+answered it. ``mask = ["id"]`` replaces the values of those keys in the step's result by
+``<masked>`` (the key stays: its presence is still compared) - for values that differ
+between any two runs, such as the ids of log rows a response lists. ``hints`` (a table)
+passes what some allowed deltas need to know about a step (``context_results``, ``bound``,
+``log_table_report``: see ``compat.characterize.deltas``).
 Without a scenario file, the kit runs the *starter*: one GET per route of the URL map that
 needs no argument, anonymous (login guards allowed) and, given a login hook and a user,
 logged in (it must reach the view).
@@ -58,6 +61,7 @@ STEP_KEYS = {
     "as": (str, bool),
     "guard": str,
     "hints": dict,
+    "mask": list,
     "cli": list,
     "input": str,
     "call": str,
@@ -84,6 +88,7 @@ class Step:
     user: str | bool | None = None
     guard: str | None = None
     hints: dict[str, Any] = field(default_factory=dict)
+    mask: list[str] = field(default_factory=list)
     cli: list[str] = field(default_factory=list)
     input: str | None = None
     call: str = ""
@@ -186,7 +191,9 @@ def _step(raw: dict[str, Any], where: str, number: int) -> Step:
     guard = raw.get("guard")
     if guard is not None and guard not in GUARDS:
         raise KitError(f"{label}: guard = {guard!r}; expected one of {', '.join(GUARDS)}")
-    common: dict[str, Any] = {"source": where, "hints": raw.get("hints", {})}
+    if not all(isinstance(key, str) for key in raw.get("mask", [])):
+        raise KitError(f"{label}: mask = {raw['mask']!r} should be a list of key names, e.g. [\"id\", \"created\"]")
+    common: dict[str, Any] = {"source": where, "hints": raw.get("hints", {}), "mask": list(raw.get("mask", []))}
     if kind == "request":
         match = re.match(r"^\s*([A-Za-z]+)\s+(/\S*)\s*$", raw["request"])
         if not match or match.group(1).upper() not in METHODS:

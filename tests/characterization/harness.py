@@ -30,6 +30,7 @@ from tests.conftest import require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY_APP = ROOT / "examples" / "legacy_app"
+BOOKING_APP = ROOT / "examples" / "booking_app"
 SCENARIO = "characterize.toml"
 """The scenario file shipped with the example app."""
 LEGACY_FILE = Path("app") / "utils" / "structlog_config.py"
@@ -38,9 +39,9 @@ _ENV_PREFIXES = ("LOG_", "FLASK_", "NEWLOG_")
 _ENV_NAMES = {"ENABLE_DEBUG_LOG", "DATABASE_URL", "APP_VERSION", "REGION", "SECRET_KEY", "PYTHONWARNINGS"}
 
 
-def copy_app(destination: Path) -> Path:
-    """Copy the example app to ``destination`` (without its instance folder and caches)."""
-    shutil.copytree(LEGACY_APP, destination, ignore=shutil.ignore_patterns("instance", "__pycache__", "*.db"))
+def copy_app(destination: Path, example: Path = LEGACY_APP) -> Path:
+    """Copy an example app (default: legacy_app) to ``destination`` (without its instance folder, logs and caches)."""
+    shutil.copytree(example, destination, ignore=shutil.ignore_patterns("instance", "logs", "__pycache__", "*.db"))
     return destination
 
 
@@ -148,9 +149,9 @@ def kit(folder: Path, *args: str, env: dict[str, str] | None = None) -> subproce
     )
 
 
-def run_scenario(copy: Path, target: str, database_url: str, out: Path) -> dict[str, Any]:
+def run_scenario(copy: Path, target: str, database_url: str, out: Path, app: str = "app:create_app") -> dict[str, Any]:
     """Record the example's scenario in ``copy``; return the document (fail with the kit's output if it fails)."""
-    result = kit(copy, "record", "--app", "app:create_app", "--database", database_url, "--scenario", SCENARIO, str(out))
+    result = kit(copy, "record", "--app", app, "--database", database_url, "--scenario", SCENARIO, str(out))
     assert result.returncode == 0, f"record failed for {target} ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return json.loads(out.read_text())
 
