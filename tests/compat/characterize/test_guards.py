@@ -164,3 +164,9 @@ def test_the_login_hook_runs_once_per_user_as_a_step_of_its_own(guarded_app: str
 
     assert [step["name"] for step in run.document["steps"]] == ["startup", "login/1", "request/GET /private as 1", "request/GET /things as 1"]
     assert run.problems == []
+
+
+def test_masked_keys_keep_their_presence_but_not_their_value(guarded_app: str, tmp_path: Path) -> None:
+    run = record_scenario(guarded_app, tmp_path, '[[step]]\nrequest = "GET /open"\nmask = ["page", "absent"]\n')
+
+    assert [step["result"] for step in run.document["steps"] if step["kind"] == "request"] == [{"page": "<masked>"}]

@@ -79,6 +79,7 @@ context = "request"
         ('[[step]]\ncall = "no_colon"\n', "expected \"package.module:function\""),
         ('[[step]]\ncall = "a:b"\ncontext = "thread"\n', "context = 'thread'; expected one of app, request, none"),
         ('[[step]]\nrequest = "GET /a"\nheaders = "X-A: 1"\n', "headers = 'X-A: 1' should be a dict"),
+        ('[[step]]\nrequest = "GET /a"\nmask = [1]\n', "mask = [1] should be a list of key names"),
         ('[kit]\nlogn = "flask-login"\n[[step]]\nrequest = "GET /a"\n', ":1 [kit]: unknown key 'logn'"),
         ('[kit]\nuser = "1"\n', "no [[step]] and no 'starter = true' in [kit]: the scenario would test nothing"),
         ('[[steps]]\nrequest = "GET /a"\n', "unknown top-level key(s) steps"),
