@@ -195,8 +195,12 @@ def _write(path: Path, document: dict[str, Any]) -> None:
         raise KitError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def read_record(path: Path) -> dict[str, Any]:
-    """Return the record in ``path``; :class:`KitError` if it is not a usable record of this kit."""
+def read_record(path: Path, *, after: bool = False) -> dict[str, Any]:
+    """Return the record in ``path``; :class:`KitError` if it is not a usable record of this kit.
+
+    A before-record must have no step answered by a guard it does not allow; in an ``after``
+    record such steps are what the comparison reports.
+    """
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -207,7 +211,7 @@ def read_record(path: Path) -> dict[str, Any]:
         raise KitError(f"{path} is not a characterization record; give a file written by '{PROG} record'")
     if document["format"] != FORMAT:
         raise KitError(f"{path} was written by another version of the kit (format {document['format']}, this one reads {FORMAT}): record again")
-    if document.get("problems"):
+    if document.get("problems") and not after:
         raise KitError(
             f"{path} records {len(document['problems'])} step(s) answered by a guard instead of their view (first: "
             f"{document['problems'][0]}): fix the record first (see '{PROG} record')"
@@ -218,14 +222,14 @@ def read_record(path: Path) -> dict[str, Any]:
 def _compare(args: argparse.Namespace) -> int:
     before = read_record(args.before)
     if args.after is not None:
-        after = read_record(args.after)
+        after = read_record(args.after, after=True)
     else:
         run = record(_replay_settings(before, args))
         after = run.document
         if args.save:
             _write(args.save, after)
     report = compare(before, after)
-    if args.after is None and after.get("problems"):
+    if after.get("problems"):
         shown = "; ".join(problem.split(" - ", 1)[0] for problem in after["problems"][:3])
         more = f" (and {len(after['problems']) - 3} more)" if len(after["problems"]) > 3 else ""
         report.notes.append(f"{len(after['problems'])} step(s) no longer reach their view after the switch: {shown}{more}")

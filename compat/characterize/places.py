@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from compat.characterize.driver import program_request
+from compat.characterize.errors import KitError
 from compat.characterize.guards import RequestWatch, exempt
 from compat.characterize.normalize import mask
 from compat.characterize.program import Action, action
@@ -31,8 +32,6 @@ def add_program_route(app: Flask, api: Any) -> None:
     try:
         app.add_url_rule(ROUTE, ENDPOINT, run_action, methods=["POST"])
     except AssertionError as exc:  # Flask refuses new routes once the app has handled a request
-        from compat.characterize.errors import KitError
-
         raise KitError(f"cannot add the kit's program route to the app: {exc}; load the app without serving requests first") from None
     exempt(app, run_action)
 

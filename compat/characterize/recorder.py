@@ -11,6 +11,7 @@ compared on its own) and ``detail`` (for the reader, never compared).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import os
 import sys
@@ -216,7 +217,9 @@ class Recorder:
 
     A step's own exception (the program action's, the app's, a callable's) is the step's
     recorded outcome (``raised``: type and message) and the run goes on; only a
-    :class:`KitError` (the kit cannot go on) stops it.
+    :class:`KitError` (the kit cannot go on) stops it. Each step runs in an empty
+    ``contextvars`` context, as a request in a new worker thread or greenlet does: what
+    start-up bound in ContextVars is not seen, process-wide state is.
     """
 
     def __init__(self, table: LogTable, state: LegacyState, **header: Any) -> None:
@@ -240,7 +243,7 @@ class Recorder:
         before = self.state.probe()
         with capture() as captured:
             try:
-                observed = run() or {}
+                observed = contextvars.Context().run(run) or {}
             except (KeyboardInterrupt, KitError):
                 raise
             except BaseException as exc:  # noqa: BLE001 - the step's outcome, whatever it raised (SystemExit too)

@@ -150,19 +150,36 @@ def kit(folder: Path, *args: str, env: dict[str, str] | None = None) -> subproce
 
 
 def run_scenario(copy: Path, target: str, database_url: str, out: Path, app: str = "app:create_app") -> dict[str, Any]:
-    """Record the example's scenario in ``copy``; return the document (fail with the kit's output if it fails)."""
+    """Record the example's scenario in ``copy`` (step 1); return the document (fail with the kit's output if it fails)."""
     result = kit(copy, "record", "--app", app, "--database", database_url, "--scenario", SCENARIO, str(out))
     assert result.returncode == 0, f"record failed for {target} ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return json.loads(out.read_text())
 
 
-def record(target: str, kind: str, folder: Path) -> dict[str, Any]:
-    """Copy the app, prepare it for ``target``, run the scenario on a fresh ``kind`` database; return the document."""
+def replay(copy: Path, target: str, before: Path, database_url: str, out: Path) -> dict[str, Any]:
+    """Replay the record ``before`` in ``copy`` as ``compare`` does after a switch (steps 2 and 4); return the new document.
+
+    The comparison's own verdict is left to the caller; only a problem of the kit (exit 2) fails here.
+    """
+    result = kit(copy, "compare", str(before), "--database", database_url, "--save", str(out), "--format", "json")
+    assert result.returncode in (0, 1), f"compare failed for {target} ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return json.loads(out.read_text())
+
+
+def record(target: str, kind: str, folder: Path, legacy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Copy the app, prepare it for ``target`` and run it on a fresh ``kind`` database; return the document.
+
+    The legacy target is recorded; the others replay the ``legacy`` record, as a team does after the switch.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     copy = copy_app(folder / "legacy_app")
     TARGETS[target].prepare(copy)
     with fresh_database(kind, folder) as url:
-        return run_scenario(copy, target, url, folder / f"{target}.json")
+        if legacy is None:
+            return run_scenario(copy, target, url, folder / f"{target}.json")
+        before = folder / "before.json"
+        before.write_text(json.dumps(legacy))
+        return replay(copy, target, before, url, folder / f"{target}.json")
 
 
 class Records:
@@ -173,8 +190,9 @@ class Records:
         self._documents: dict[tuple[str, str], dict[str, Any]] = {}
 
     def get(self, target: str, kind: str) -> dict[str, Any]:
-        """Return the document of ``target`` on ``kind``, recording it if needed."""
+        """Return the document of ``target`` on ``kind``, recording (legacy) or replaying (the others) it if needed."""
         key = (target, kind)
         if key not in self._documents:
-            self._documents[key] = record(target, kind, self.base / f"{target}-{kind}")
+            legacy = None if target == "legacy" else self.get("legacy", kind)
+            self._documents[key] = record(target, kind, self.base / f"{target}-{kind}", legacy)
         return self._documents[key]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from compat.characterize.compare import compare
-from tests.characterization.harness import Records, copy_app, kit, prepare_migrated, run_scenario
+from tests.characterization.harness import Records, copy_app, kit, prepare_migrated, replay
 
 ROUTES = Path("app") / "api" / "routes.py"
 
@@ -41,8 +41,8 @@ def test_one_changed_call_in_the_migrated_code_fails_compare(records: Records, t
     assert source.count(old) == 1, f"the migrated {path} no longer holds the call this test mutates: {old}"
     (app / path).write_text(source.replace(old, new))
 
-    mutated = run_scenario(app, mutation, f"sqlite:///{tmp_path / 'mutated.db'}", tmp_path / "mutated.json")
     (tmp_path / "before.json").write_text(json.dumps(legacy))
+    mutated = replay(app, mutation, tmp_path / "before.json", f"sqlite:///{tmp_path / 'mutated.db'}", tmp_path / "mutated.json")
     compared = kit(tmp_path, "compare", "before.json", "mutated.json", "--format", "json")
 
     baseline = {(d.step, d.path) for d in compare(legacy, migrated).differences}
