@@ -163,6 +163,11 @@ def _print_record_summary(run: Run, out: Path) -> None:
         f"recorded {len(steps)} steps ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}), {rows} log rows, "
         f"old path served by {served} -> {out}"
     )
+    if document["settings"].get("rows_before"):
+        print(
+            f"warning: the log table already held rows (ids up to {document['settings']['rows_before']}) before this run: the "
+            "database is not empty, and what earlier runs left there can change what the steps answer (give an empty --database)"
+        )
     if document.get("skipped"):
         print(f"skipped actions: {', '.join(document['skipped'])}")
     for note in document["guards"]["csrf_off"]:
@@ -250,9 +255,12 @@ def _replay_settings(before: dict[str, Any], args: argparse.Namespace) -> RunSet
     stored = before.get("settings") or {}
     scenario = Scenario.from_json(before.get("scenario") or {})
     pins = {**stored.get("pins", {}), **_pins(args)}
-    database = args.database or stored.get("database")
-    if database and "***" in database:
-        raise KitError(f"the before-record's database URL has a password ({database}): give --database again")
+    database = args.database
+    if database is None and stored.get("database"):
+        raise KitError(
+            f"the before-record ran on --database {stored['database']}: give compare an empty database of its own with "
+            "--database (replaying the steps on the data the first run left would change what they answer)"
+        )
     return RunSettings(
         app=args.app or before["app_spec"],
         module=args.module or before["legacy_module"],

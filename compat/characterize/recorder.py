@@ -123,6 +123,8 @@ class LogTable:
         if self.id_column is None:
             raise KitError(f"the log table {self.name!r} has no single primary key (nor an 'id' column) to read new rows by")
         self.last_id = self.max_id() if since is None else since
+        self.last_id_at_start = since or 0
+        """The highest row id before the app was loaded (0: an empty table, or not known without --database)."""
 
     def max_id(self) -> int:
         """Return the highest row id in the table (0 when empty)."""

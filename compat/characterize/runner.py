@@ -112,6 +112,7 @@ def record(settings: RunSettings) -> Run:
             "pins": {key: _safe_setting(key, value) for key, value in settings.pins.items()},
             "database": _safe_url(settings.database) if settings.database else None,
             "create_tables": settings.create_tables,
+            "rows_before": table.last_id_at_start,
         },
         guards={"csrf_off": csrf_protections(app), "config_writes_ignored": {key: mask(value) for key, value in ignored.items()}},
         not_run={"program": gone} if gone and settings.program else {},

@@ -194,3 +194,16 @@ def test_deltas_lists_every_allowed_delta(tmp_path: Path) -> None:
 
     assert result.returncode == 0
     assert [line.split(":", 1)[0].removesuffix(" (client-visible)") for line in result.stdout.splitlines()] == [d.name for d in DELTAS]
+
+
+def test_a_database_used_before_is_said_so_and_compare_wants_one_of_its_own(app_copy: Path, tmp_path: Path) -> None:
+    database = sqlite(tmp_path, "kit.db")
+    assert kit(app_copy, "record", "--app", "app:create_app", "--database", database, "--skip", "*", "before.json").returncode == 0
+
+    again = kit(app_copy, "record", "--app", "app:create_app", "--database", database, "--skip", "*", "again.json")
+    compared = kit(app_copy, "compare", "before.json")
+
+    assert again.returncode == 0
+    assert "warning: the log table already held rows (ids up to " in again.stdout
+    assert compared.returncode == 2
+    assert f"the before-record ran on --database {database}: give compare an empty database of its own with --database" in compared.stderr
