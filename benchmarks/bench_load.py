@@ -45,7 +45,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -61,9 +60,9 @@ from flask import Flask  # noqa: E402
 from flask_sqlalchemy import SQLAlchemy  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from newlog.handlers import build_row  # noqa: E402
 from newlog.models import log_table  # noqa: E402
 from newlog.queue_worker import LogQueueWorker  # noqa: E402
+from newlog.rows import build_row  # noqa: E402
 from newlog.sinks import DatabaseSink  # noqa: E402
 from tests.drills.harness import PostgresCluster, free_port, get, postgres_bindir  # noqa: E402
 
@@ -427,7 +426,7 @@ def worker_events_per_second(url: str, count: int, batch: int, use_copy: bool | 
     with app.app_context():
         table.create(db.engine)
         sink = DatabaseSink(db.engine, table, use_copy=use_copy)
-    worker = LogQueueWorker(app, sink, queue_size=count, batch_size=batch, flush_interval=60)
+    worker = LogQueueWorker(sink, queue_size=count, batch_size=batch, flush_interval=60)
     events = sample_events(count)
     started = time.perf_counter()
     for event in events:

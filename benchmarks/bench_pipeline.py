@@ -39,7 +39,7 @@ from sqlalchemy import JSON, DateTime, Enum, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import newlog
-from newlog.handlers import build_row
+from newlog.rows import build_row
 from newlog.sinks import DatabaseSink
 
 BATCH = 100

@@ -1,14 +1,16 @@
 """newlog: structlog events enqueued in the request thread, written to the database in batches.
 
-The package only re-exports the public API; see the modules for the parts:
-``config`` (wiring, loggers, helpers), ``handlers`` (the enqueuing processor),
-``queue_worker`` (the background writer), ``error_adapter`` (error payloads),
-``context`` (ContextVar-based log context) and ``settings``.
+The package only re-exports the public API. One event's way: ``api`` (``log_info`` and the
+named loggers) -> ``config`` (the structlog chain of ``processors``; ``sanitize`` makes the
+event JSON-safe and redacted once) -> ``handlers`` (enqueues a copy) -> ``queue_worker``
+(batches in a background thread) -> ``rows`` (``build_row``) -> ``sinks`` (the database).
+``output`` renders and prints; ``extension`` is ``init_app`` and the request hooks; ``state``
+holds each app's settings (``settings``); ``context`` the ContextVar log context;
+``error_adapter`` the error payloads; ``audit`` the ``audit_log`` decorator; ``cli`` the
+``flask newlog-health`` command.
 """
 
-from newlog.audit import audit_log
-from newlog.config import (
-    LogConfig,
+from newlog.api import (
     flush,
     get_api_logger,
     get_auth_logger,
@@ -18,9 +20,7 @@ from newlog.config import (
     get_system_logger,
     get_task_logger,
     health,
-    init_app,
     is_debug_logging_enabled,
-    log_config,
     log_critical,
     log_debug,
     log_error,
@@ -30,6 +30,8 @@ from newlog.config import (
     should_log_debug,
     shutdown,
 )
+from newlog.audit import audit_log
+from newlog.config import LogConfig, log_config
 from newlog.context import (
     bind_context,
     bind_request_context,
@@ -53,6 +55,7 @@ from newlog.error_adapter import (
     error_monitor,
     register_error_metadata,
 )
+from newlog.extension import init_app
 from newlog.handlers import DatabaseLogHandler
 from newlog.models import log_table
 from newlog.queue_worker import LogQueueWorker

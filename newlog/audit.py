@@ -11,28 +11,23 @@ call is re-raised unchanged; logging the event never raises into the caller.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import enum
 import functools
 import inspect
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from newlog._safe import TRUNCATED, describe, json_safe
-from newlog.config import get_logger, log_config
-from newlog.processors import REDACTED
+from newlog import state
+from newlog.api import get_logger
+from newlog.sanitize import REDACTED, Limits, Sanitizer, safe_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 AUDIT_LOGGER = "audit"
 MAX_ARGUMENT_CHARS = 1000
 MAX_ARGUMENTS_CHARS = 8000
-MAX_ITEMS = 50
-MAX_DEPTH = 4
+ARGUMENT_LIMITS = Limits(max_string=MAX_ARGUMENT_CHARS, max_depth=4, max_items=50, bytes_as_length=True)
 SUCCESS = "success"
 FAILED = "failed"
 
@@ -183,75 +178,16 @@ def _sanitize(named: Mapping[str, Any]) -> dict[str, Any]:
     long strings are cut with a marker, long containers end with a "[n more items]" entry,
     bytes are shown by their length only. A redacted value is never converted or read.
     """
+    sanitizer = Sanitizer(state.current().sanitizer.words, ARGUMENT_LIMITS)
     out: dict[str, Any] = {}
     left = MAX_ARGUMENTS_CHARS
     for name, value in named.items():
-        if left <= 0 and not log_config.redactor.is_sensitive(name):
-            out[name] = f"<omitted: arguments over {MAX_ARGUMENTS_CHARS} chars>"
-            continue
-        bounded = _Bounded(min(MAX_ARGUMENT_CHARS, left))
-        out.update(bounded.mapping({name: value}, -1))
-        left -= bounded.used
-    return json_safe(out)
-
-
-class _Bounded:
-    """Copies values into plain JSON-able data, spending at most ``budget`` characters."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.left = budget
-        self.sensitive = log_config.redactor.is_sensitive
-
-    @property
-    def used(self) -> int:
-        return self.budget - self.left
-
-    def value(self, value: Any, depth: int) -> Any:
-        if isinstance(value, (bool, int, float, type(None))):
-            self.left -= 8
-            return value
-        if isinstance(value, str):
-            keep = max(self.left, 0)
-            self.left -= min(len(value), keep) + 2
-            return value if len(value) <= keep else value[:keep] + TRUNCATED.format(len(value) - keep)
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            return self.value(f"<{len(value)} bytes>", depth)
-        if isinstance(value, _SCALARS):
-            return self.value(json_safe(value), depth)
-        if depth >= MAX_DEPTH:
-            return self.value(f"<{type(value).__name__} nested deeper than {MAX_DEPTH}>", depth)
-        if isinstance(value, Mapping):
-            return self.mapping(value, depth)
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return self.sequence(value, depth)
-        if callable(getattr(type(value), "to_dict", None)):
-            try:
-                return self.value(value.to_dict(), depth + 1)
-            except Exception:  # noqa: BLE001 - a broken to_dict: fall back to the text
-                pass
-        return self.value(describe(value), depth)
-
-    def mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for index, (key, item) in enumerate(value.items()):
-            if self.left <= 0 or index >= MAX_ITEMS:
-                out["..."] = f"[{len(value) - index} more items]"
-                break
-            key = key if isinstance(key, str) else describe(key)[:100]
-            self.left -= len(key) + 4
-            out[key] = REDACTED if self.sensitive(key) else self.value(item, depth + 1)
-        return out
-
-    def sequence(self, value: Any, depth: int) -> list[Any]:
-        out: list[Any] = []
-        for index, item in enumerate(value):
-            if self.left <= 0 or index >= MAX_ITEMS:
-                out.append(f"[{len(value) - index} more items]")
-                break
-            self.left -= 2
-            out.append(self.value(item, depth + 1))
-        return out
-
-
-_SCALARS = (dt.date, dt.time, enum.Enum, uuid.UUID, decimal.Decimal)
+        key = safe_key(name)
+        if sanitizer.is_sensitive(key):
+            out[key] = REDACTED
+        elif left <= 0:
+            out[key] = f"<omitted: arguments over {MAX_ARGUMENTS_CHARS} chars>"
+        else:
+            out[key], used = sanitizer.clean_within(value, min(MAX_ARGUMENT_CHARS, left))
+            left -= used + len(key) + 4
+    return out

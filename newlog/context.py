@@ -2,8 +2,9 @@
 
 There is no second context store: request-scoped values are structlog ContextVars
 (one per key), so a value bound in one thread or asyncio task never reaches another.
-Static context (app name, version, environment) is process-wide data set once at
-start-up and added to every event in every thread.
+Static context (app name, version, environment) is data set at start-up and added to
+every event in every thread (per app, see :mod:`newlog.state`); its functions are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import functools
 import inspect
 from collections.abc import Callable
 from contextvars import ContextVar
-from types import MappingProxyType
 from typing import Any, TypeVar
 
 from structlog.contextvars import (
@@ -23,12 +23,27 @@ from structlog.contextvars import (
     unbind_contextvars,
 )
 
+from newlog.state import get_static_context, reset_static_context, set_static_context
+
+__all__ = [
+    "bind_context",
+    "bind_request_context",
+    "clear_context",
+    "clear_request_context",
+    "get_context",
+    "get_static_context",
+    "log_context",
+    "request_id_var",
+    "reset_static_context",
+    "set_static_context",
+    "unbind_context",
+    "user_id_var",
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 user_id_var: ContextVar[int | None] = ContextVar("user_id", default=None)
-
-_static_context: MappingProxyType[str, Any] = MappingProxyType({})
 
 
 def bind_context(**kwargs: Any) -> None:
@@ -102,21 +117,3 @@ class log_context:  # noqa: N801 - reads as a function at call sites, like conte
                 return func(*args, **kw)
 
         return wrapper  # type: ignore[return-value]
-
-
-def set_static_context(**kwargs: Any) -> None:
-    """Add ``kwargs`` to the static context that every event in every thread carries."""
-    global _static_context
-    _static_context = MappingProxyType({**_static_context, **kwargs})
-
-
-def get_static_context() -> MappingProxyType[str, Any]:
-    """Return the static context (read-only)."""
-    return _static_context
-
-
-def reset_static_context() -> None:
-    """Forget the static context (for tests and re-initialisation)."""
-    global _static_context
-    _static_context = MappingProxyType({})
-

@@ -1,5 +1,10 @@
 """Sinks: callables that persist one batch of log rows. The default inserts through SQLAlchemy Core.
 
+The worker calls a sink from its own thread with a list of rows; a sink may offer
+``is_poison(exc)`` (the rows themselves are bad: retrying cannot help), ``describe_error(exc)``
+(one short line for the reports) and ``after_fork()``. :class:`AppContextSink` runs any
+sink inside the app context, for sinks that use flask-sqlalchemy's session or ``current_app``.
+
 On PostgreSQL through psycopg 3 the default sink writes a batch with ``COPY ... FROM STDIN``
 instead of an ``INSERT`` executemany (about twice the rows per second, see
 ``benchmarks/bench_load.py``), when the log table is one it can reproduce exactly: the
@@ -14,19 +19,19 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import JSON, DateTime, MetaData, String, Table, insert, inspect
+from sqlalchemy import JSON, DateTime, MetaData, String, Table, create_engine, insert, inspect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from newlog.models import ROW_COLUMNS, log_table
+from newlog.queue_worker import Sink, error_text
+from newlog.rows import build_row
 from newlog.settings import ConfigError, Settings
 
 try:
     import psycopg
 except ImportError:  # pragma: no cover - psycopg 3 is optional: no COPY without it
     psycopg = None
-
-Sink = Callable[[Sequence[Mapping[str, Any]]], None]
 
 _COPY_TYPES = (DateTime, String, JSON)
 
@@ -39,11 +44,19 @@ class DatabaseSink:
     """
 
     def __init__(
-        self, engine: Engine, table: Table | Callable[[], Table], *, use_copy: bool | None = None
+        self,
+        engine: Engine,
+        table: Table | Callable[[], Table],
+        *,
+        use_copy: bool | None = None,
+        owns_engine: bool = False,
+        table_name: str | None = None,
     ) -> None:
         self.engine = engine
+        self.owns_engine = owns_engine
         self.use_copy = use_copy
         self._resolve = None if isinstance(table, Table) else table
+        self.table_name = table.name if isinstance(table, Table) else table_name
         if isinstance(table, Table):
             self._bind(table)
 
@@ -80,6 +93,121 @@ class DatabaseSink:
     def after_fork(self) -> None:
         """Drop pooled connections inherited from the parent process (they belong to it)."""
         self.engine.dispose(close=False)
+
+    def check(self) -> None:
+        """Connect once (nothing else: the table is resolved, or created, at the first write); raise on failure."""
+        with self.engine.connect():
+            pass
+
+    def probe(self) -> dict[str, Any]:
+        """Check the database for real without storing anything; return ``{"ok", "connect", "table", "insert"}``.
+
+        Connects, checks that the log table exists (never creates it), and inserts one row in
+        a transaction that is rolled back. Each step is "ok", an error line, or "skipped".
+        """
+        result: dict[str, Any] = {"ok": False, "connect": "skipped", "table": "skipped", "insert": "skipped"}
+        name = self.table_name or "?"
+        result["table_name"] = name
+        try:
+            connection = self.engine.connect()
+        except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
+            result["connect"] = describe_error(exc)
+            return result
+        with connection:
+            result["connect"] = "ok"
+            try:
+                schema = self.table.schema if self._resolve is None else None
+                if not inspect(connection).has_table(name, schema=schema):
+                    result["table"] = (
+                        f"missing: table {name!r} does not exist (newlog creates its own at the app's first write, "
+                        "unless the app's migrations own it: run them)"
+                    )
+                    return result
+                result["table"] = "ok"
+                connection.rollback()  # end the inspection's transaction
+                self._ensure_table()
+                transaction = connection.begin()
+                try:
+                    connection.execute(self.statement, [_probe_row()])
+                    result["insert"] = "ok"
+                finally:
+                    transaction.rollback()
+            except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
+                step = "table" if result["table"] == "skipped" else "insert"
+                result[step] = describe_error(exc)
+                return result
+        result["ok"] = True
+        return result
+
+    @property
+    def url(self) -> str:
+        """Return the database URL with the password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Close the sink's connection when the engine is its own (not the app's)."""
+        if self.owns_engine:
+            self.engine.dispose()
+
+    @staticmethod
+    def is_poison(exc: BaseException) -> bool:
+        """Return True when ``exc`` comes from the rows themselves (see :func:`is_poison`)."""
+        return is_poison(exc)
+
+    @staticmethod
+    def describe_error(exc: BaseException) -> str:
+        """Return one short line for ``exc`` (see :func:`describe_error`)."""
+        return describe_error(exc)
+
+
+class AppContextSink:
+    """Run ``sink`` inside ``app.app_context()`` (for sinks that use ``db.session`` or ``current_app``)."""
+
+    def __init__(self, app: Flask, sink: Sink) -> None:
+        self.app = app
+        self.sink = sink
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        failure: Exception | None = None
+        with self.app.app_context():
+            try:
+                self.sink(rows)
+            except Exception as exc:  # noqa: BLE001 - raised outside: not an app error for the teardown hooks
+                failure = exc
+        if failure is not None:
+            raise failure
+
+    def is_poison(self, exc: BaseException) -> bool:
+        """Ask the wrapped sink, else :func:`is_poison`."""
+        return getattr(self.sink, "is_poison", is_poison)(exc)
+
+    def describe_error(self, exc: BaseException) -> str:
+        """Ask the wrapped sink, else :func:`describe_error`."""
+        return getattr(self.sink, "describe_error", describe_error)(exc)
+
+    def after_fork(self) -> None:
+        """Pass the fork on to the wrapped sink."""
+        after_fork = getattr(self.sink, "after_fork", None)
+        if after_fork is not None:
+            after_fork()
+
+    def check(self) -> None:
+        """Pass the start-up check on to the wrapped sink (inside the app context)."""
+        check = getattr(self.sink, "check", None)
+        if check is not None:
+            with self.app.app_context():
+                check()
+
+    @property
+    def url(self) -> str:
+        """Return the wrapped sink's URL (password hidden), if it has one."""
+        return str(getattr(self.sink, "url", ""))
+
+    def close(self) -> None:
+        """Pass the close on to the wrapped sink."""
+        close = getattr(self.sink, "close", None)
+        if close is not None:
+            close()
 
 
 class CopyPlan:
@@ -136,15 +264,15 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
     return CopyPlan(statement, ROW_COLUMNS, processors)
 
 
-def default_sink(app: Flask, *, db: Any = None, table: Any = None) -> DatabaseSink:
-    """Return the sink writing to ``table`` through the app's flask-sqlalchemy engine.
+def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Settings | None = None) -> DatabaseSink:
+    """Return the sink writing to ``table`` on a connection of its own to the app's database.
 
     ``db`` defaults to the app's flask-sqlalchemy extension; ``table`` may be a Table, a
-    model class, or a table name (default the ``LOG_TABLE`` setting, from ``app.config`` or the
-    environment, "unified_logs"). A name is looked up at the first write, so models imported
-    after ``init_app`` count: the app's own model of that name, else the existing table as the
-    database describes it, else newlog's own table, created (several processes starting at once
-    may race to create it: that is fine).
+    model class, or a table name (default the ``LOG_TABLE`` setting, "unified_logs"). A name
+    is looked up at the first write, so models imported after ``init_app`` count: the app's
+    own model of that name, else the existing table as the database describes it, else
+    newlog's own table, created (several processes starting at once may race to create it:
+    that is fine). The engine is :func:`writer_engine`: never the app's pool.
     """
     db = db if db is not None else app.extensions.get("sqlalchemy")
     if db is None:
@@ -152,13 +280,16 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None) -> DatabaseSi
             "newlog.init_app: the app has no flask-sqlalchemy extension; call db.init_app(app) first, "
             "or pass db=... (or sink=... to write elsewhere)"
         )
+    settings = settings or Settings.load(app.config)
     with app.app_context():
-        engine = db.engine
-    wanted = table if table is not None else Settings.load(app.config).LOG_TABLE
+        app_engine = db.engine
+    engine = writer_engine(app_engine, settings.LOG_RETRY_SECONDS, _engine_options(app, db))
+    owns = engine is not app_engine
+    wanted = table if table is not None else settings.LOG_TABLE
     if not isinstance(wanted, str):
-        return DatabaseSink(engine, resolve_table(db, wanted))
+        return DatabaseSink(engine, resolve_table(db, wanted), owns_engine=owns)
     if wanted in db.metadata.tables:
-        return DatabaseSink(engine, resolve_table(db, wanted))
+        return DatabaseSink(engine, resolve_table(db, wanted), owns_engine=owns)
 
     def resolve_by_name() -> Table:
         # The app's model may be imported after init_app: look again at the first write.
@@ -170,7 +301,50 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None) -> DatabaseSi
         _create_if_missing(engine, own)
         return own
 
-    return DatabaseSink(engine, resolve_by_name)
+    return DatabaseSink(engine, resolve_by_name, owns_engine=owns, table_name=wanted)
+
+
+_POOL_OPTIONS = frozenset(
+    {"pool", "poolclass", "pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping",
+     "pool_use_lifo", "pool_reset_on_return", "pool_logging_name", "echo_pool", "echo"}
+)
+
+
+def _engine_options(app: Flask, db: Any) -> dict[str, Any]:
+    """Return the app's engine options that shape a connection (connect_args, JSON codecs...), not its pool's."""
+    options = {**getattr(db, "_engine_options", {}), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    return {key: value for key, value in options.items() if key not in _POOL_OPTIONS}
+
+
+def writer_engine(app_engine: Engine, retry_seconds: float, options: Mapping[str, Any] | None = None) -> Engine:
+    """Return an engine of its own for the log writer: the app's URL and connect options, a pool of one.
+
+    The log writer never takes a connection from the app's pool (requests never wait for
+    the logger, and logging never waits for an exhausted pool). Each attempt is bounded so
+    that ``retry_seconds`` allows about three: SQLite's busy timeout, PostgreSQL's connect
+    timeout and statement timeout are a third of it (0.25-10 s). An in-memory SQLite
+    database exists only on the app's own connection: then the app's engine is returned.
+    """
+    url = app_engine.url
+    backend = url.get_backend_name()
+    if backend == "sqlite" and (url.database in (None, "", ":memory:") or "mode=memory" in str(url)):
+        return app_engine
+    attempt = min(10.0, max(0.25, retry_seconds / 3))
+    options = {key: value for key, value in (options or {}).items() if key not in _POOL_OPTIONS}
+    connect_args = dict(options.pop("connect_args", {}) or {})
+    if backend == "sqlite":
+        connect_args["timeout"] = attempt
+    elif backend == "postgresql" and url.get_driver_name() in ("psycopg", "psycopg2"):
+        connect_args.setdefault("connect_timeout", max(1, round(attempt)))
+        given = str(connect_args.get("options", "")).strip()
+        connect_args["options"] = f"{given} -c statement_timeout={int(attempt * 1000)}".strip()
+    return create_engine(
+        url, pool_size=1, max_overflow=0, pool_timeout=attempt, pool_pre_ping=True, connect_args=connect_args, **options
+    )
+
+
+def _probe_row() -> dict[str, Any]:
+    return build_row({"event": "newlog health probe (rolled back)", "level": "info", "module": "newlog"})
 
 
 def _create_if_missing(engine: Engine, table: Table) -> None:
@@ -207,3 +381,30 @@ def is_poison(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError):
         return True
     return isinstance(exc, (TypeError, ValueError, UnicodeError))
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return one short line for a write error: the driver's message without SQL or parameters; never raises.
+
+    A missing log table gets a hint on how to create it.
+    """
+    original = getattr(exc, "orig", None) if isinstance(exc, sa_exc.DBAPIError) else None
+    text = error_text(original if isinstance(original, BaseException) else exc)
+    if _is_missing_table(exc):
+        text += (
+            " (the log table is missing: create it with the app's migrations, or drop LOG_TABLE/model so that "
+            "newlog creates its own table at the next start)"
+        )
+    return text
+
+
+def _is_missing_table(exc: BaseException) -> bool:
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    original = exc.orig
+    if getattr(original, "sqlstate", None) == "42P01":  # PostgreSQL: undefined_table
+        return True
+    try:
+        return "no such table" in str(original)
+    except Exception:  # noqa: BLE001 - an unprintable driver error
+        return False

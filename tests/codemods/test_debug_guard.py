@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import newlog
-import newlog.config
+import newlog.api
 from tests.codemods._helpers import check_transformed
 
 
@@ -123,7 +123,7 @@ class _Recorder:
 def test_premise_newlog_log_debug_does_nothing_unless_the_guard_is_true(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dropping ``if should_log_debug():`` is only equivalent because newlog.log_debug checks it itself."""
     recorder = _Recorder()
-    monkeypatch.setattr(newlog.config, "get_logger", lambda name: recorder)
+    monkeypatch.setattr(newlog.api, "get_logger", lambda name: recorder)
 
     newlog.set_debug_logging_enabled(enabled=False)
     assert newlog.should_log_debug() is False

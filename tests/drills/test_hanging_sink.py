@@ -45,7 +45,7 @@ def test_shutdown_returns_on_time_and_reports_the_events_left(caplog: pytest.Log
         assert finished is False
         assert elapsed < 2.0, f"shutdown(0.5) took {elapsed:.2f}s"
         messages = [r.getMessage() for r in caplog.records if r.name == "newlog"]
-        assert any("with 10 log event(s) not written" in message for message in messages), messages
+        assert any("10 log event(s) not written when the 0.5s shutdown timeout ran out" in message for message in messages), messages
         stats = worker.stats()
         assert (stats["closed"], stats["queued"], stats["written"]) == (True, 10, 0)
         with app.app_context():

@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 
 import newlog
+from newlog import state
 from newlog.queue_worker import LogQueueWorker
 from tests.drills.harness import REPO
 from tests.drills.test_database_outage import SqliteLocked, make_app
@@ -40,10 +41,10 @@ def test_health_shows_the_backlog_and_last_error_during_an_outage(tmp_path: Path
         for seq in range(50):  # 150 events into a queue of 100
             assert client.get(f"/api/log/info?seq={seq}").status_code == 200
         deadline = time.monotonic() + 10
-        while app.extensions["newlog"].stats()["last_error"] is None and time.monotonic() < deadline:
+        while app.extensions["newlog"].worker.stats()["last_error"] is None and time.monotonic() < deadline:
             time.sleep(0.05)
         during = newlog.health()
-    assert app.extensions["newlog"].flush(timeout=30)
+    assert app.extensions["newlog"].worker.flush(timeout=30) is False  # 50 events were dropped
     after = newlog.health()
 
     (stats,) = open_workers(during)
@@ -87,9 +88,8 @@ def check_cli_with_a_worker_killed() -> weakref.ref[LogQueueWorker]:
     assert dead.exit_code == 1, dead.output
     report = json.loads(dead.output)
     assert report["ok"] is False
-    assert [(w["alive"], w["queued"]) for w in open_workers(report)] == [(False, 1)]
-    assert worker.shutdown(0.1) is False  # the event is reported as not written
-    newlog.log_config.default_worker = None
+    assert [(w["alive"], w["queued"], w["dropped_failed"]) for w in open_workers(report)] == [(False, 0, 1)]
+    state.forget_apps()
     return weakref.ref(worker)
 
 

@@ -104,11 +104,11 @@ CASES: dict[str, tuple[Callable[[], None], Callable[[dict[str, Any]], bool]]] = 
     ),
     "cyclic": (
         lambda: newlog.log_info("cycle", items=cyclic()),
-        lambda row: "nested deeper than" in flatten(row["context"]["items"]),
+        lambda row: row["context"]["items"] == [1, "<cycle: list contains itself>"],
     ),
     "100k items": (
         lambda: newlog.log_info("wide", items=list(range(100_000))),
-        lambda row: len(row["context"]["items"]) == 1001 and "truncated" in row["context"]["items"][-1],
+        lambda row: len(row["context"]["items"]) == 1001 and row["context"]["items"][-1] == "[99000 more items]",
     ),
     "mapping whose iteration raises": (
         lambda: newlog.log_info("mapping", data=ExplodingMapping()),
@@ -141,8 +141,8 @@ def test_hostile_events_are_stored_safely_and_lose_nothing_else(
             log()  # must not raise
             newlog.log_info("after", case=name)
 
-    assert app.extensions["newlog"].flush(timeout=30)
-    stats = app.extensions["newlog"].stats()
+    assert app.extensions["newlog"].worker.flush(timeout=30)
+    stats = app.extensions["newlog"].worker.stats()
     rows = log_rows(app.config["SQLALCHEMY_DATABASE_URI"], app.config["LOG_TABLE"])
     assert (stats["batches"], stats["dropped_failed"], stats["dropped_overflow"]) == (1, 0, 0)
     assert len(rows) == 3 * len(CASES)

@@ -6,22 +6,14 @@ import datetime as dt
 import io
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import newlog
-from newlog.settings import Settings
+from newlog import state
 from tests.support import read_rows
-
-
-@pytest.fixture(autouse=True)
-def default_outputs() -> Iterator[None]:
-    """Close a LOG_FILE a test opened and put the renderer back to its defaults."""
-    yield
-    newlog.log_config.apply(Settings())
 
 
 def strict_json(line: str) -> dict[str, Any]:
@@ -44,7 +36,7 @@ def file_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def test_a_json_line_has_time_level_logger_event_request_id_and_context(make_app, capsys) -> None:
-    app, _ = make_app(LOG_RENDERER="json", APP_VERSION="1.4.2", ENVIRONMENT="staging")
+    app = make_app(LOG_RENDERER="json", APP_VERSION="1.4.2", ENVIRONMENT="staging")
 
     @app.get("/orders/<int:order_id>")
     def order(order_id: int) -> str:
@@ -116,7 +108,7 @@ def test_the_console_renderer_stays_for_terminals_while_the_file_gets_json(make_
 
 def test_the_file_gets_the_same_json_lines_as_stdout(make_app, capsys, tmp_path) -> None:
     log_file = tmp_path / "app.log"
-    app, _ = make_app(LOG_RENDERER="json", LOG_FILE=str(log_file))
+    app = make_app(LOG_RENDERER="json", LOG_FILE=str(log_file))
 
     newlog.log_info("one", n=1)
     newlog.get_logger("debugish").info("two", n=2, persist=False)
@@ -151,7 +143,7 @@ def test_log_file_settings_come_from_the_environment(make_app, tmp_path, monkeyp
     newlog.log_info("from env")
 
     assert file_lines(log_file)[0]["event"] == "from env"
-    handler = newlog.log_config.outputs.file_handler
+    handler = state.current().outputs.file_handler
     assert (handler.maxBytes, handler.backupCount) == (5000, 1)
 
 
@@ -169,16 +161,16 @@ def test_rotation_settings_must_be_positive(make_app, tmp_path, setting: str) ->
 
 
 def test_a_broken_stdout_never_breaks_the_caller_and_the_event_is_still_stored(make_app, monkeypatch) -> None:
-    app, _ = make_app(LOG_RENDERER="json")
+    app = make_app(LOG_RENDERER="json")
     closed = io.StringIO()
     closed.close()
     monkeypatch.setattr("sys.stdout", closed)
-    errors_before = newlog.log_config.outputs.errors
+    errors_before = state.current().outputs.errors
 
     newlog.log_info("stdout is gone")
     newlog.log_info("still going")
 
-    assert newlog.log_config.outputs.errors == errors_before + 2
+    assert state.current().outputs.errors == errors_before + 2
     assert newlog.flush(5)
     assert [row["message"] for row in read_rows(app)] == ["stdout is gone", "still going"]
 

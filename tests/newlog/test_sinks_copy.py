@@ -13,8 +13,8 @@ from sqlalchemy import JSON, Column, DateTime, Enum, Integer, MetaData, String, 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
-from newlog.handlers import build_row
 from newlog.models import log_table
+from newlog.rows import build_row
 from newlog.sinks import DatabaseSink, copy_plan, is_poison
 from tests.conftest import require_postgres
 
