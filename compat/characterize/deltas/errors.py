@@ -51,21 +51,11 @@ _HTTP_CODE = re.compile(r"^http_(\d{3})$")
 
 @functools.cache
 def newlog_error_catalogue() -> tuple[frozenset[str], dict[str, list[str]]]:
-    """Return newlog's generic error messages and its suggestions by category value.
+    """Return newlog's own error texts and its suggestions by category value (its public catalogue)."""
+    from newlog.error_adapter import error_catalogue
 
-    The ONE place the kit reads newlog's error texts. SWITCH when newlog.error_adapter publishes its
-    catalogue: until then this reads the private ``_SUGGESTIONS`` table and derives the messages
-    from ``ErrorMetadata`` defaults.
-    """
-    from sqlalchemy.exc import IntegrityError
-
-    from newlog import error_adapter
-
-    messages = {error_adapter.ErrorMetadata(500, category, "high").message for category in error_adapter.ErrorCategory}
-    messages.add(error_adapter.classify(IntegrityError("", {}, Exception())).message)
-    private_suggestions = getattr(error_adapter, "_SUGGESTIONS", {})  # SWITCH: the public catalogue
-    suggestions = {str(getattr(category, "value", category)): list(items) for category, items in private_suggestions.items()}
-    return frozenset(m for m in messages if m), suggestions
+    catalogue = error_catalogue(None)
+    return catalogue.texts, {category: list(texts) for category, texts in catalogue.suggestions.items()}
 
 
 @delta(
