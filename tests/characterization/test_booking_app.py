@@ -22,12 +22,9 @@ from tests.characterization.harness import BOOKING_APP, LEGACY_FILE, SCENARIO, c
 
 APP = "app:app"
 BLOCKERS = {
-    "unknown newlog setting LOG_BACKUP_COUNT=5 in app.config: did you mean 'LOG_FILE_BACKUP_COUNT'?": (
-        "newlog refuses the app's own LOG_BACKUP_COUNT when the app starts on compat or after the codemods (issue 9 item 2)"
-    ),
     "newlog.init_app: the app has no flask-sqlalchemy extension; call db.init_app(app) first": (
         "the app calls configure_structlog(app) before db.init_app(app), which the legacy module allowed; compat's "
-        "configure_structlog (newlog.init_app) refuses it (seen once the first blocker is out of the way)"
+        "configure_structlog (newlog.init_app) refuses it"
     ),
 }
 """Start-up errors of the app after the switch (message -> why), each a known blocker outside the kit."""
