@@ -22,6 +22,14 @@ def context_pairs(pair: StepPair) -> Iterator[tuple[Context, Context]]:
         yield ctx(legacy_row), ctx(target_row)
 
 
+def result_contexts(pair: StepPair) -> Iterator[tuple[Context, Context]]:
+    """Yield the (legacy, target) get_context() results of a step, at its ``context_results`` paths."""
+    for path in pair.meta.get("context_results", []):
+        legacy_value, target_value = at(pair.legacy.get("result"), path), at(pair.target.get("result"), path)
+        if isinstance(legacy_value, dict) and isinstance(target_value, dict):
+            yield legacy_value, target_value
+
+
 def row_key(row: dict[str, Any]) -> tuple[Any, Any, Any]:
     """Return (level, module, message) of a row."""
     return row.get("level"), row.get("module"), row.get("message")

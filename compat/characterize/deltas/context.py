@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from compat.characterize.compare import StepPair
 from compat.characterize.deltas import delta
-from compat.characterize.deltas._pairs import at, context_pairs, ctx
+from compat.characterize.deltas._pairs import context_pairs, ctx, result_contexts
 
 REQUEST_IDS = ("request_id", "user_id")
 
@@ -26,10 +26,7 @@ REQUEST_FIELDS = ("url", "method", "ip_address", "user_agent")
 def contextvar_scope(pair: StepPair) -> int:
     global_context = pair.meta.get("global_context") or {}
     count = 0
-    for path in pair.meta.get("context_results", []):
-        legacy_value, target_value = at(pair.legacy.get("result"), path), at(pair.target.get("result"), path)
-        if not (isinstance(legacy_value, dict) and isinstance(target_value, dict)):
-            continue
+    for legacy_value, target_value in result_contexts(pair):
         for key, value in list(legacy_value.items()):
             if key in global_context and global_context[key] == value and key not in target_value:
                 del legacy_value[key]
@@ -46,13 +43,11 @@ def request_ids_in_log_context(pair: StepPair) -> int:
     if pair.legacy.get("place") != "request":
         return 0
     count = 0
-    for path in pair.meta.get("context_results", []):
-        legacy_value, target_value = at(pair.legacy.get("result"), path), at(pair.target.get("result"), path)
-        if isinstance(legacy_value, dict) and isinstance(target_value, dict):
-            for key in REQUEST_IDS:
-                if key in target_value and key not in legacy_value:
-                    del target_value[key]
-                    count += 1
+    for legacy_value, target_value in result_contexts(pair):
+        for key in REQUEST_IDS:
+            if key in target_value and key not in legacy_value:
+                del target_value[key]
+                count += 1
     return count
 
 
