@@ -149,9 +149,13 @@ class LogTable:
         return [normalize_row({k: v for k, v in row.items() if k != self.id_column.name}) for row in rows]
 
 
-def max_id_before_loading(database: str, table: str) -> int:
-    """Return the highest id of ``table`` in ``database`` before the app is loaded (0: no table yet)."""
-    engine = sa.create_engine(database)
+def max_id_before_loading(database: str, table: str, engine_options: dict[str, Any] | None = None) -> int:
+    """Return the highest id of ``table`` in ``database`` before the app is loaded (0: no table yet).
+
+    ``engine_options`` are the app's ``SQLALCHEMY_ENGINE_OPTIONS`` the kit pins (a schema set
+    through ``connect_args`` is then the one read).
+    """
+    engine = sa.create_engine(database, **(engine_options or {}))
     try:
         if not sa.inspect(engine).has_table(table):
             return 0

@@ -54,7 +54,8 @@ class Run:
 def record(settings: RunSettings) -> Run:
     """Load the app and record everything ``settings`` asks for; raise :class:`KitError` when the kit cannot go on."""
     table_guess = str(settings.pins.get("LOG_TABLE", "unified_logs"))
-    since = max_id_before_loading(settings.database, table_guess) if settings.database else None
+    engine_options = settings.pins.get("SQLALCHEMY_ENGINE_OPTIONS")
+    since = max_id_before_loading(settings.database, table_guess, engine_options if isinstance(engine_options, dict) else None) if settings.database else None
     pins = {**CSRF_OFF, **settings.pins}
     with capture() as loading:
         app, ignored = load_app(settings.app, pins, settings.database)

@@ -100,15 +100,30 @@ TARGETS = {
 }
 
 
-@contextlib.contextmanager
-def fresh_database(kind: str, folder: Path) -> Iterator[str]:
-    """Yield the URL of an empty database of ``kind`` ("sqlite" or "postgresql"), dropped afterwards.
+@dataclass(frozen=True)
+class Database:
+    """An empty database for one run: ``args`` point the kit at it (``--database``, and ``--config`` for a schema)."""
 
-    For PostgreSQL it is a schema of its own inside the database of ``NEWLOG_TEST_POSTGRES_URL``
-    (the URL sets the connection's ``search_path`` to it): nothing outside that database is touched.
+    url: str
+    args: tuple[str, ...]
+
+
+def sqlite_database(path: Path) -> Database:
+    """The SQLite file ``path`` as a :class:`Database` for the kit."""
+    return Database(f"sqlite:///{path}", ("--database", f"sqlite:///{path}"))
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, folder: Path) -> Iterator[Database]:
+    """Yield an empty database of ``kind`` ("sqlite" or "postgresql"), dropped afterwards.
+
+    For PostgreSQL it is a schema of its own inside the database of ``NEWLOG_TEST_POSTGRES_URL``:
+    nothing outside that database is touched. The schema is set as the connections'
+    ``search_path`` through the app's ``SQLALCHEMY_ENGINE_OPTIONS`` (newlog's writer engine
+    keeps those; it drops an ``options`` query of the URL).
     """
     if kind == "sqlite":
-        yield f"sqlite:///{folder / 'characterize.db'}"
+        yield sqlite_database(folder / "characterize.db")
         return
     server = sa.engine.make_url(require_postgres())
     name = f"characterize_{uuid.uuid4().hex[:12]}"
@@ -117,7 +132,12 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'CREATE SCHEMA "{name}"'))
         try:
-            yield server.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
+            url = server.render_as_string(hide_password=False)
+            options = json.dumps({"connect_args": {"options": f"-csearch_path={name}"}})
+            yield Database(
+                server.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False),
+                ("--database", url, "--config", f"SQLALCHEMY_ENGINE_OPTIONS:={options}"),
+            )
         finally:
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
@@ -149,19 +169,19 @@ def kit(folder: Path, *args: str, env: dict[str, str] | None = None) -> subproce
     )
 
 
-def run_scenario(copy: Path, target: str, database_url: str, out: Path, app: str = "app:create_app") -> dict[str, Any]:
+def run_scenario(copy: Path, target: str, database: Database, out: Path, app: str = "app:create_app") -> dict[str, Any]:
     """Record the example's scenario in ``copy`` (step 1); return the document (fail with the kit's output if it fails)."""
-    result = kit(copy, "record", "--app", app, "--database", database_url, "--scenario", SCENARIO, str(out))
+    result = kit(copy, "record", "--app", app, *database.args, "--scenario", SCENARIO, str(out))
     assert result.returncode == 0, f"record failed for {target} ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return json.loads(out.read_text())
 
 
-def replay(copy: Path, target: str, before: Path, database_url: str, out: Path) -> dict[str, Any]:
+def replay(copy: Path, target: str, before: Path, database: Database, out: Path) -> dict[str, Any]:
     """Replay the record ``before`` in ``copy`` as ``compare`` does after a switch (steps 2 and 4); return the new document.
 
     The comparison's own verdict is left to the caller; only a problem of the kit (exit 2) fails here.
     """
-    result = kit(copy, "compare", str(before), "--database", database_url, "--save", str(out), "--format", "json")
+    result = kit(copy, "compare", str(before), *database.args, "--save", str(out), "--format", "json")
     assert result.returncode in (0, 1), f"compare failed for {target} ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return json.loads(out.read_text())
 
@@ -174,12 +194,12 @@ def record(target: str, kind: str, folder: Path, legacy: dict[str, Any] | None =
     folder.mkdir(parents=True, exist_ok=True)
     copy = copy_app(folder / "legacy_app")
     TARGETS[target].prepare(copy)
-    with fresh_database(kind, folder) as url:
+    with fresh_database(kind, folder) as database:
         if legacy is None:
-            return run_scenario(copy, target, url, folder / f"{target}.json")
+            return run_scenario(copy, target, database, folder / f"{target}.json")
         before = folder / "before.json"
         before.write_text(json.dumps(legacy))
-        return replay(copy, target, before, url, folder / f"{target}.json")
+        return replay(copy, target, before, database, folder / f"{target}.json")
 
 
 class Records:

@@ -18,7 +18,17 @@ from typing import Any
 import pytest
 
 import compat
-from tests.characterization.harness import BOOKING_APP, LEGACY_FILE, SCENARIO, copy_app, fresh_database, kit, prepare_migrated, run_scenario
+from tests.characterization.harness import (
+    BOOKING_APP,
+    LEGACY_FILE,
+    Database,
+    copy_app,
+    fresh_database,
+    kit,
+    prepare_migrated,
+    run_scenario,
+    sqlite_database,
+)
 
 APP = "app:app"
 BLOCKERS = {
@@ -35,13 +45,13 @@ class Blocked(Exception):
     """The after-run failed on the known newlog blocker, and on nothing else."""
 
 
-def record_booking(folder: Path, database: str) -> tuple[Path, dict[str, Any]]:
+def record_booking(folder: Path, database: Database) -> tuple[Path, dict[str, Any]]:
     app = copy_app(folder / "booking_app", BOOKING_APP)
     return app, run_scenario(app, "legacy", database, folder / "before.json", app=APP)
 
 
-def compare_after(app: Path, before: Path, database: str) -> dict[str, Any]:
-    compared = kit(app, "compare", str(before), "--database", database, "--format", "json")
+def compare_after(app: Path, before: Path, database: Database) -> dict[str, Any]:
+    compared = kit(app, "compare", str(before), *database.args, "--format", "json")
     if compared.returncode == 2 and any(message in compared.stderr for message in BLOCKERS):
         raise Blocked(compared.stderr)
     assert compared.returncode in (0, 1), compared.stdout + compared.stderr
@@ -70,10 +80,10 @@ def test_the_booking_portal_is_recorded_through_its_guards(tmp_path: Path, db_ki
 
 @pytest.mark.xfail(strict=True, raises=Blocked, reason=BLOCKED)
 def test_the_switch_to_compat_is_compared(tmp_path: Path) -> None:
-    app, document = record_booking(tmp_path, f"sqlite:///{tmp_path / 'before.db'}")
+    app, document = record_booking(tmp_path, sqlite_database(tmp_path / "before.db"))
     (app / LEGACY_FILE).write_text(compat.STUB)
 
-    report = compare_after(app, tmp_path / "before.json", f"sqlite:///{tmp_path / 'after.db'}")
+    report = compare_after(app, tmp_path / "before.json", sqlite_database(tmp_path / "after.db"))
 
     assert report["summary"]["steps_compared"] == len(document["steps"])
     assert not any(group["field"] == "answered_by" for group in report["not_allowed"]), "a step no longer reaches its view"
@@ -81,16 +91,16 @@ def test_the_switch_to_compat_is_compared(tmp_path: Path) -> None:
 
 @pytest.mark.xfail(strict=True, raises=Blocked, reason=BLOCKED)
 def test_a_mutated_call_in_the_migrated_booking_portal_fails_compare(tmp_path: Path) -> None:
-    app, _ = record_booking(tmp_path, f"sqlite:///{tmp_path / 'before.db'}")
+    app, _ = record_booking(tmp_path, sqlite_database(tmp_path / "before.db"))
     prepare_migrated(app)
-    reference = compare_after(app, tmp_path / "before.json", f"sqlite:///{tmp_path / 'migrated.db'}")
+    reference = compare_after(app, tmp_path / "before.json", sqlite_database(tmp_path / "migrated.db"))
     routes = app / "app" / "bookings" / "routes.py"
     source = routes.read_text()
     call = 'log_info("Health-Check", module="api")'
     assert source.count(call) == 1, f"the migrated {routes} no longer holds the call this test mutates: {call}"
     routes.write_text(source.replace(call, 'log_info("Health-Check", module="gesundheit")'))
 
-    mutated = compare_after(app, tmp_path / "before.json", f"sqlite:///{tmp_path / 'mutated.db'}")
+    mutated = compare_after(app, tmp_path / "before.json", sqlite_database(tmp_path / "mutated.db"))
 
     seen = {(group["kind"], group["field"], group["example"]["step"]) for group in reference["not_allowed"]}
     added = [group for group in mutated["not_allowed"] if (group["kind"], group["field"], group["example"]["step"]) not in seen]

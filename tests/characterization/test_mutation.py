@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from compat.characterize.compare import compare
-from tests.characterization.harness import Records, copy_app, kit, prepare_migrated, replay
+from tests.characterization.harness import Records, copy_app, kit, prepare_migrated, replay, sqlite_database
 
 ROUTES = Path("app") / "api" / "routes.py"
 
@@ -42,7 +42,7 @@ def test_one_changed_call_in_the_migrated_code_fails_compare(records: Records, t
     (app / path).write_text(source.replace(old, new))
 
     (tmp_path / "before.json").write_text(json.dumps(legacy))
-    mutated = replay(app, mutation, tmp_path / "before.json", f"sqlite:///{tmp_path / 'mutated.db'}", tmp_path / "mutated.json")
+    mutated = replay(app, mutation, tmp_path / "before.json", sqlite_database(tmp_path / "mutated.db"), tmp_path / "mutated.json")
     compared = kit(tmp_path, "compare", "before.json", "mutated.json", "--format", "json")
 
     baseline = {(d.step, d.path) for d in compare(legacy, migrated).differences}

@@ -16,14 +16,14 @@ import pytest
 
 import compat
 from compat.characterize import cli
-from tests.characterization.harness import LEGACY_FILE, SCENARIO, copy_app, fresh_database, kit
+from tests.characterization.harness import LEGACY_FILE, SCENARIO, Database, copy_app, fresh_database, kit
 from compat.characterize.compare import compare
 from tests.characterization.test_characterization import blocker
 from tests.conftest import require_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Database, Database]]:
     """Two empty databases of one kind: one for the record before the switch, one for the run after it."""
     if request.param == "postgresql":
         require_postgres()
@@ -42,8 +42,9 @@ def sqlite(tmp_path: Path, name: str) -> str:
     return f"sqlite:///{tmp_path / name}"
 
 
-def record(app: Path, database: str, out: str = "before.json", *extra: str) -> subprocess.CompletedProcess[str]:
-    return kit(app, "record", "--app", "app:create_app", "--database", database, "--scenario", SCENARIO, *extra, out)
+def record(app: Path, database: str | Database, out: str = "before.json", *extra: str) -> subprocess.CompletedProcess[str]:
+    where = database.args if isinstance(database, Database) else ("--database", database)
+    return kit(app, "record", "--app", "app:create_app", *where, "--scenario", SCENARIO, *extra, out)
 
 
 def test_record_then_compare_after_the_switch_to_compat(app_copy: Path, databases: tuple[str, str]) -> None:
@@ -51,7 +52,7 @@ def test_record_then_compare_after_the_switch_to_compat(app_copy: Path, database
 
     recorded = record(app_copy, before_db)
     (app_copy / LEGACY_FILE).write_text(compat.STUB)
-    compared = kit(app_copy, "compare", "before.json", "--database", after_db, "--save", "after.json", "--format", "json")
+    compared = kit(app_copy, "compare", "before.json", *after_db.args, "--save", "after.json", "--format", "json")
     two_files = kit(app_copy, "compare", "before.json", "after.json", "--limit", "0")
 
     assert recorded.returncode == 0, recorded.stderr
