@@ -141,6 +141,9 @@ class Settings:
     LOG_HEARTBEAT_INTERVAL: float = 10.0
     LOG_HEALTH_DIR: str | None = None
     LOG_DRAIN_ON_SIGTERM: bool = True
+    LOG_CALLSITE: bool = False
+    LOG_REQUEST_EVENT: bool = False
+    LOG_SYNC_WRITES: bool = False
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 
     @classmethod
@@ -192,6 +195,9 @@ _PARSERS: dict[str, Parser] = {
     "LOG_HEARTBEAT_INTERVAL": _positive_float,
     "LOG_HEALTH_DIR": _optional_path,
     "LOG_DRAIN_ON_SIGTERM": _boolean,
+    "LOG_CALLSITE": _boolean,
+    "LOG_REQUEST_EVENT": _boolean,
+    "LOG_SYNC_WRITES": _boolean,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 
