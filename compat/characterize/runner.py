@@ -51,60 +51,47 @@ class Run:
     problems: list[str]
 
 
+@dataclass
+class _Loaded:
+    """The app as the kit loaded it: the old path's module (None: gone, ``gone`` says why) and the log table."""
+
+    app: Any
+    api: Any
+    gone: str | None
+    ignored: dict[str, Any]
+    table: LogTable
+    output: dict[str, Any]
+
+
 def record(settings: RunSettings) -> Run:
     """Load the app and record everything ``settings`` asks for; raise :class:`KitError` when the kit cannot go on."""
-    table_guess = str(settings.pins.get("LOG_TABLE", "unified_logs"))
-    engine_options = settings.pins.get("SQLALCHEMY_ENGINE_OPTIONS")
-    since = max_id_before_loading(settings.database, table_guess, engine_options if isinstance(engine_options, dict) else None) if settings.database else None
-    pins = {**CSRF_OFF, **settings.pins}
-    with capture() as loading:
-        app, ignored = load_app(settings.app, pins, settings.database)
-        api, gone = _import_old_path(settings)
-        if settings.create_tables:
-            _create_tables(app)
-        flush_pipeline()
-    table = LogTable(app, since=since if table_guess == app.config.get("LOG_TABLE", "unified_logs") else None)
+    loaded = _load(settings)
+    app, api = loaded.app, loaded.api
     variant = Variant(settings.variant) if settings.variant is not None else Variant.of(api) if api is not None else Variant()
     adapted = AdaptedApi(api, variant) if api is not None else None
     watch = RequestWatch(app)
-    run_program = settings.program and adapted is not None
-    if run_program:
+    if adapted is not None:
         add_program_route(app, adapted)
     login_spec = settings.login or (settings.scenario.login if settings.scenario else None)
     user = settings.user or (settings.scenario.user if settings.scenario else None)
-    login = resolve_login(login_spec)
     steps = settings.steps if settings.steps is not None else _steps(settings, app, login_spec, user)
+    recorder = Recorder(loaded.table, LegacyState(api))
+    driver = Driver(app, recorder, watch, resolve_login(login_spec), user)
 
-    recorder = Recorder(table, LegacyState(api))
-    driver = Driver(app, recorder, watch, login, user)
-    recorder.step("startup", "startup", "startup", lambda: {"printed_events": loading["printed"], "warnings": loading["warnings"]})
-
+    recorder.step("startup", "startup", "startup", lambda: {"printed_events": loaded.output["printed"], "warnings": loaded.output["warnings"]})
     actions, skipped = _actions(settings, api)
-    if run_program:
-        for place in settings.places:
-            for name in actions:
-                act = action(name)
-                if place not in act.places:
-                    continue
-                step = recorder.step(
-                    f"program/{place}/{name}",
-                    "program",
-                    place,
-                    lambda act=act, place=place: run_in_place(place, app, adapted, act, driver.client(None), watch),
-                )
-                if step.get("answered_by", HANDLER) != HANDLER:
-                    driver.problems.append(f"{step['name']}: the kit's own route was answered by {step['answered_by']}: {step['detail']['answer']}")
+    if adapted is not None:
+        _record_program(recorder, driver, adapted, actions, settings.places)
     for step in steps:
         driver.run(step)
     flush_pipeline()
 
-    served_by = getattr(getattr(api, "__spec__", None), "name", None) if api is not None else None
     document = recorder.document(
         app_spec=settings.app,
         legacy_module=settings.module,
-        served_by=served_by,
+        served_by=getattr(getattr(api, "__spec__", None), "name", None) if api is not None else None,
         variant=variant.keywords,
-        actions=actions if run_program or settings.actions is None else settings.actions,
+        actions=actions if adapted is not None or settings.actions is None else settings.actions,
         skipped=skipped,
         places=settings.places,
         program=settings.program,
@@ -113,13 +100,47 @@ def record(settings: RunSettings) -> Run:
             "pins": {key: _safe_setting(key, value) for key, value in settings.pins.items()},
             "database": _safe_url(settings.database) if settings.database else None,
             "create_tables": settings.create_tables,
-            "rows_before": table.last_id_at_start,
+            "rows_before": loaded.table.last_id_at_start,
         },
-        guards={"csrf_off": csrf_protections(app), "config_writes_ignored": {key: mask(value) for key, value in ignored.items()}},
-        not_run={"program": gone} if gone and settings.program else {},
+        guards={"csrf_off": csrf_protections(app), "config_writes_ignored": {key: mask(value) for key, value in loaded.ignored.items()}},
+        not_run={"program": loaded.gone} if loaded.gone and settings.program else {},
         problems=driver.problems,
     )
     return Run(document, driver.problems)
+
+
+def _load(settings: RunSettings) -> _Loaded:
+    """Load the app with the pinned settings, import the old path, and find the log table (rows new since loading)."""
+    table_guess = str(settings.pins.get("LOG_TABLE", "unified_logs"))
+    engine_options = settings.pins.get("SQLALCHEMY_ENGINE_OPTIONS")
+    since = None
+    if settings.database:
+        since = max_id_before_loading(settings.database, table_guess, engine_options if isinstance(engine_options, dict) else None)
+    with capture() as output:
+        app, ignored = load_app(settings.app, {**CSRF_OFF, **settings.pins}, settings.database)
+        api, gone = _import_old_path(settings)
+        if settings.create_tables:
+            _create_tables(app)
+        flush_pipeline()
+    table = LogTable(app, since=since if table_guess == app.config.get("LOG_TABLE", "unified_logs") else None)
+    return _Loaded(app, api, gone, ignored, table, output)
+
+
+def _record_program(recorder: Recorder, driver: Driver, api: AdaptedApi, actions: list[str], places: list[str]) -> None:
+    """Record every action in every place it may run in, place by place; the kit's own route must reach its view."""
+    for place in places:
+        for name in actions:
+            act = action(name)
+            if place not in act.places:
+                continue
+            step = recorder.step(
+                f"program/{place}/{name}",
+                "program",
+                place,
+                lambda act=act, place=place: run_in_place(place, driver.app, api, act, driver.client(None), driver.watch),
+            )
+            if step.get("answered_by", HANDLER) != HANDLER:
+                driver.problems.append(f"{step['name']}: the kit's own route was answered by {step['answered_by']}: {step['detail']['answer']}")
 
 
 def _import_old_path(settings: RunSettings) -> tuple[Any, str | None]:
