@@ -74,9 +74,10 @@ def record(settings: RunSettings) -> Run:
         add_program_route(app, adapted)
     login_spec = settings.login or (settings.scenario.login if settings.scenario else None)
     user = settings.user or (settings.scenario.user if settings.scenario else None)
+    login = resolve_login(login_spec)
     steps = settings.steps if settings.steps is not None else _steps(settings, app, login_spec, user)
     recorder = Recorder(loaded.table, LegacyState(api))
-    driver = Driver(app, recorder, watch, resolve_login(login_spec), user)
+    driver = Driver(app, recorder, watch, login, user)
 
     recorder.step("startup", "startup", "startup", lambda: {"printed_events": loaded.output["printed"], "warnings": loaded.output["warnings"]})
     actions, skipped = _actions(settings, api)
