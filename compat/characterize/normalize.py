@@ -10,8 +10,10 @@ reduced to one ``[level, event]`` pair per logged event, whatever the renderer.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -47,26 +49,110 @@ def mask_string(text: str) -> str:
 
 
 def mask(value: Any, key: str | None = None) -> Any:
-    """Return a JSON-ready copy of ``value`` with volatile values masked (``key`` is its dict key)."""
-    if key is not None and value is not None:
-        if key in PRESENCE_KEYS:
-            return PRESENT if value else value
-        if key in MASKED_KEYS:
-            return MASKED_KEYS[key]
-        if key.endswith("_id") and isinstance(value, str):
-            masked = mask_string(value)
-            return "<id>" if masked == value and HEX_ID.match(value) else masked
-    if isinstance(value, Mapping):
-        return {str(k): mask(v, str(k)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [mask(item) for item in value]
-    if isinstance(value, enum.Enum):
-        return mask(value.value)
-    if isinstance(value, str):
-        return mask_string(value)
-    if value is None or isinstance(value, (bool, int, float)):
+    """Return a JSON-ready copy of ``value`` with volatile values masked (``key`` is its dict key).
+
+    Never raises: enums become ``{"enum": "module.Class", "value": ..., "equals_value": bool}``
+    (``equals_value``: the member ``==`` its value, as a ``str``/``int`` enum), other objects
+    ``{"object": "module.Type", "repr": ...}`` (a failing ``repr`` is recorded as such),
+    sets become sorted lists, cycles ``"<cycle>"``.
+    """
+    return _Masker().mask(value, key)
+
+
+class _Masker:
+    """One walk of :func:`mask`: remembers the containers on the way down to cut cycles."""
+
+    MAX_DEPTH = 60
+
+    def __init__(self) -> None:
+        self.path: list[int] = []
+
+    def mask(self, value: Any, key: str | None = None) -> Any:
+        if key is not None and value is not None:
+            if key in PRESENCE_KEYS:
+                return PRESENT if value else self.mask(value)
+            if key in MASKED_KEYS:
+                return MASKED_KEYS[key]
+            if key.endswith("_id") and isinstance(value, str):
+                masked = mask_string(value)
+                return "<id>" if masked == value and HEX_ID.match(value) else masked
+        if value is None or isinstance(value, (bool, int)) and not isinstance(value, enum.Enum):
+            return value
+        if isinstance(value, float) and not isinstance(value, enum.Enum):
+            return value if math.isfinite(value) else described(value)
+        if isinstance(value, str) and not isinstance(value, enum.Enum):
+            return mask_string(value)
+        if isinstance(value, enum.Enum):
+            return {"enum": qualified_name(type(value)), "value": self.mask(value.value), "equals_value": _equals_value(value)}
+        if isinstance(value, (datetime.date, datetime.time)):
+            return mask_string(value.isoformat())
+        if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+            return self._container(value)
+        return described(value)
+
+    def _container(self, value: Any) -> Any:
+        if id(value) in self.path:
+            return "<cycle>"
+        if len(self.path) >= self.MAX_DEPTH:
+            return "<too deep>"
+        self.path.append(id(value))
+        try:
+            if isinstance(value, Mapping):
+                return {str(k): self.mask(v, str(k)) for k, v in list(value.items())}
+            items = [self.mask(item) for item in value]
+            if isinstance(value, (set, frozenset)):
+                items.sort(key=lambda item: json.dumps(item, sort_keys=True))
+            return items
+        except Exception as exc:  # noqa: BLE001 - a hostile container: record what it raised
+            return {"object": qualified_name(type(value)), "raised": f"{qualified_name(type(exc))}: {mask_string(_text(exc))}"}
+        finally:
+            self.path.pop()
+
+
+def mask_keys(value: Any, keys: Iterable[str]) -> Any:
+    """Return ``value`` with the values of the dict keys ``keys`` (at any depth) replaced by ``<masked>``."""
+    wanted = frozenset(keys)
+    if not wanted:
         return value
-    return mask_string(str(value))
+    if isinstance(value, Mapping):
+        return {k: "<masked>" if k in wanted and v is not None else mask_keys(v, wanted) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_keys(item, wanted) for item in value]
+    return value
+
+
+def _equals_value(member: enum.Enum) -> bool:
+    """True when the member compares equal to its plain value (``str``/``int`` enums), as code using it sees."""
+    try:
+        return bool(member == member.value)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def qualified_name(cls: type) -> str:
+    """Return ``module.QualName`` of ``cls`` (``builtins.`` included, so every name reads the same way)."""
+    return f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', getattr(cls, '__name__', '?'))}"
+
+
+def described(value: Any) -> dict[str, str]:
+    """Return ``{"object": type, "repr": masked repr}`` for a value JSON cannot hold (never raises)."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001 - a broken __repr__ is part of what was observed
+        text = f"<repr raised {type(exc).__name__}: {_text(exc)}>"
+    return {"object": qualified_name(type(value)), "repr": mask_string(text)}
+
+
+def _text(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001
+        return "<str() failed>"
+
+
+def outcome(exc: BaseException) -> dict[str, str]:
+    """Return what a step raised: ``{"type": "module.Type", "message": masked text}``."""
+    return {"type": qualified_name(type(exc)), "message": mask_string(_text(exc))}
 
 
 def normalize_traceback(text: Any) -> str | None:
@@ -78,8 +164,16 @@ def normalize_traceback(text: Any) -> str | None:
     return "\n".join(kept)
 
 
+ROW_COLUMNS = ("level", "module", "message", "traceback", "context")
+"""The columns every legacy log table has; other columns (but ``id``) are kept under ``columns``."""
+
+
 def normalize_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Return one ``unified_logs`` row as ``{level, module, message, traceback, context}``, masked."""
+    """Return one log row as ``{level, module, message, traceback, context[, columns]}``, masked.
+
+    ``columns`` holds the table's other columns (an app's own ``created_at``, the
+    ``timestamp`` column...), masked like any value, so that a column that changes is seen.
+    """
     level = row.get("level")
     level = getattr(level, "name", level)
     context = row.get("context")
@@ -88,13 +182,17 @@ def normalize_row(row: Mapping[str, Any]) -> dict[str, Any]:
             context = json.loads(context)
         except ValueError:
             pass
-    return {
+    normalized = {
         "level": str(level).upper() if level is not None else None,
         "module": row.get("module"),
         "message": mask_string(str(row.get("message"))) if row.get("message") is not None else None,
         "traceback": normalize_traceback(row.get("traceback")),
         "context": mask(context) if context is not None else None,
     }
+    others = {str(name): value for name, value in row.items() if name not in ROW_COLUMNS and name != "id"}
+    if others:
+        normalized["columns"] = mask(others)
+    return normalized
 
 
 def parse_printed(text: str) -> list[list[str]]:

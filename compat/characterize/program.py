@@ -5,14 +5,19 @@ exception, inside and outside an ``except`` block, named loggers, bound context,
 ``enhanced_error_handler`` for each error class, the decorators, the debug switch) and returns
 what the caller can observe (``result``) plus what the allowed deltas need (``meta``). The
 runner calls it in a *place*: inside a request, a test request context, only an app context,
-or outside both. ``api`` is the module imported from the old path, whatever serves it.
+or outside both. ``api`` is the module imported from the old path, whatever serves it,
+seen through :class:`Variant`: the keyword arguments the recorded module did not accept are
+left out (and listed in the document), the same way before and after the switch.
 """
 
 from __future__ import annotations
 
-import json
+import enum
+import fnmatch
+import functools
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -31,6 +36,80 @@ class Action:
     run: Callable[[Any], dict[str, Any]]
     needs: tuple[str, ...] = ()
     places: tuple[str, ...] = PLACES
+
+
+OPTIONAL_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "enhanced_error_handler": ("extra",),
+    "log_warning": ("exception",),
+    "log_error": ("exception",),
+    "log_critical": ("exception",),
+    "bind_request_context": ("user_id",),
+    "set_debug_logging_enabled": ("enabled",),
+}
+"""Keyword arguments the program passes that some legacy copies do not accept."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Which optional keywords each legacy function accepts, as found in the module recorded first.
+
+    ``keywords[function][keyword]`` is True (passed as a keyword) or False (left out; an
+    ``enabled`` flag is passed positionally instead). Functions absent from the map are
+    called as written. The before-record stores it; the after-run reuses it.
+    """
+
+    keywords: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, api: Any) -> Variant:
+        """Return the variant of the module ``api`` (inspecting its functions' signatures)."""
+        found: dict[str, dict[str, bool]] = {}
+        for function, keywords in OPTIONAL_KEYWORDS.items():
+            target = getattr(api, function, None)
+            if callable(target):
+                found[function] = {keyword: _accepts(target, keyword) for keyword in keywords}
+        return cls(found)
+
+    def adapted(self, function: str, target: Callable[..., Any]) -> Callable[..., Any]:
+        """Return ``target`` calling it with only the keywords this variant accepts."""
+        accepted = self.keywords.get(function)
+        if not accepted or all(accepted.values()):
+            return target
+
+        @functools.wraps(target)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for keyword, ok in accepted.items():
+                if not ok and keyword in kwargs:
+                    value = kwargs.pop(keyword)
+                    if keyword == "enabled":
+                        args = (*args, value)
+            return target(*args, **kwargs)
+
+        return call
+
+
+def _accepts(function: Callable[..., Any], keyword: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # not introspectable (a builtin, a C extension): call it as written
+        return True
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == keyword and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY))
+        for p in parameters
+    )
+
+
+class AdaptedApi:
+    """The legacy module as the program calls it: attributes pass through, functions of the variant map adapt."""
+
+    def __init__(self, api: Any, variant: Variant) -> None:
+        self._api = api
+        self._variant = variant
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._api, name)
+        return self._variant.adapted(name, value) if callable(value) and name in self._variant.keywords else value
 
 
 def _log_levels(api: Any) -> dict[str, Any]:
@@ -306,14 +385,29 @@ def _read_own_write(api: Any) -> dict[str, Any]:
     return {"result": {"rows_visible_right_after_logging": after - before}}
 
 
+def _constants(holder: Any) -> dict[str, Any]:
+    """Return the members of an Enum class, or the upper-case constants of a plain class."""
+    if isinstance(holder, enum.EnumMeta):
+        return {member.name: member for member in holder}
+    return {name: getattr(holder, name) for name in dir(holder) if name.isupper() and not name.startswith("_")}
+
+
 def _error_enums(api: Any) -> dict[str, Any]:
     category, severity = api.ErrorCategory, api.ErrorSeverity
-    values = {
-        "categories": {name: getattr(category, name) for name in ("DATABASE", "VALIDATION", "AUTHENTICATION", "AUTHORIZATION", "SYSTEM", "NETWORK", "UNKNOWN")},
-        "severities": {name: getattr(severity, name) for name in ("LOW", "MEDIUM", "HIGH", "CRITICAL")},
+    categories, severities = _constants(category), _constants(severity)
+    api.log_info(
+        "Characterize enum in an event",
+        module=MODULE,
+        category=categories.get("DATABASE", next(iter(categories.values()), None)),
+        severity=severities.get("HIGH", next(iter(severities.values()), None)),
+    )
+    return {
+        "result": {
+            "categories": categories,
+            "severities": severities,
+            "enum_classes": {"ErrorCategory": isinstance(category, enum.EnumMeta), "ErrorSeverity": isinstance(severity, enum.EnumMeta)},
+        }
     }
-    api.log_info("Characterize enum in an event", module=MODULE, category=category.DATABASE, severity=severity.HIGH)
-    return {"result": {"json": json.dumps(values, sort_keys=True), "equal_to_strings": category.UNKNOWN == "unknown"}}
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -347,6 +441,20 @@ ACTIONS: tuple[Action, ...] = (
 def available_actions(api: Any) -> list[str]:
     """Return the names of the actions ``api`` (the legacy module) has every needed name for."""
     return [action.name for action in ACTIONS if all(hasattr(api, name) for name in action.needs)]
+
+
+def select_actions(api: Any, skip: list[str]) -> tuple[list[str], list[str]]:
+    """Return (actions to run, skipped actions): those ``api`` supports minus those matching a ``skip`` pattern.
+
+    A pattern is an action name or a glob (``enhanced_error_handler/*``); one that matches no
+    action of the program raises ValueError naming it (a typo must not pass silently).
+    """
+    names = [action.name for action in ACTIONS]
+    for pattern in skip:
+        if not fnmatch.filter(names, pattern):
+            raise ValueError(f"--skip {pattern!r} matches no action; the actions are: {', '.join(names)}")
+    skipped = [name for name in available_actions(api) if any(fnmatch.fnmatchcase(name, pattern) for pattern in skip)]
+    return [name for name in available_actions(api) if name not in skipped], skipped
 
 
 def action(name: str) -> Action:
