@@ -28,8 +28,10 @@ from newlog.context import (
     user_id_var,
 )
 from newlog.queue_worker import LogQueueWorker
-from newlog.settings import Settings
+from newlog.settings import ConfigError, Settings
 from newlog.sinks import AppContextSink, default_sink
+from newlog.spool import SpoolQueue
+from newlog.spool_app import start_spool
 
 EXTENSION_KEY = state.EXTENSION_KEY
 
@@ -37,8 +39,8 @@ _init_lock = threading.RLock()
 _atexit_registered = False
 
 
-def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None) -> LogQueueWorker:
-    """Wire ``app`` to newlog and return its started worker.
+def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None) -> LogQueueWorker | SpoolQueue:
+    """Wire ``app`` to newlog and return its started worker (a spool queue when ``LOG_SPOOL_DIR`` is set).
 
     Settings come from ``app.config`` (else the environment) and are validated first: a bad
     one raises :class:`~newlog.ConfigError` before anything starts. ``db`` defaults to the
@@ -57,17 +59,15 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
         app_state = state.AppLogState(settings, name=app.name, identity=_identity(app))
         app_state.open_outputs()
         try:
-            writer = AppContextSink(app, sink) if sink is not None else default_sink(
-                app, db=db, table=model, settings=settings
-            )
-            worker = LogQueueWorker(
-                writer,
-                queue_size=settings.LOG_QUEUE_SIZE,
-                batch_size=settings.LOG_BATCH_SIZE,
-                flush_interval=settings.LOG_FLUSH_INTERVAL,
-                retry_seconds=settings.LOG_RETRY_SECONDS,
-                warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
-            )
+            if settings.LOG_SPOOL_DIR is not None:
+                if sink is not None:
+                    raise ConfigError(
+                        f"newlog.init_app: LOG_SPOOL_DIR={settings.LOG_SPOOL_DIR!r} and sink=... exclude each other "
+                        "(the spool's writer process writes to the app's database itself); drop one of them"
+                    )
+                worker = start_spool(app, db, model, settings)
+            else:
+                worker = _start_thread_worker(app, db, model, sink, settings)
         except BaseException:
             app_state.outputs.close()
             raise
@@ -82,6 +82,18 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
             atexit.register(shutdown)
             _atexit_registered = True
         return worker
+
+
+def _start_thread_worker(app: Flask, db: Any, model: Any, sink: Any, settings: Settings) -> LogQueueWorker:
+    writer = AppContextSink(app, sink) if sink is not None else default_sink(app, db=db, table=model, settings=settings)
+    return LogQueueWorker(
+        writer,
+        queue_size=settings.LOG_QUEUE_SIZE,
+        batch_size=settings.LOG_BATCH_SIZE,
+        flush_interval=settings.LOG_FLUSH_INTERVAL,
+        retry_seconds=settings.LOG_RETRY_SECONDS,
+        warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
+    )
 
 
 def _identity(app: Flask) -> dict[str, Any]:

@@ -38,7 +38,7 @@ Sink = Callable[[Sequence[Mapping[str, Any]]], None]
 WARNING = logging.WARNING
 _MAX_BACKOFF = 1.0
 _FORK_WAIT = 2.0
-_workers: weakref.WeakSet[LogQueueWorker] = weakref.WeakSet()
+_workers: weakref.WeakSet[Any] = weakref.WeakSet()
 _pipeline = threading.local()
 _error_text_cleaner = Sanitizer()
 
@@ -487,9 +487,14 @@ def _check_sizes(queue_size: int, batch_size: int, reserve: int, flush_interval:
             raise ValueError(f"LogQueueWorker: intervals must be > 0 seconds, got {value!r}")
 
 
-def all_workers() -> list[LogQueueWorker]:
-    """Return the live workers of this process."""
+def all_workers() -> list[Any]:
+    """Return the live workers of this process (thread workers and spool queues)."""
     return list(_workers)
+
+
+def register_worker(worker: Any) -> None:
+    """Count ``worker`` (any object with the worker interface) among :func:`all_workers`."""
+    _workers.add(worker)
 
 
 _paused_for_fork: list[threading.Lock] = []
@@ -501,7 +506,7 @@ def _pause_workers_before_fork() -> None:
     (SQLite keeps per-process lock state: a child forked mid-insert got "database is locked"
     on every write.) A sink that hangs delays the fork by at most ``_FORK_WAIT`` seconds.
     """
-    for worker in list(_workers):
+    for worker in _thread_workers():
         if worker._writing.acquire(timeout=_FORK_WAIT):
             _paused_for_fork.append(worker._writing)
 
@@ -513,8 +518,12 @@ def _resume_workers_in_parent() -> None:
 
 def _reset_workers_in_child() -> None:
     _paused_for_fork.clear()
-    for worker in list(_workers):
+    for worker in _thread_workers():
         worker._after_fork()
+
+
+def _thread_workers() -> list[LogQueueWorker]:
+    return [worker for worker in list(_workers) if isinstance(worker, LogQueueWorker)]
 
 
 os.register_at_fork(

@@ -122,6 +122,9 @@ class Settings:
     LOG_SHUTDOWN_TIMEOUT: float = 5.0
     LOG_RETRY_SECONDS: float = 30.0
     LOG_OVERFLOW_WARN_INTERVAL: float = 10.0
+    LOG_SPOOL_DIR: str | None = None
+    LOG_SPOOL_MAX_BYTES: int = 256 * 1024 * 1024
+    LOG_SPOOL_BATCH_SIZE: int = 5000
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 
     @classmethod
@@ -165,6 +168,9 @@ _PARSERS: dict[str, Parser] = {
     "LOG_SHUTDOWN_TIMEOUT": _positive_float,
     "LOG_RETRY_SECONDS": _positive_float,
     "LOG_OVERFLOW_WARN_INTERVAL": _positive_float,
+    "LOG_SPOOL_DIR": _optional_path,
+    "LOG_SPOOL_MAX_BYTES": _positive_int,
+    "LOG_SPOOL_BATCH_SIZE": _positive_int,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 

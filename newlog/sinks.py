@@ -46,10 +46,16 @@ class DatabaseSink:
     """
 
     def __init__(
-        self, engine: Engine, table: Table | Callable[[], Table], *, use_copy: bool | None = None
+        self,
+        engine: Engine,
+        table: Table | Callable[[], Table],
+        *,
+        use_copy: bool | None = None,
+        extra_columns: Sequence[str] = (),
     ) -> None:
         self.engine = engine
         self.use_copy = use_copy
+        self.extra_columns = tuple(extra_columns)
         self._resolve = None if isinstance(table, Table) else table
         if isinstance(table, Table):
             self._bind(table)
@@ -57,7 +63,7 @@ class DatabaseSink:
     def _bind(self, table: Table) -> None:
         self.table = table
         self.statement = insert(table)
-        self.copy = copy_plan(self.engine, table) if self.use_copy is not False else None
+        self.copy = copy_plan(self.engine, table, self.extra_columns) if self.use_copy is not False else None
         if self.use_copy and self.copy is None:
             raise ConfigError(
                 f"newlog: COPY needs PostgreSQL through psycopg 3 and a log table of known column types; "
@@ -77,12 +83,18 @@ class DatabaseSink:
         return "copy" if self.copy is not None else "executemany"
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        self._ensure_table()
         with self.engine.begin() as connection:
-            if self.copy is not None and rows:
-                self.copy.write(connection, rows)
-            else:
-                connection.execute(self.statement, list(rows))
+            self.write(connection, rows)
+
+    def write(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store ``rows`` inside ``connection``'s transaction (the caller commits; the spool writer adds its progress)."""
+        self._ensure_table()
+        if not rows:
+            return
+        if self.copy is not None:
+            self.copy.write(connection, rows)
+        else:
+            connection.execute(self.statement, list(rows))
 
     def after_fork(self) -> None:
         """Drop pooled connections inherited from the parent process (they belong to it)."""
@@ -166,13 +178,14 @@ class CopyPlan:
         return [value if process is None else process(value) for process, value in zip(self.processors, values)]
 
 
-def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
+def copy_plan(engine: Engine, table: Table, extra_columns: Sequence[str] = ()) -> CopyPlan | None:
     """Return the COPY plan for ``table`` on ``engine``, or None when COPY could store different rows.
 
     COPY is used only on PostgreSQL through psycopg 3 (sync), when every row column is a
     DateTime, String (Text, Enum) or JSON (JSONB) column, and no other column's default is
     a SQL expression or a sequence (those only an INSERT statement evaluates). Columns with
-    a Python-side default get it computed per row and are copied too.
+    a Python-side default get it computed per row and are copied too, and so are
+    ``extra_columns`` (values the rows carry already, e.g. defaults computed in the app process).
     """
     dialect = engine.dialect
     if psycopg is None or dialect.name != "postgresql" or dialect.driver != "psycopg":
@@ -185,7 +198,8 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
         fill = defaults_filler(table)
     except NotInPython:
         return None
-    columns = row_columns + defaulted
+    known = {column.key for column in row_columns + defaulted}
+    columns = row_columns + defaulted + [table.c[key] for key in extra_columns if key not in known]
     processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(column.name) for column in columns)
