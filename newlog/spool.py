@@ -354,11 +354,11 @@ class SpoolQueue:
             self._after_fork()
         with self._cond:
             target = self._bytes
-            marks = (self._failed, self._dropped_overflow, self._dropped_error)
-            before, self._flush_mark = self._flush_mark, marks
         self._wake_writer()
         with self._cond:
             done = self.clock.wait_for(self._cond, lambda: self._delivered >= target, timeout)
+            marks = (self._failed, self._dropped_overflow, self._dropped_error)
+            before, self._flush_mark = self._flush_mark, marks
             lost = sum(now - then for now, then in zip(marks, before))
         return done and lost == 0
 
