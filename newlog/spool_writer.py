@@ -175,7 +175,7 @@ class SpoolWriter:
             try:
                 if self.engine is None:
                     self.connect()
-                busy = self.deliver_once()
+                busy = self.deliver_once() if self.directory.is_dir() else False
                 backoff = self.poll_interval
             except (sa_exc.SQLAlchemyError, OSError, LookupError) as exc:
                 self._fail(describe_error(exc))
@@ -421,6 +421,8 @@ class SpoolWriter:
                 pass
 
     def _own_done(self) -> bool:
+        if not self.directory.is_dir():
+            return True  # the spool directory was removed: nothing is left to store
         for segment in segments(self.directory, self.key):
             if segment.owner == self.owner:
                 state = self.states.get(segment.name)

@@ -134,3 +134,10 @@ def stored_seqs(url: str, table: str) -> Counter[int]:
 def spool_files(spool_dir: Path) -> list[str]:
     """Return the spool directory's segment files."""
     return sorted(path.name for path in spool_dir.glob("*.spool"))
+
+
+def wait_for_rows(url: str, table: str, count: int, timeout: float = 90) -> None:
+    """Poll the table until ``count`` distinct events are stored (a recovery runs in another process)."""
+    deadline = time.monotonic() + timeout
+    while len(stored_seqs(url, table)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -18,7 +18,14 @@ from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table,
 import newlog
 from newlog.settings import ConfigError
 from tests.newlog.pipeline_support import stored_rows
-from tests.newlog.spool_support import AppProcess, kill_process, spool_files, stored_seqs, wait_until_gone
+from tests.newlog.spool_support import (
+    AppProcess,
+    kill_process,
+    spool_files,
+    stored_seqs,
+    wait_for_rows,
+    wait_until_gone,
+)
 
 N = 3000
 
@@ -49,15 +56,6 @@ def exactly_once(url: str, table: str, count: int) -> None:
     assert not duplicated and not missing and len(seqs) == count, (
         f"{len(missing)} missing (e.g. {sorted(missing)[:5]}), {len(duplicated)} duplicated, {len(seqs)} stored"
     )
-
-
-def wait_for_rows(url: str, table: str, count: int, timeout: float = 90) -> None:
-    """Poll the table until ``count`` distinct events are stored (the recovery runs in another process)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while len(stored_seqs(url, table)) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def test_every_event_is_stored_once_and_the_spool_is_emptied(
