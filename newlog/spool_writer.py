@@ -21,6 +21,7 @@ heartbeat, also written to ``<key>.<owner>.writer.json``).
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import decimal
 import fcntl
@@ -56,6 +57,7 @@ from newlog.spool_files import (
 PROGRESS_TABLE = "newlog_spool_progress"
 HEARTBEAT_SECONDS = 1.0
 READ_BYTES = 4 * 1024 * 1024
+PUNCH_BYTES = 16 * 1024 * 1024
 _MAX_BACKOFF = 5.0
 
 _log = logging.getLogger("newlog.spool_writer")
@@ -86,6 +88,7 @@ class _SegmentState:
         self.offset = 0
         self.rows = 0
         self.failed = 0
+        self.punched = 0
         self.loaded = False
 
 
@@ -246,7 +249,7 @@ class SpoolWriter:
         state = self.states.get(segment.name)
         if state is None:
             try:
-                fd = os.open(self.directory / segment.name, os.O_RDONLY | os.O_CLOEXEC)
+                fd = os.open(self.directory / segment.name, os.O_RDWR | os.O_CLOEXEC)
             except FileNotFoundError:
                 return None
             try:
@@ -350,6 +353,8 @@ class SpoolWriter:
         state.offset += length
         state.rows += len(rows)
         state.failed += failed
+        if state.offset - state.punched >= PUNCH_BYTES:
+            state.punched = punch_hole(state.fd, state.offset, self._fail)
         self.counters["batches"] += 1
         self.counters["rows_written"] += len(rows)
         self.counters["rows_failed"] += failed
@@ -480,6 +485,35 @@ class SpoolWriter:
         except OSError:
             pass
         self._send(f"H {text}")
+
+
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+_libc: Any = None
+
+
+def punch_hole(fd: int, offset: int, report: Callable[[str], None]) -> int:
+    """Free the disk blocks of the delivered bytes ``[0, offset)`` of a live segment; return the freed length.
+
+    The app appends to its one segment for as long as it lives (no rotation: no thread can ever
+    write to a closed file), so delivered rows are freed in place: offsets stay valid, reads of
+    the hole return zeros. Without hole punching (a file system that lacks it) the segment grows
+    until the app exits; that is reported once.
+    """
+    global _libc
+    length = offset - offset % 4096
+    if length <= 0:
+        return 0
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        flags = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
+        if _libc.fallocate(fd, flags, ctypes.c_long(0), ctypes.c_long(length)) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    except (OSError, AttributeError) as exc:
+        report(f"cannot free delivered spool space (fallocate punch hole: {exc}): the spool file grows until the app exits")
+        return 1 << 62  # do not try again for this segment
+    return length
 
 
 def _create(engine: Engine, table: Table) -> None:
