@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
-import decimal
 import fcntl
 import json
 import logging
@@ -32,19 +31,29 @@ import select
 import socket
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, create_engine, delete, insert, inspect, select as sql_select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    insert,
+    inspect,
+    update,
+)
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.types import TypeEngine
+from sqlalchemy import select as sql_select
+from sqlalchemy.engine import Engine
 
 from newlog.models import log_table
-from newlog.sinks import DatabaseSink, describe_error, is_poison
+from newlog.sinks import describe_error, is_poison
 from newlog.spool_files import (
     REJECTED_SUFFIX,
     Segment,
@@ -53,6 +62,7 @@ from newlog.spool_files import (
     owner_lock_path,
     segments,
 )
+from newlog.spool_store import SpoolRowStore
 
 PROGRESS_TABLE = "newlog_spool_progress"
 HEARTBEAT_SECONDS = 1.0
@@ -92,25 +102,6 @@ class _SegmentState:
         self.loaded = False
 
 
-def _converter(column_type: TypeEngine[Any]) -> Callable[[Any], Any] | None:
-    """Return how a JSON value becomes the Python value the column's type expects (None: as is)."""
-    try:
-        python_type = column_type.python_type
-    except NotImplementedError:
-        return None
-    if python_type is dt.datetime:
-        return lambda value: dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    if python_type is dt.date:
-        return lambda value: dt.date.fromisoformat(value) if isinstance(value, str) else value
-    if python_type is dt.time:
-        return lambda value: dt.time.fromisoformat(value) if isinstance(value, str) else value
-    if python_type is uuid.UUID:
-        return lambda value: uuid.UUID(value) if isinstance(value, str) else value
-    if python_type is decimal.Decimal:
-        return lambda value: decimal.Decimal(str(value)) if value is not None else None
-    return None
-
-
 class SpoolWriter:
     """Deliver the segments of one target (``config["key"]``) in ``config["dir"]`` to the database."""
 
@@ -133,7 +124,7 @@ class SpoolWriter:
         self._errors: dict[str, float] = {}
         self._next_heartbeat = 0.0
         self.engine: Engine | None = None
-        self.sink: DatabaseSink | None = None
+        self.store: SpoolRowStore | None = None
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -159,11 +150,7 @@ class SpoolWriter:
         table = Table(table_name, MetaData(), autoload_with=engine)
         self.progress = progress_table(MetaData())
         _create(engine, self.progress)
-        self.columns = {column.key: column for column in table.c}
-        self.converters = {
-            key: converter for key, column in self.columns.items() if (converter := _converter(column.type)) is not None
-        }
-        self.sink = DatabaseSink(engine, table, extra_columns=self.config.get("extra_columns", ()))
+        self.store = SpoolRowStore(engine, table, self.config.get("extra_columns", ()))
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -330,10 +317,10 @@ class SpoolWriter:
                 self._commit(state, [], 1, len(line) + 1, [(line, describe_error(exc))])
 
     def _commit(
-        self, state: _SegmentState, rows: list[dict[str, Any]], failed: int, length: int, bad: list[tuple[bytes, str]]
+        self, state: _SegmentState, rows: list[Any], failed: int, length: int, bad: list[tuple[bytes, str]]
     ) -> None:
         """In one transaction: claim the lines (progress moves from our offset on) and store their rows."""
-        assert self.engine is not None and self.sink is not None
+        assert self.engine is not None and self.store is not None
         progress = self.progress
         with self.engine.begin() as connection:
             claimed = connection.execute(
@@ -347,7 +334,7 @@ class SpoolWriter:
             )
             if claimed.rowcount != 1:
                 raise Resync(state.segment.name)
-            self.sink.write(connection, rows)
+            self.store.write(connection, rows)
             if bad:
                 self._reject(bad)  # before the commit: a crash after it repeats a rejection, never loses one
         state.offset += length
@@ -360,24 +347,19 @@ class SpoolWriter:
         self.counters["rows_failed"] += failed
         self._report(state, len(rows), failed)
 
-    def _decode(self, lines: list[bytes]) -> tuple[list[dict[str, Any]], list[tuple[bytes, str]]]:
+    def _decode(self, lines: list[bytes]) -> tuple[list[Any], list[tuple[bytes, str]]]:
+        assert self.store is not None
+        encode = self.store.encode
         rows, bad = [], []
         for line in lines:
             try:
-                row = orjson.loads(line)
-                if not isinstance(row, dict):
+                values = orjson.loads(line)
+                if not isinstance(values, dict):
                     raise ValueError("not a JSON object")
-                rows.append(self._row(row))
-            except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+                rows.append(encode(values))
+            except (ValueError, TypeError, AttributeError, orjson.JSONDecodeError) as exc:
                 bad.append((line, f"unreadable spool line: {exc}"))
         return rows, bad
-
-    def _row(self, values: dict[str, Any]) -> dict[str, Any]:
-        row = {key: value for key, value in values.items() if key in self.columns}
-        for key, convert in self.converters.items():
-            if key in row:
-                row[key] = convert(row[key])
-        return row
 
     def _reject(self, bad: list[tuple[bytes, str]]) -> None:
         path = self.directory / f"{self.key}{REJECTED_SUFFIX}"

@@ -6,14 +6,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, func, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    func,
+    text,
+)
 
 import newlog
 from newlog.settings import ConfigError
