@@ -107,7 +107,7 @@ def wait_until_gone(pid: int, timeout: float = 60) -> None:
             with open(f"/proc/{pid}/stat") as stat:
                 if stat.read().split(") ")[-1].startswith("Z"):
                     return
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone between the open and the read, too
             return
         time.sleep(0.01)
     raise AssertionError(f"process {pid} still runs after {timeout}s")
