@@ -25,7 +25,12 @@ from sqlalchemy import JSON, DateTime, MetaData, String, Table, insert, inspect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from newlog.column_defaults import Filler, NotInPython, defaults_filler, python_default_columns
+from newlog.column_defaults import (
+    Filler,
+    NotInPython,
+    defaults_filler,
+    python_default_columns,
+)
 from newlog.models import ROW_COLUMNS, log_table
 from newlog.queue_worker import Sink, error_text
 from newlog.settings import ConfigError, Settings

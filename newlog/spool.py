@@ -40,7 +40,9 @@ from newlog.queue_worker import pipeline_thread, register_worker
 from newlog.rows import build_row
 from newlog.sanitize import describe
 from newlog.spool_files import (
+    STALE_SECONDS,
     Segment,
+    heartbeats,
     hold_owner_lock,
     new_owner,
     open_spool_dir,
@@ -134,6 +136,7 @@ class SpoolQueue:
         self._flush_mark = (0, 0, 0)
         self._recovered = (0, 0)
         self._writer_stats: dict[str, Any] = {}
+        self._heartbeat_at: float | None = None
         self._last_error: str | None = None
         self._restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -317,6 +320,7 @@ class SpoolQueue:
                     self._writer_stats = json.loads(rest)
                 except ValueError:
                     return
+                self._heartbeat_at = self.clock.now()
             self._cond.notify_all()
 
     def _wake_writer(self) -> None:
@@ -426,10 +430,18 @@ class SpoolQueue:
         self._owner_fd = -1
 
     def stats(self) -> dict[str, Any]:
-        """Return the counters of both processes, the writer process's health and the spool's fill."""
+        """Return the counters of both processes, the writer process's health and the spool's fill.
+
+        ``writer_stale`` is True when the running writer has not beaten for ``STALE_SECONDS``
+        (hung in a database call, say); ``spool_writers`` are the heartbeats of every writer of
+        this target on the host (other app processes' too, read from the spool directory).
+        """
+        others = heartbeats(self.directory, self.key)
         with self._lock:
             process = self._process
             writer = dict(self._writer_stats)
+            running = bool(process is not None and process.poll() is None)
+            age = None if self._heartbeat_at is None else self.clock.now() - self._heartbeat_at
             return {
                 "mode": "spool",
                 "enqueued": self._enqueued,
@@ -449,7 +461,10 @@ class SpoolQueue:
                 "writer_pid": process.pid if process is not None else None,
                 "writer_restarts": self._restarts,
                 "writer_heartbeat": writer,
-                "alive": bool(process is not None and process.poll() is None),
+                "writer_heartbeat_age": age,
+                "writer_stale": running and age is not None and age > STALE_SECONDS,
+                "spool_writers": others,
+                "alive": running,
                 "closed": self._closed,
                 "last_error": writer.get("last_error") or self._last_error,
                 "pid": self._pid,

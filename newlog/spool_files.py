@@ -17,12 +17,18 @@ The directory must be local to the host (``flock`` is not reliable on network fi
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import fcntl
 import hashlib
+import json
 import os
 import socket
 import time
 from pathlib import Path
+from typing import Any
+
+STALE_SECONDS = 10.0
+"""A writer whose heartbeat is older than this is reported as stale (it beats every second)."""
 
 SEGMENT_SUFFIX = ".spool"
 OWNER_SUFFIX = ".owner"
@@ -116,3 +122,23 @@ def open_spool_dir(path: str | os.PathLike[str]) -> Path:
     directory = Path(path)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory
+
+
+def heartbeats(directory: Path, key: str) -> list[dict[str, Any]]:
+    """Return the heartbeats of every writer process of ``key`` (any app process on this host).
+
+    Each is the writer's last published counters plus ``age_seconds``, ``stale`` (older than
+    :data:`STALE_SECONDS`) and ``owner_alive`` (its app process still runs).
+    """
+    found = []
+    now = dt.datetime.now(dt.timezone.utc)
+    for path in sorted(directory.glob(f"{key}.*{HEARTBEAT_SUFFIX}")):
+        try:
+            beat = json.loads(path.read_text())
+            age = (now - dt.datetime.fromisoformat(beat["updated_at"])).total_seconds()
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        owner = str(beat.get("owner", ""))
+        beat.update(age_seconds=round(age, 3), stale=age > STALE_SECONDS, owner_alive=owner_alive(directory, key, owner))
+        found.append(beat)
+    return found

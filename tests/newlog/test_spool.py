@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,9 @@ from sqlalchemy import (
 )
 
 import newlog
+from newlog.clock import SystemClock
 from newlog.settings import ConfigError
+from newlog.spool_files import STALE_SECONDS
 from tests.newlog.pipeline_support import stored_rows
 from tests.newlog.spool_support import (
     AppProcess,
@@ -226,8 +231,6 @@ class blocked_table:
         return self.writer_blocked
 
     def writer_blocked(self, pid: int) -> None:
-        import time
-
         if self.engine.dialect.name != "postgresql":
             time.sleep(0.3)  # SQLite shows no waiter: give the writer's poll (20 ms) time to reach the lock
             return
@@ -319,3 +322,42 @@ def test_spool_settings_that_cannot_work_are_refused(tmp_path: Path) -> None:
         newlog.Settings.load({"LOG_SPOOL_DIRS": "/tmp/x"})
 
 
+
+
+class ShiftedClock(SystemClock):
+    """The system clock, moved forward by hand (to age a heartbeat without waiting)."""
+
+    def __init__(self) -> None:
+        self.shift = 0.0
+
+    def now(self) -> float:
+        return super().now() + self.shift
+
+
+def test_health_covers_the_writer_process_through_its_heartbeat(sqlite_url: str, spool_dir: Path) -> None:
+    app = Flask("health")
+    app.config.update(SQLALCHEMY_DATABASE_URI=sqlite_url, LOG_SPOOL_DIR=str(spool_dir))
+    SQLAlchemy(app)
+    queue = newlog.init_app(app)
+    newlog.log_info("first")
+    assert newlog.flush(60)
+    writer = queue.stats()["writer_pid"]
+    deadline = time.monotonic() + 30
+    while queue.stats()["writer_heartbeat_age"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stats = queue.stats()
+    assert newlog.health()["ok"] and not stats["writer_stale"]
+    assert [(beat["pid"], beat["owner_alive"], beat["stale"]) for beat in stats["spool_writers"]] == [(writer, True, False)]
+
+    clock = ShiftedClock()
+    queue.clock = clock
+    os.kill(writer, signal.SIGSTOP)  # a writer hung in a database call beats no more
+    try:
+        clock.shift = STALE_SECONDS + 1
+        assert queue.stats()["writer_stale"] and not newlog.health()["ok"]
+    finally:
+        os.kill(writer, signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    while queue.stats()["writer_stale"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert newlog.health()["ok"]
