@@ -11,38 +11,15 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
-from tests.conftest import require_postgres
 from tests.drills.harness import Gunicorn, get
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOKING_APP = ROOT / "examples" / "booking_app"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database URL of its own: a SQLite file, or a fresh schema on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'raumbuchung.db'}"
-        return
-    server = sa.make_url(require_postgres())
-    schema = f"raumbuchung_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(server)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield server.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
 
 
 def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
@@ -64,7 +41,9 @@ def _rows(database_url: str) -> list[dict[str, Any]]:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as connection:
-            result = connection.execute(sa.text("SELECT level, module, message, context, created_at FROM unified_logs ORDER BY id"))
+            result = connection.execute(
+                sa.text("SELECT level, module, message, context, created_at FROM unified_logs ORDER BY id")
+            )
             return [dict(row._mapping) for row in result]
     finally:
         engine.dispose()
@@ -112,13 +91,24 @@ def test_seed_script_context_reaches_its_rows(tmp_path: Path) -> None:
     [row] = [row for row in _rows(database) if row["message"].startswith("Demo-Daten angelegt")]
     assert row["message"] == "Demo-Daten angelegt: 3 Benutzer, 3 Räume"
     context = _context(row)
-    assert (context["job"], context["tenant"], context["app_name"]) == ("seed_demo_data", "stadtwerke-demo", "Raumbuchung Portal")
+    assert (context["job"], context["tenant"], context["app_name"]) == (
+        "seed_demo_data",
+        "stadtwerke-demo",
+        "Raumbuchung Portal",
+    )
 
 
 def test_gunicorn_config_serves_with_gevent_workers_and_preload(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'raumbuchung.db'}"
     log_file = tmp_path / "logs" / "raumbuchung.log"
-    server = Gunicorn("app:app", _env(database, tmp_path), tmp_path / "gunicorn.log", workers=2, args=["-c", "gunicorn.conf.py"], cwd=BOOKING_APP)
+    server = Gunicorn(
+        "app:app",
+        _env(database, tmp_path),
+        tmp_path / "gunicorn.log",
+        workers=2,
+        args=["-c", "gunicorn.conf.py"],
+        cwd=BOOKING_APP,
+    )
     try:
         server.wait_ready("/api/health", timeout=90)
         assert get(server.port, "/api/fehler/konflikt")[0] == 409
@@ -127,8 +117,12 @@ def test_gunicorn_config_serves_with_gevent_workers_and_preload(tmp_path: Path) 
 
     assert exit_code == 0, server.output()[-3000:]
     messages = [row["message"] for row in _rows(database)]
-    assert "Health-Check" in messages and "BookingConflict: Der Raum ist in diesem Zeitraum bereits gebucht." in messages
-    assert len([m for m in messages if m.startswith("Raumbuchung ") and "gestartet" in m]) == 1  # --preload: imported once
+    assert (
+        "Health-Check" in messages and "BookingConflict: Der Raum ist in diesem Zeitraum bereits gebucht." in messages
+    )
+    assert (
+        len([m for m in messages if m.startswith("Raumbuchung ") and "gestartet" in m]) == 1
+    )  # --preload: imported once
     lines = log_file.read_text(encoding="utf-8").splitlines()
     assert len([line for line in lines if "gunicorn-Worker" in line]) == 2  # post_fork of each gevent worker
     # LEGACY DEFECT kept by the example: post_fork runs outside an app context, so its rows are lost silently

@@ -311,8 +311,36 @@ def test_extra_is_in_the_payload_only_when_given() -> None:
 def test_context_outside_a_request_has_only_ids() -> None:
     context = ErrorContext(RuntimeError())
 
-    assert (context.url, context.method, context.extra) == (None, None, None)
+    assert (context.request, context.url, context.method, context.extra) == (None, None, None, {})
     assert enhanced_error_handler(RuntimeError(), context)["context"] == {"request_id": None, "user_id": None}
+
+
+def test_context_has_the_attributes_and_to_dict_of_both_legacy_variants(app: Flask, request_ids: None) -> None:
+    with app.test_request_context("/orders", headers={"User-Agent": "agent"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}):
+        context = ErrorContext(KeyError("x"))
+        request = context.request
+
+    assert request is not None and request.path == "/orders"
+    assert context.to_dict() == {
+        "error_id": context.error_id,
+        "timestamp": context.timestamp.isoformat(),
+        "request_id": "req-123",
+        "user_id": 42,
+        "url": "http://localhost/orders",
+        "method": "GET",
+        "extra": {"ip_address": "10.0.0.9", "user_agent": "agent"},
+    }
+
+
+def test_metadata_to_dict_gives_plain_values() -> None:
+    assert ErrorMetadata(409, "business", "medium", "paid", "Paid.", True).to_dict() == {
+        "status_code": 409,
+        "category": "business",
+        "severity": "medium",
+        "message_key": "paid",
+        "message": "Paid.",
+        "recoverable": True,
+    }
 
 
 def test_context_inside_a_request_has_request_details_and_context_var_ids(app: Flask, request_ids: None) -> None:
