@@ -56,6 +56,7 @@ WARNING = logging.WARNING
 RESERVE_SHARE = 10
 _RESTART_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 _queues: weakref.WeakSet[SpoolQueue] = weakref.WeakSet()
+_fork_lock = threading.Lock()
 
 
 def encode_row(row: Mapping[str, Any]) -> bytes:
@@ -151,20 +152,32 @@ class SpoolQueue:
         name = Segment(self.key, self.owner, seq).name
         return os.open(self.directory / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
-    def _after_fork(self) -> None:
-        """In a forked child: leave the parent's segment, lock and writer alone; own a new spool and writer."""
+    def _forget_parent(self) -> None:
+        """In a forked child, at once: drop the copies of the parent's descriptors.
+
+        The child must not hold the parent's owner lock (the parent's spool could not be
+        adopted after the parent's death while the child lives) nor its writer's pipe (the
+        writer would not see the parent go). The parent keeps its own.
+        """
         for fd in (self._fd, self._owner_fd):
-            try:
-                os.close(fd)  # the child's copies only: the parent keeps its lock and file
-            except OSError:
-                pass
-        process = self._process
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._fd = self._owner_fd = -1
+        process, self._process = self._process, None
         if process is not None and process.stdin is not None:
             try:
-                process.stdin.close()  # the parent's writer must see EOF when the parent goes
+                process.stdin.close()
             except OSError:
                 pass
-        self._open()
+
+    def _after_fork(self) -> None:
+        """In a forked child, at its first event or flush: own a new spool and writer."""
+        with _fork_lock:
+            if self._pid != os.getpid():
+                self._open()
 
     # -- producer side -----------------------------------------------------------------------
 
@@ -494,6 +507,8 @@ def _release_locks_in_parent() -> None:
 def _release_locks_in_child() -> None:
     while _paused:
         _paused.pop().release()  # the child's copies; it builds its own spool in _after_fork on first use
+    for queue in list(_queues):
+        queue._forget_parent()
 
 
 os.register_at_fork(

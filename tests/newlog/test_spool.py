@@ -9,6 +9,7 @@ import os
 import signal
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -361,3 +362,30 @@ def test_health_covers_the_writer_process_through_its_heartbeat(sqlite_url: str,
     while queue.stats()["writer_stale"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert newlog.health()["ok"]
+
+
+def _log_in_child(first: int) -> None:
+    for seq in range(first, first + 100):
+        newlog.log_info("from a child", seq=seq)  # no flush: the child's own writer stores them after it exits
+
+
+def test_forked_children_get_their_own_spool_and_writer(sqlite_url: str, spool_dir: Path) -> None:
+    import multiprocessing
+
+    app = Flask("forking")
+    table = f"fork_{uuid.uuid4().hex[:8]}"
+    app.config.update(SQLALCHEMY_DATABASE_URI=sqlite_url, LOG_SPOOL_DIR=str(spool_dir), LOG_TABLE=table)
+    SQLAlchemy(app)
+    queue = newlog.init_app(app)
+    newlog.log_info("parent", seq=1000)
+    assert newlog.flush(60)
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_log_in_child, args=(first,)) for first in (0, 100)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+        assert child.exitcode == 0
+    wait_for_rows(sqlite_url, table, 201)
+    assert stored_seqs(sqlite_url, table) == Counter(range(200)) + Counter([1000])
+    assert queue.stats()["enqueued"] == 1  # the children counted their own
