@@ -23,20 +23,13 @@ import functools
 import inspect
 import logging
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeAlias, TypeVar, overload
 
-from flask import (
-    Flask,
-    Request,
-    Response,
-    current_app,
-    has_app_context,
-    has_request_context,
-    jsonify,
-)
+from flask import Flask, Request, Response, current_app, has_app_context, has_request_context, jsonify
 from flask import request as current_request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
