@@ -4,7 +4,9 @@ Layout of ``LOG_SPOOL_DIR``, for one target (a database URL and a log table, has
 
 - ``<key>.<owner>.<seq>.spool``: a segment, one serialized row per line, appended to by one
   app process (the ``owner``: host, pid and start time). Only the owner writes to it, one
-  ``write()`` per row; a newer ``seq`` of the same owner means the older one is complete.
+  ``write()`` per row. An app process writes one segment (seq 0) for its whole life (the
+  writer frees delivered bytes in place); a newer ``seq`` of the same owner would mark the
+  older one complete (the writer supports it, so the format can grow rotation).
 - ``<key>.<owner>.owner``: the owner's liveness lock. The owner holds an exclusive
   ``flock`` on it while it lives; when the process dies, for any reason, the kernel
   releases it, and any writer process may deliver (adopt) what is left of its segments.
