@@ -54,13 +54,14 @@ from typing import Any
 import structlog
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Column, DateTime, Enum, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, DateTime, Enum, Index, Integer, MetaData, String, Table, Text, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import newlog
 from newlog.rows import build_row
 from newlog.sinks import DatabaseSink
-from newlog.spool import encode_row
+from newlog.spool import SpoolQueue, WriterConfig, encode_row
+from newlog.spool_writer import SpoolWriter
 
 BATCH = 100
 
@@ -179,23 +180,25 @@ def bench_request_thread(tmp: Path, events: int, rate: float) -> dict[str, tuple
 # -- (b) persisted throughput -----------------------------------------------------------------
 
 
-def sample_rows(count: int) -> list[dict[str, Any]]:
+def sample_events(count: int) -> list[dict[str, Any]]:
     now = dt.datetime.now(dt.timezone.utc)
     return [
-        build_row(
-            {
-                "event": f"order {i} placed",
-                "level": "info",
-                "module": "orders",
-                "timestamp": now.isoformat(),
-                "order_id": i,
-                "amount": 12.5,
-                "request_id": "4f1c2a",
-                "url": "http://localhost/orders",
-            }
-        )
+        {
+            "event": f"order {i} placed",
+            "level": "info",
+            "module": "orders",
+            "timestamp": now.isoformat(),
+            "order_id": i,
+            "amount": 12.5,
+            "request_id": "4f1c2a",
+            "url": "http://localhost/orders",
+        }
         for i in range(count)
     ]
+
+
+def sample_rows(count: int) -> list[dict[str, Any]]:
+    return [build_row(event) for event in sample_events(count)]
 
 
 def timed(write: Callable[[list[dict[str, Any]]], None], rows: list[dict[str, Any]]) -> float:
@@ -462,6 +465,47 @@ def report_burst(label: str, results: dict[str, dict[str, Any]], events: int, th
         )
 
 
+def bench_store_capacity(url: str, tmp: Path, count: int = 50_000) -> dict[str, float]:
+    """Rows/s one writer stores with a core to itself, into the indexed table, from rows already made.
+
+    thread sink: ``DatabaseSink`` (the worker thread's writer) in batches of 1,000;
+    spool writer: a ``SpoolWriter`` delivering a spool of ``count`` rows in batches of 5,000.
+    """
+    engine = create_engine(url)
+    rows = sample_rows(count)
+    results: dict[str, float] = {}
+    try:
+        table = indexed_log_table(f"capacity_thread_{uuid.uuid4().hex[:6]}", MetaData())
+        table.create(engine)
+        sink = DatabaseSink(engine, table)
+        start = time.perf_counter()
+        for offset in range(0, count, 1000):
+            sink(rows[offset : offset + 1000])
+        results["thread sink (DatabaseSink)"] = count / (time.perf_counter() - start)
+        table.drop(engine)
+
+        table = indexed_log_table(f"capacity_spool_{uuid.uuid4().hex[:6]}", MetaData())
+        table.create(engine)
+        directory = tmp / f"capacity-{uuid.uuid4().hex[:6]}"
+        config = WriterConfig(dir=str(directory), key="capacity", url=url, table=table.name, batch_rows=5000)
+        queue = SpoolQueue(directory, config, start_writer=False)
+        for event in sample_events(count):
+            queue.enqueue(event)
+        writer = SpoolWriter({**config, "owner": queue.owner, "parent_pid": os.getpid()}, control=None, reports=io.BytesIO())
+        writer.connect()
+        start = time.perf_counter()
+        while writer.deliver_once():
+            pass
+        elapsed = time.perf_counter() - start
+        assert writer.counters["rows_written"] == count, writer.counters
+        results["spool writer (SpoolWriter)"] = count / elapsed
+        queue.shutdown(0.1)
+        table.drop(engine)
+    finally:
+        engine.dispose()
+    return results
+
+
 # -- (d) serializing a row ----------------------------------------------------------------------
 
 
@@ -512,6 +556,10 @@ def main() -> None:
             sys.stdout = saved_stdout
         for label, results, target in bursts:
             report_burst(label, results, args.burst, args.threads, args.burst_rounds, target)
+        print("(c) storing capacity: rows/s one writer stores from rows already made (a core to itself, indexed table)")
+        for label, url, target in databases:
+            for name, value in bench_store_capacity(url, tmp).items():
+                print(f"    {label:12s} {name:28s} {value:8.0f} rows/s (target >= {target})")
         print("(d) serializing one row for the spool (µs per row, best of 5)")
         for name, value in bench_serialize().items():
             print(f"    {name:22s} {value:6.2f}")

@@ -59,6 +59,13 @@ def pipeline_thread() -> Iterator[None]:
         _pipeline.active = previous
 
 
+def report_shutdown(problems: list[str], last_error: str | None) -> None:
+    """Report a shutdown's problems (if any) in one line on the ``newlog`` logger."""
+    if problems:
+        with pipeline_thread():
+            _stdlib_log.error("newlog: shutdown: %s (last error: %s)", "; ".join(problems), last_error or "none")
+
+
 def default_is_poison(exc: BaseException) -> bool:
     """Return True when ``exc`` says the rows themselves are bad (retrying them cannot help)."""
     return isinstance(exc, (TypeError, ValueError, UnicodeError))
@@ -290,11 +297,7 @@ class LogQueueWorker:
             problems.append(f"{lost} log event(s) dropped after retrying")
         if tail:
             problems.append(f"{tail} newest event(s) dropped because the queue was full (since the last report)")
-        if problems:
-            with pipeline_thread():
-                _stdlib_log.error(
-                    "newlog: shutdown: %s (last error: %s)", "; ".join(problems), self._last_error or "none"
-                )
+        report_shutdown(problems, self._last_error)
         return not left and not lost
 
     def _pending(self) -> int:

@@ -36,7 +36,7 @@ from typing import IO, Any
 import orjson
 
 from newlog.clock import SYSTEM_CLOCK, Clock
-from newlog.queue_worker import pipeline_thread, register_worker
+from newlog.queue_worker import pipeline_thread, register_worker, report_shutdown
 from newlog.rows import build_row
 from newlog.sanitize import describe
 from newlog.spool_files import (
@@ -409,11 +409,7 @@ class SpoolQueue:
                 problems.append(f"{lost} log event(s) refused by the database (see the .rejected file)")
             if tail:
                 problems.append(f"{tail} newest event(s) dropped because the spool was full (since the last report)")
-            if problems:
-                with pipeline_thread():
-                    _stdlib_log.error(
-                        "newlog: shutdown: %s (last error: %s)", "; ".join(problems), self._last_error or "none"
-                    )
+            report_shutdown(problems, self._last_error)
             self._shutdown_result = not left and not lost
             return self._shutdown_result
 

@@ -16,36 +16,28 @@ from pathlib import Path
 
 import pytest
 
+from tests.drills import test_gunicorn
 from tests.drills.demo_app import MESSAGES
-from tests.drills.harness import Gunicorn, Stream, drop_table, get, log_rows, table_exists
+from tests.drills.harness import (
+    Gunicorn,
+    Stream,
+    drop_table,
+    get,
+    log_rows,
+    table_exists,
+)
 from tests.drills.test_gunicorn import Client
 from tests.newlog.spool_support import kill_process, spool_files, wait_until_gone
 
 pytestmark = pytest.mark.slow
 
-APP = "tests.drills.demo_app:create_app()"
-
+serve = test_gunicorn.serve  # the gunicorn factory fixture (2 workers, stopped after the test)
 
 @pytest.fixture
 def table(database_url: str) -> Iterator[str]:
     name = f"spool_drill_{uuid.uuid4().hex[:10]}"
     yield name
     drop_table(database_url, name)
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Gunicorn]]:
-    servers: list[Gunicorn] = []
-
-    def start(env: dict[str, str], args: Sequence[str] = ()) -> Gunicorn:
-        server = Gunicorn(APP, env, tmp_path / f"gunicorn-{len(servers)}.log", workers=2, args=args)
-        servers.append(server)
-        server.wait_ready()
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def stored_events(url: str, table: str) -> Counter[tuple[str, str]]:
@@ -90,11 +82,12 @@ def assert_exactly_once(url: str, table: str, accepted: Sequence[int]) -> None:
     assert not missing and not twice, f"{len(missing)} missing (e.g. {missing[:3]}), {len(twice)} stored twice"
 
 
+@pytest.mark.parametrize("preload", [False, True], ids=["fork-then-init", "preload"])
 def test_kill_9_of_workers_and_writers_under_load_stores_every_answered_event_once(
-    database_url: str, table: str, tmp_path: Path, serve: Callable[..., Gunicorn]
+    database_url: str, table: str, tmp_path: Path, serve: Callable[..., Gunicorn], preload: bool
 ) -> None:
     env = {"DATABASE_URL": database_url, "LOG_TABLE": table, "LOG_SPOOL_DIR": str(tmp_path / "spool")}
-    server = serve(env)
+    server = serve(env, args=["--preload"] if preload else [])  # preload: init_app in the master, then fork
     client = Client(server.port)
     killed = 0
     with Stream(client, rate=150, threads=4) as stream:
