@@ -142,6 +142,8 @@ class SpoolQueue:
         self._restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
+        self._gave_up = threading.Event()
+        self._restart_now = threading.Event()
         self._supervisor: threading.Thread | None = None
         if self.start_writer:
             self._supervisor = threading.Thread(target=self._supervise, name="newlog-spool-supervisor", daemon=True)
@@ -266,9 +268,9 @@ class SpoolQueue:
     # -- the writer process ------------------------------------------------------------------
 
     def _supervise(self) -> None:
-        """Run the writer process; restart it when it dies, until shutdown."""
+        """Run the writer process; restart it when it dies, until it exits after shutdown's ``Q``."""
         failures = 0
-        while not self._stop.is_set():
+        while True:
             try:
                 process = self._spawn()
             except OSError as exc:
@@ -276,12 +278,17 @@ class SpoolQueue:
                 process = None
             if process is not None:
                 self._process = process
+                self._heartbeat_at = None
+                if self._stop.is_set():
+                    self._command(b"Q\n")  # started during shutdown: drain and exit at once
                 self._read_reports(process)
                 code = process.wait()
                 if self._stop.is_set() and code == 0:
                     return
                 self._last_error = self._writer_stats.get("last_error") or f"spool writer exited with status {code}"
-            if self._stop.is_set():
+                if self._heartbeat_at is not None:
+                    failures = 0  # it had been running: a new failure starts the backoff again
+            if self._stop.is_set() and self._gave_up.is_set():
                 return
             with self._lock:
                 self._restarts += 1
@@ -289,7 +296,8 @@ class SpoolQueue:
             failures += 1
             with pipeline_thread():
                 _stdlib_log.error("newlog: %s; restarting it in %.1fs", self._last_error, delay)
-            self._stop.wait(delay)
+            self._restart_now.wait(delay)
+            self._restart_now.clear()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         environment = dict(os.environ)
@@ -386,6 +394,7 @@ class SpoolQueue:
             deadline = self.clock.now() + timeout
             with self._lock:
                 self._closed = True  # the segment stays open: a write reserved just before may still land
+            self._restart_now.set()  # a writer waiting to be restarted is needed now
             self._wake_writer()
             with self._cond:
                 self.clock.wait_for(
@@ -414,17 +423,20 @@ class SpoolQueue:
             return self._shutdown_result
 
     def _stop_writer(self, timeout: float) -> None:
-        process = self._process
-        if process is None:
-            return
+        """Have the writer store the rest, clean up and exit (killed when ``timeout`` runs out)."""
+        deadline = self.clock.now() + timeout
         self._command(b"Q\n")
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        supervisor = self._supervisor
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join(max(0.0, deadline - self.clock.now()))
+        self._gave_up.set()
+        self._restart_now.set()
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()  # what it had not stored stays in the spool: the next start delivers it
             process.wait()
-        if self._supervisor is not None and self._supervisor is not threading.current_thread():
-            self._supervisor.join(1.0)
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join(1.0)
 
     def _release_owner(self) -> None:
         """Give up the owner lock; remove the lock file when no segment of ours is left."""

@@ -60,13 +60,13 @@ class AppProcess:
         """Return the app's spool queue stats."""
         return self.ask("stats")
 
-    def writer_pid(self, timeout: float = 30) -> int:
-        """Return the pid of the app's writer process (waits until it has one)."""
+    def writer_pid(self, timeout: float = 30, other_than: int | None = None) -> int:
+        """Return the pid of the app's writer process (waits until it has one, other than ``other_than``)."""
         deadline = time.monotonic() + timeout
         while True:
             pid = self.stats()["writer_pid"]
-            if pid is not None or time.monotonic() > deadline:
-                assert pid is not None, "the writer process never started"
+            if (pid is not None and pid != other_than) or time.monotonic() > deadline:
+                assert pid is not None and pid != other_than, "no (new) writer process started"
                 return int(pid)
             time.sleep(0.01)
 

@@ -389,3 +389,16 @@ def test_forked_children_get_their_own_spool_and_writer(sqlite_url: str, spool_d
     wait_for_rows(sqlite_url, table, 201)
     assert stored_seqs(sqlite_url, table) == Counter(range(200)) + Counter([1000])
     assert queue.stats()["enqueued"] == 1  # the children counted their own
+
+
+def test_a_clean_stop_right_after_the_writer_died_leaves_no_spool_behind(sqlite_url: str, spool_dir: Path) -> None:
+    """Found by the state machine: the stop came while the supervisor waited to restart the writer."""
+    table = f"restart_{uuid.uuid4().hex[:8]}"
+    app = AppProcess(sqlite_url, table, spool_dir)
+    assert app.log(0, 100) == 100 and app.flush()
+    first = app.writer_pid()
+    kill_process(first)
+    kill_process(app.writer_pid(other_than=first))  # killed before its first heartbeat: the next restart waits 0.5 s
+    assert app.stop() == 0  # everything is stored: shutdown must still have a writer clean up
+    exactly_once(sqlite_url, table, 100)
+    assert spool_files(spool_dir) == []
