@@ -491,7 +491,8 @@ def bench_store_capacity(url: str, tmp: Path, count: int = 50_000) -> dict[str, 
         queue = SpoolQueue(directory, config, start_writer=False)
         for event in sample_events(count):
             queue.enqueue(event)
-        writer = SpoolWriter({**config, "owner": queue.owner, "parent_pid": os.getpid()}, control=None, reports=io.BytesIO())
+        reports = io.BytesIO()
+        writer = SpoolWriter({**config, "owner": queue.owner, "parent_pid": os.getpid()}, control=None, reports=reports)
         writer.connect()
         start = time.perf_counter()
         while writer.deliver_once():
@@ -499,7 +500,9 @@ def bench_store_capacity(url: str, tmp: Path, count: int = 50_000) -> dict[str, 
         elapsed = time.perf_counter() - start
         assert writer.counters["rows_written"] == count, writer.counters
         results["spool writer (SpoolWriter)"] = count / elapsed
-        queue.shutdown(0.1)
+        for report in reports.getvalue().decode().splitlines():  # what the queue's supervisor would have read
+            queue._handle_report(report)
+        assert queue.shutdown(0.1)
         table.drop(engine)
     finally:
         engine.dispose()
