@@ -115,11 +115,7 @@ def shutdown(timeout: float | None = None) -> bool:
 
     Each worker waits up to ``timeout`` seconds, default its app's ``LOG_SHUTDOWN_TIMEOUT``.
     """
-    timeouts = {id(app_state.worker): app_state.settings.LOG_SHUTDOWN_TIMEOUT for app_state in state.registered()}
-    default = state.current().settings.LOG_SHUTDOWN_TIMEOUT
-    return all(
-        [worker.shutdown(timeout if timeout is not None else timeouts.get(id(worker), default)) for worker in all_workers()]
-    )
+    return all([worker.shutdown(timeout) for worker in all_workers()])
 
 
 def health() -> dict[str, Any]:

@@ -34,6 +34,7 @@ from flask import request as current_request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from newlog import sanitize
 from newlog.context import request_id_var, user_id_var
 from newlog.error_profile import ErrorProfile, value_of
 
@@ -387,7 +388,7 @@ class ErrorContext:
         if request is None and has_request_context():
             request = current_request._get_current_object()  # type: ignore[attr-defined]
         self.request: Request | None = request
-        self.url: str | None = request.url if request is not None else None
+        self.url: str | None = sanitize.mask_url(request.url) if request is not None else None
         self.method: str | None = request.method if request is not None else None
         self.extra: dict[str, str | None] = (
             {"ip_address": request.remote_addr, "user_agent": request.headers.get("User-Agent")}

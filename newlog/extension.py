@@ -10,10 +10,14 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import signal
+import sys
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask, current_app, g, has_request_context, request
 
 from newlog import state
@@ -27,6 +31,7 @@ from newlog.context import (
     request_id_var,
     user_id_var,
 )
+from newlog.heartbeat import HeartbeatFile, default_directory
 from newlog.queue_worker import LogQueueWorker
 from newlog.settings import ConfigError, Settings
 from newlog.sinks import AppContextSink, default_sink
@@ -58,6 +63,8 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
         settings = Settings.load(app.config)
         app_state = state.AppLogState(settings, name=app.name, identity=_identity(app))
         app_state.open_outputs()
+        if _running_the_health_command():
+            app_state.outputs.stream = sys.stderr  # its stdout is JSON only
         try:
             if settings.LOG_SPOOL_DIR is not None:
                 if sink is not None:
@@ -66,8 +73,25 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
                         "(the spool's writer process writes to the app's database itself); drop one of them"
                     )
                 worker = start_spool(app, db, model, settings)
+                app_state.health_dir = health_directory(app, settings, worker.sink)
+                worker.heartbeat = HeartbeatFile(app_state.health_dir, app.name, settings.LOG_HEARTBEAT_INTERVAL)
             else:
-                worker = _start_thread_worker(app, db, model, sink, settings)
+                writer = AppContextSink(app, sink) if sink is not None else default_sink(
+                    app, db=db, table=model, settings=settings
+                )
+                app_state.health_dir = health_directory(app, settings, writer)
+                worker = LogQueueWorker(
+                    writer,
+                    queue_size=settings.LOG_QUEUE_SIZE,
+                    batch_size=settings.LOG_BATCH_SIZE,
+                    flush_interval=settings.LOG_FLUSH_INTERVAL,
+                    retry_seconds=settings.LOG_RETRY_SECONDS,
+                    warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
+                    reserve=settings.reserve_slots,
+                    shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
+                    heartbeat=HeartbeatFile(app_state.health_dir, app.name, settings.LOG_HEARTBEAT_INTERVAL),
+                    heartbeat_interval=settings.LOG_HEARTBEAT_INTERVAL,
+                )
         except BaseException:
             app_state.outputs.close()
             raise
@@ -81,19 +105,21 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True
+        if settings.LOG_DRAIN_ON_SIGTERM:
+            drain_on_sigterm()
         return worker
 
 
-def _start_thread_worker(app: Flask, db: Any, model: Any, sink: Any, settings: Settings) -> LogQueueWorker:
-    writer = AppContextSink(app, sink) if sink is not None else default_sink(app, db=db, table=model, settings=settings)
-    return LogQueueWorker(
-        writer,
-        queue_size=settings.LOG_QUEUE_SIZE,
-        batch_size=settings.LOG_BATCH_SIZE,
-        flush_interval=settings.LOG_FLUSH_INTERVAL,
-        retry_seconds=settings.LOG_RETRY_SECONDS,
-        warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
-    )
+def health_directory(app: Flask, settings: Settings, sink: Any) -> Path:
+    """Return where the app's workers publish heartbeats: ``LOG_HEALTH_DIR``, else one per app and database."""
+    if settings.LOG_HEALTH_DIR:
+        return Path(settings.LOG_HEALTH_DIR)
+    url = getattr(sink, "url", "")
+    return default_directory(f"{app.import_name}|{url}|{getattr(sink, 'table_name', '') or settings.LOG_TABLE}")
+
+
+def _running_the_health_command() -> bool:
+    return "newlog-health" in sys.argv[1:]
 
 
 def _identity(app: Flask) -> dict[str, Any]:
@@ -103,6 +129,37 @@ def _identity(app: Flask) -> dict[str, Any]:
         "app_version": app.config.get("APP_VERSION", "unknown"),
         "environment": app.config.get("ENVIRONMENT", os.environ.get("FLASK_ENV", "production")),
     }
+
+
+def drain_on_sigterm() -> bool:
+    """Make a default SIGTERM drain the queues first, then end the process as the signal would; True if installed.
+
+    Only when SIGTERM still has its default action (a server that handles it, as gunicorn's
+    workers do, keeps its own handler) and only from the main thread. The handler restores
+    the default action at once (a second SIGTERM kills immediately) and drains in a thread
+    of its own, so it never waits on a lock the interrupted code holds.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return signal.getsignal(signal.SIGTERM) is _on_sigterm
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # no signals here (e.g. an embedded interpreter)
+        return False
+    return True
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signum, signal.SIG_DFL)
+    threading.Thread(target=_drain_then_end, args=(signum,), name="newlog-sigterm", daemon=True).start()
+
+
+def _drain_then_end(signum: int) -> None:
+    try:
+        shutdown()
+    finally:
+        os.kill(os.getpid(), signum)
 
 
 REQUEST_ID_MAX = 128
@@ -174,7 +231,14 @@ def _restore_outer_context(outer: tuple[dict[str, Any], str | None, Any] | None)
 
 
 def _log_unhandled(exc: BaseException) -> None:
+    if isinstance(exc, _NOT_APP_ERRORS):
+        return
     log_error("Application error", module="system", exception=exc)
+
+
+_NOT_APP_ERRORS = (click.exceptions.Exit, click.exceptions.Abort, click.exceptions.ClickException, SystemExit)
+"""Control flow, not errors: what the ``flask`` command line raises for ``--help``, a mistyped command,
+Ctrl-C at a prompt, and ``sys.exit()`` of a command."""
 
 
 def _current_user_id() -> Any:

@@ -20,10 +20,13 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from multiprocessing import util as multiprocessing_util
 from typing import Any
 
 from newlog.clock import SYSTEM_CLOCK, Clock
@@ -39,24 +42,25 @@ WARNING = logging.WARNING
 _MAX_BACKOFF = 1.0
 _FORK_WAIT = 2.0
 _workers: weakref.WeakSet[Any] = weakref.WeakSet()
-_pipeline = threading.local()
 _error_text_cleaner = Sanitizer()
+_in_pipeline: ContextVar[bool] = ContextVar("newlog_in_pipeline", default=False)
+# A ContextVar, not a threading.local: under gevent a thread-local made before monkey-patching
+# (gunicorn --preload) would be shared by every greenlet of the process.
 
 
 def in_pipeline_thread() -> bool:
     """Return True inside a pipeline thread (so its own log events never re-enter the queue)."""
-    return getattr(_pipeline, "active", False)
+    return _in_pipeline.get()
 
 
 @contextmanager
 def pipeline_thread() -> Iterator[None]:
-    """Treat the calling thread as a pipeline thread inside the block (restored afterwards)."""
-    previous = in_pipeline_thread()
-    _pipeline.active = True
+    """Treat the calling thread (or greenlet, or task) as a pipeline thread inside the block."""
+    token = _in_pipeline.set(True)
     try:
         yield
     finally:
-        _pipeline.active = previous
+        _in_pipeline.reset(token)
 
 
 def report_shutdown(problems: list[str], last_error: str | None) -> None:
@@ -86,7 +90,10 @@ class LogQueueWorker:
     then each row is tried alone and the bad ones are counted in ``dropped_failed``); then
     the batch is counted in ``dropped_failed``. ``reserve`` slots take only WARNING+ events.
     Errors are reported on the stdlib ``newlog`` logger, one line per distinct error per
-    ``warn_interval`` seconds (with a count of the repeats).
+    ``warn_interval`` seconds (with a count of the repeats). ``heartbeat.publish(stats)`` is
+    called from the worker thread every ``heartbeat_interval`` seconds (and ``remove()`` after
+    a clean shutdown); ``shutdown_timeout`` is the default of :meth:`shutdown`, also used when
+    a ``multiprocessing`` child exits.
     """
 
     def __init__(
@@ -102,6 +109,9 @@ class LogQueueWorker:
         row_builder: RowBuilder = build_row,
         clock: Clock = SYSTEM_CLOCK,
         name: str = "newlog-worker",
+        shutdown_timeout: float = 5.0,
+        heartbeat: Any = None,
+        heartbeat_interval: float = 10.0,
     ) -> None:
         _check_sizes(queue_size, batch_size, reserve, flush_interval, retry_seconds, warn_interval)
         if not callable(sink):
@@ -116,17 +126,25 @@ class LogQueueWorker:
         self.row_builder = row_builder
         self.clock = clock
         self.name = name
+        self.shutdown_timeout = shutdown_timeout
+        self.heartbeat = heartbeat
+        self.heartbeat_interval = heartbeat_interval
         self._is_poison: Callable[[BaseException], bool] = getattr(sink, "is_poison", default_is_poison)
         self._describe: Callable[[BaseException], str] = getattr(sink, "describe_error", error_text)
         self._closed = False
+        self._checked = False
         self._reset_state()
         _workers.add(self)
+        multiprocessing_util.register_after_fork(self, LogQueueWorker._drain_when_child_exits)
         self._start_thread()
+
+    def _drain_when_child_exits(self) -> None:
+        """In a ``multiprocessing`` child: drain at its exit (children end with ``os._exit``, skipping atexit)."""
+        multiprocessing_util.Finalize(self, self.shutdown, args=(self.shutdown_timeout,), exitpriority=100)
 
     # -- state -------------------------------------------------------------------------------
 
     def _reset_state(self) -> None:
-        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._shutdown_lock = threading.Lock()
@@ -147,26 +165,35 @@ class LogQueueWorker:
         self._flush_mark = (0, 0)
         self._overflow_unreported = 0
         self._next_overflow_report = 0.0
+        self._next_heartbeat = 0.0
         self._errors: dict[str, list[Any]] = {}
         self._last_error: str | None = None
         self._deadline: float | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._shutdown_result: bool | None = None
+        self._pid = os.getpid()  # last: another thread seeing this pid finds the new state complete
 
     def _start_thread(self) -> None:
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
-    def _after_fork(self) -> None:
-        """Give a forked child its own empty queue and thread; the parent writes what it had queued."""
-        self._reset_state()
+    def _adopt_after_fork(self) -> None:
+        """In a forked child, at first use: an empty queue and new locks of its own; the parent writes what it had.
+
+        Done lazily, not in the fork hook: a server that monkey-patches threading after the
+        fork (gunicorn's gevent worker) gets locks and a thread of the patched kind. The
+        thread starts at the child's first event.
+        """
+        with _adopt_lock:
+            if self._pid == os.getpid():
+                return
+            self._reset_state()
+            self._stopped = True
         after_fork = getattr(self.sink, "after_fork", None)
         if after_fork is not None:
             after_fork()
-        if not self._closed:
-            self._start_thread()
 
     # -- producer side -----------------------------------------------------------------------
 
@@ -177,7 +204,7 @@ class LogQueueWorker:
         pending; WARNING and above may use the whole queue.
         """
         if self._pid != os.getpid():
-            self._after_fork()
+            self._adopt_after_fork()
         with self._lock:
             if self._closed:
                 self._dropped_closed += 1
@@ -227,7 +254,7 @@ class LogQueueWorker:
         retrying.
         """
         if self._pid != os.getpid():
-            self._after_fork()
+            self._adopt_after_fork()
         with self._cond:
             target = self._enqueued
             (window_start, overflow_before) = self._flush_mark
@@ -256,17 +283,20 @@ class LogQueueWorker:
             total += max(0, min(last, end) - max(first, start + 1) + 1)
         return total
 
-    def shutdown(self, timeout: float = 5.0) -> bool:
+    def shutdown(self, timeout: float | None = None) -> bool:
         """Stop accepting events and write what is queued; True if all of it was written.
 
         False (reported once on the ``newlog`` logger) if ``timeout`` ran out first or if
         queued events were dropped after failed retries. Idempotent: later calls return the
-        first call's result. The timeout is honoured even when the sink hangs.
+        first call's result. The timeout (default ``shutdown_timeout``) is honoured even when
+        the sink hangs.
         """
+        if self._pid != os.getpid():
+            self._adopt_after_fork()
         with self._shutdown_lock:
             if self._shutdown_result is not None:
                 return self._shutdown_result
-            result = self._drain(timeout)
+            result = self._drain(self.shutdown_timeout if timeout is None else timeout)
             self._shutdown_result = result
             return result
 
@@ -298,6 +328,17 @@ class LogQueueWorker:
         if tail:
             problems.append(f"{tail} newest event(s) dropped because the queue was full (since the last report)")
         report_shutdown(problems, self._last_error)
+        if self.heartbeat is not None:
+            if left or lost:
+                self._publish_heartbeat()
+            else:
+                getattr(self.heartbeat, "remove", lambda: None)()
+        close = getattr(self.sink, "close", None)
+        if close is not None and not left:
+            try:
+                close()
+            except Exception as exc:  # noqa: BLE001 - closing is best effort
+                self._note_error("closing the sink", exc)
         return not left and not lost
 
     def _pending(self) -> int:
@@ -306,6 +347,8 @@ class LogQueueWorker:
 
     def stats(self) -> dict[str, Any]:
         """Return the counters: enqueued, written, dropped_*, queued, batches, retries, alive, last_error, pid."""
+        if self._pid != os.getpid():
+            self._adopt_after_fork()
         with self._lock:
             return {
                 "enqueued": self._enqueued,
@@ -337,12 +380,18 @@ class LogQueueWorker:
         in_flight: tuple[int, list[Any]] | None = None
         try:
             with pipeline_thread():
+                self._check_sink()
+                if self.heartbeat is not None:
+                    self._next_heartbeat = self.clock.now() + self.heartbeat_interval
+                    self._publish_heartbeat()
                 while True:
                     in_flight = self._next_batch()
                     if in_flight is None:
                         return
                     self._write(in_flight)
                     in_flight = None
+                    if self._chores_due(self.clock.now()):
+                        self._do_chores()
         except BaseException as exc:  # noqa: BLE001 - count the batch, report, let flush()/shutdown() waiters go
             self._last_error = error_text(exc)
             with pipeline_thread():
@@ -354,15 +403,44 @@ class LogQueueWorker:
                 self._stopped = True
                 self._cond.notify_all()
 
+    def _call_blocking(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Call ``function`` (database work); under gevent in its threadpool, so blocking I/O never stalls the hub."""
+        monkey = sys.modules.get("gevent.monkey")
+        if monkey is not None and monkey.is_module_patched("threading"):
+            import gevent  # only where gevent already runs
+
+            return gevent.get_hub().threadpool.apply(function, args)
+        return function(*args)
+
+    def _check_sink(self) -> None:
+        """Let the sink try its connection once at start: a wrong URL is one clear line right after start-up."""
+        check = getattr(self.sink, "check", None)
+        if check is None or self._checked:
+            return
+        self._checked = True
+        try:
+            with self._writing:  # database work: a fork waits for it (see _pause_workers_before_fork)
+                self._call_blocking(check)
+        except Exception as exc:  # noqa: BLE001 - reported; events stay queued and are retried
+            text = self._safe_describe(exc)
+            self._last_error = text
+            self._report(
+                "connect",
+                f"newlog: cannot reach the log database ({text}); events are queued and retried for "
+                f"LOG_RETRY_SECONDS={self.retry_seconds:g} per batch: check the database URL and that the server is up",
+            )
+
     def _taken_unsettled(self, batch: tuple[int, list[Any]]) -> bool:
         with self._lock:
             return self._processed() < batch[0] + len(batch[1]) - 1
 
     def _next_batch(self) -> tuple[int, list[Any]] | None:
-        """Return (sequence number of the first event, events) when a batch is due; None when closed and drained."""
+        """Return (sequence number of the first event, events) when a batch is due; None when closed and drained.
+
+        While waiting it reports the overflow tail and publishes heartbeats when they are due.
+        """
         oldest_since: float | None = None
         while True:
-            report_overflow = False
             with self._cond:
                 now = self.clock.now()
                 queued = len(self._items)
@@ -381,15 +459,34 @@ class LogQueueWorker:
                     batch = [self._items.popleft() for _ in range(take)]
                     self._taken += take
                     return first, batch
-                if self._overflow_unreported and now >= self._next_overflow_report:
-                    report_overflow = True
-                else:
+                chores = self._chores_due(now)
+                if not chores:
                     timeout = self.flush_interval if oldest_since is None else oldest_since + self.flush_interval - now
                     if self._overflow_unreported:
                         timeout = min(timeout, self._next_overflow_report - now)
+                    if self.heartbeat is not None:
+                        timeout = min(timeout, self._next_heartbeat - now)
                     self.clock.wait(self._cond, max(timeout, 0.0))
-            if report_overflow:
-                self._report_overflow()
+            if chores:
+                self._do_chores()
+
+    def _chores_due(self, now: float) -> bool:
+        """Return True when the overflow tail or a heartbeat is due (lock held)."""
+        overflow = bool(self._overflow_unreported) and now >= self._next_overflow_report
+        return overflow or (self.heartbeat is not None and now >= self._next_heartbeat)
+
+    def _do_chores(self) -> None:
+        """Report the overflow tail and publish a heartbeat, when due (lock not held)."""
+        self._report_overflow()
+        if self.heartbeat is not None and self.clock.now() >= self._next_heartbeat:
+            self._next_heartbeat = self.clock.now() + self.heartbeat_interval
+            self._publish_heartbeat()
+
+    def _publish_heartbeat(self) -> None:
+        try:
+            self.heartbeat.publish(self.stats())  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - health reporting must not stop the writer
+            self._note_error("publishing a heartbeat", exc)
 
     def _write(self, batch: tuple[int, list[Any]]) -> None:
         first, entries = batch
@@ -426,7 +523,7 @@ class LogQueueWorker:
         while True:
             try:
                 with self._writing:
-                    self.sink(list(rows))
+                    self._call_blocking(self.sink, list(rows))
                 return []
             except Exception as exc:  # noqa: BLE001 - the worker must stay alive
                 poison = self._safe_is_poison(exc)
@@ -452,12 +549,15 @@ class LogQueueWorker:
         except Exception:  # noqa: BLE001 - a broken classifier: treat as transient
             return False
 
+    def _safe_describe(self, exc: BaseException) -> str:
+        try:
+            return self._describe(exc)
+        except Exception:  # noqa: BLE001 - a broken describer
+            return error_text(exc)
+
     def _note_error(self, doing: str, exc: BaseException) -> None:
         """Remember ``exc`` as the last error and report it (rate-limited)."""
-        try:
-            text = self._describe(exc)
-        except Exception:  # noqa: BLE001 - a broken describer
-            text = error_text(exc)
+        text = self._safe_describe(exc)
         self._last_error = text
         self._report(f"{doing}: {text}", f"newlog: error while {doing}: {text}")
 
@@ -504,10 +604,12 @@ _paused_for_fork: list[threading.Lock] = []
 
 
 def _pause_workers_before_fork() -> None:
-    """Let a batch being written finish first: a child that inherits a half-done write cannot use the database.
+    """Let the database work of every worker (its start-up check, a batch) finish first.
 
-    (SQLite keeps per-process lock state: a child forked mid-insert got "database is locked"
-    on every write.) A sink that hangs delays the fork by at most ``_FORK_WAIT`` seconds.
+    A child that inherits a half-done write cannot use the database: SQLite keeps per-process
+    lock state (a child forked mid-insert got "database is locked" on every write), and a child
+    forked while the worker thread was inside a SQLite call inherits SQLite's mutex locked and
+    hangs at its first write. A sink that hangs delays the fork by at most ``_FORK_WAIT`` seconds.
     """
     for worker in _thread_workers():
         if worker._writing.acquire(timeout=_FORK_WAIT):
@@ -520,9 +622,13 @@ def _resume_workers_in_parent() -> None:
 
 
 def _reset_workers_in_child() -> None:
+    """The child's copies of the paused locks are dropped; each worker adopts the child at its first use."""
+    global _adopt_lock
     _paused_for_fork.clear()
-    for worker in _thread_workers():
-        worker._after_fork()
+    _adopt_lock = threading.Lock()
+
+
+_adopt_lock = threading.Lock()
 
 
 def _thread_workers() -> list[LogQueueWorker]:

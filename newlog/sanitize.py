@@ -32,8 +32,41 @@ from werkzeug.datastructures import Headers, MultiDict
 REDACTED = "[REDACTED]"
 TRUNCATED = "...[truncated {} chars]"
 
-DEFAULT_WORDS = ("password", "token", "secret", "authorization", "cookie")
+DEFAULT_WORDS = (
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "token",
+    "secret",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "session",
+    "sessionid",
+    "sessid",
+    "csrf",
+    "xsrf",
+    "credential",
+    "api_key",
+    "apikey",
+    "x-api-key",
+    "private_key",
+)
 """Built-in sensitive key words; ``LOG_REDACT_KEYS`` adds more."""
+
+SUFFIX_WORDS = ("password", "passwd", "pwd", "token", "secret", "sessionid", "sessid", "apikey", "cookie")
+"""Words that also match at the end of a one-word key (``accesstoken``, ``csrfmiddlewaretoken``, ``jsessionid``)."""
+
+DESCRIPTIVE_WORDS = frozenset(
+    {
+        "length", "len", "count", "size", "min", "max", "limit", "used", "usage", "remaining", "total",
+        "at", "on", "in", "changed", "updated", "created", "expires", "expiry", "expired", "ttl", "age", "last",
+        "set", "present", "required", "enabled", "valid", "invalid", "missing", "provided", "rotated",
+        "type", "kind", "name", "field", "policy", "strength", "version", "algorithm", "scheme",
+    }
+)
+"""Words that, after a sensitive word, describe the secret instead of holding it (``password_length``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,12 +102,20 @@ class CleanEvent(dict):  # type: ignore[type-arg]
 class Words:
     """The sensitive key words; ``matches(key)`` tells whether a key names a secret.
 
-    A key matches when one of the words is contained in its lower-cased form.
+    Matching is by word, not by substring: a key is split into words (``_``, ``-``, ``.``,
+    spaces, camelCase and digits separate them, case is ignored, a plural ``s`` is dropped).
+    It matches when a sensitive word (itself one or more words: ``api_key``) occurs in it,
+    unless only descriptive words (:data:`DESCRIPTIVE_WORDS`) follow its last occurrence; a
+    one-word key also matches when it ends with one of :data:`SUFFIX_WORDS` (``accesstoken``,
+    ``csrfmiddlewaretoken``). So ``password``, ``user_password``, ``password_hash``,
+    ``csrf_token``, ``apiKey`` and ``X-Auth-Token`` match; ``password_length``,
+    ``token_count``, ``password_changed_at``, ``tokenizer`` and ``passwordless`` do not.
     Verdicts are cached per key.
     """
 
     def __init__(self, words: Iterable[str] = DEFAULT_WORDS) -> None:
         self.words: tuple[str, ...] = tuple(sorted({str(word).strip().lower() for word in words if str(word).strip()}))
+        self._phrases = tuple({split_words(word) for word in self.words if split_words(word)})
         self._verdicts: dict[str, bool] = {}
 
     def matches(self, key: str) -> bool:
@@ -87,8 +128,35 @@ class Words:
         return verdict
 
     def _match(self, key: str) -> bool:
-        lowered = key.lower()
-        return any(word in lowered for word in self.words)
+        tokens = split_words(key)
+        for phrase in self._phrases:
+            size = len(phrase)
+            for end in range(len(tokens), size - 1, -1):
+                if tokens[end - size : end] == phrase:
+                    tail = tokens[end:]
+                    if not tail or not all(token in _DESCRIPTIVE for token in tail):
+                        return True
+                    break
+        if len(tokens) == 1:
+            return tokens[0].endswith(SUFFIX_WORDS)
+        return False
+
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def split_words(key: str) -> tuple[str, ...]:
+    """Return the lower-case words of a key (``"X-Api-Key"`` -> ``("x", "api", "key")``); a plural ``s`` is dropped."""
+    words = []
+    for word in _WORD.findall(key):
+        word = word.lower()
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.append(word)
+    return tuple(words)
+
+
+_DESCRIPTIVE = frozenset(word for words in map(split_words, DESCRIPTIVE_WORDS) for word in words)
 
 
 class Sanitizer:
@@ -173,6 +241,26 @@ class Sanitizer:
         return part
 
 
+_default = Sanitizer()
+_current: Callable[[], Sanitizer] = lambda: _default  # noqa: E731 - replaced by newlog.state
+
+
+def use_current_sanitizer(provider: Callable[[], Sanitizer]) -> None:
+    """Make :func:`mask_url` use ``provider()`` (``newlog.state`` passes the current app's sanitizer)."""
+    global _current
+    _current = provider
+
+
+def mask_url(url: str | None) -> str | None:
+    """Return ``url`` with its password and sensitive query values redacted (the current app's words)."""
+    if url is None:
+        return None
+    try:
+        return _current().mask_urls(url)
+    except Exception:  # noqa: BLE001 - never raise into the error path
+        return _default.mask_urls(url)
+
+
 def _odd_float(value: Any) -> bool:
     return type(value) is float and (value != value or value in (_INF, -_INF))
 
@@ -220,7 +308,7 @@ class _Walk:
     def value(self, value: Any, depth: int) -> Any:
         self.nodes -= 1
         if self.nodes < 0:
-            return self.text("<truncated: too many values>")
+            return self.marker("<truncated: too many values>")
         kind = type(value)
         if kind is str:
             return self.text(value)
@@ -248,7 +336,7 @@ class _Walk:
         if isinstance(value, (uuid.UUID, Decimal)):
             return self.text(str(value))
         if depth >= self.limits.max_depth:
-            return self.text(f"<{kind.__name__} nested deeper than {self.limits.max_depth}>")
+            return self.marker(f"<{kind.__name__} nested deeper than {self.limits.max_depth}>")
         if isinstance(value, (Mapping, Headers)):
             return self.guarded(value, depth, self.mapping)
         if isinstance(value, (list, tuple, set, frozenset)):
@@ -269,7 +357,7 @@ class _Walk:
         """Convert a container, unless it is already being converted further up (a cycle)."""
         ident = id(value)
         if ident in self.path:
-            return self.text(f"<cycle: {type(value).__name__} contains itself>")
+            return self.marker(f"<cycle: {type(value).__name__} contains itself>")
         self.path.add(ident)
         try:
             return convert(value, depth)
@@ -281,6 +369,10 @@ class _Walk:
         cleaned = self.sanitizer.text(value, limit)
         self.spend(len(cleaned) + 2)
         return cleaned
+
+    def marker(self, text: str) -> str:
+        self.spend(len(text) + 2)
+        return text
 
     def integer(self, value: int) -> int | str:
         self.spend(8)

@@ -1,13 +1,16 @@
 """newlog settings: read from ``app.config``, else environment variables of the same name, else defaults.
 
-Every value is validated; a wrong one raises :class:`ConfigError` naming the key, the
-value and where it came from. A key that looks like a misspelt newlog setting is an
-error too, so a typo is never silently ignored.
+Only newlog's own keys are read and validated; a wrong value raises :class:`ConfigError`
+naming the key, the value and where it came from. Any other key is the app's business:
+it never raises; a key in ``app.config`` that looks like a misspelt newlog setting
+(``LOG_BACH_SIZE``) gets one warning on the ``newlog`` logger. From the environment only
+newlog's own keys are read (the environment is never scanned).
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -93,6 +96,18 @@ def _key_list(key: str, value: Any, origin: str) -> tuple[str, ...]:
         raise ConfigError(f"{key}={value!r} (from {origin}) must be a list or a comma-separated string") from None
 
 
+def _share(key: str, value: Any, origin: str) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be a share between 0 and 0.9, not a boolean")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}={value!r} (from {origin}) is not a number") from None
+    if not 0 <= number <= 0.9:
+        raise ConfigError(f"{key}={value!r} (from {origin}) must be a share between 0 and 0.9 (e.g. 0.1 for 10%)")
+    return number
+
+
 def _renderer(key: str, value: Any, origin: str) -> str:
     text = str(value).strip().lower()
     if text not in {"auto", "json", "console"}:
@@ -122,6 +137,10 @@ class Settings:
     LOG_SHUTDOWN_TIMEOUT: float = 5.0
     LOG_RETRY_SECONDS: float = 30.0
     LOG_OVERFLOW_WARN_INTERVAL: float = 10.0
+    LOG_QUEUE_RESERVE: float = 0.1
+    LOG_HEARTBEAT_INTERVAL: float = 10.0
+    LOG_HEALTH_DIR: str | None = None
+    LOG_DRAIN_ON_SIGTERM: bool = True
     LOG_SPOOL_DIR: str | None = None
     LOG_SPOOL_MAX_BYTES: int = 256 * 1024 * 1024
     LOG_SPOOL_BATCH_SIZE: int = 5000
@@ -132,8 +151,7 @@ class Settings:
         """Return settings from ``config`` (e.g. ``app.config``), else ``environ``, else the defaults."""
         config = config if config is not None else {}
         environ = environ if environ is not None else os.environ
-        _reject_typos(config, "app.config")
-        _reject_typos(environ, "the environment")
+        _warn_typos(config, "app.config")
         values: dict[str, Any] = {}
         for key, parse in _PARSERS.items():
             if key in config and config[key] is not None:
@@ -147,6 +165,11 @@ class Settings:
                 "a batch can never fill: lower LOG_BATCH_SIZE or raise LOG_QUEUE_SIZE"
             )
         return settings
+
+    @property
+    def reserve_slots(self) -> int:
+        """Return how many queue slots take only WARNING and above (``LOG_QUEUE_RESERVE`` of ``LOG_QUEUE_SIZE``)."""
+        return int(self.LOG_QUEUE_SIZE * self.LOG_QUEUE_RESERVE)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "redact_keys", frozenset(DEFAULT_WORDS) | frozenset(self.LOG_REDACT_KEYS))
@@ -168,6 +191,10 @@ _PARSERS: dict[str, Parser] = {
     "LOG_SHUTDOWN_TIMEOUT": _positive_float,
     "LOG_RETRY_SECONDS": _positive_float,
     "LOG_OVERFLOW_WARN_INTERVAL": _positive_float,
+    "LOG_QUEUE_RESERVE": _share,
+    "LOG_HEARTBEAT_INTERVAL": _positive_float,
+    "LOG_HEALTH_DIR": _optional_path,
+    "LOG_DRAIN_ON_SIGTERM": _boolean,
     "LOG_SPOOL_DIR": _optional_path,
     "LOG_SPOOL_MAX_BYTES": _positive_int,
     "LOG_SPOOL_BATCH_SIZE": _positive_int,
@@ -175,19 +202,28 @@ _PARSERS: dict[str, Parser] = {
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 
 KNOWN_KEYS = frozenset(_PARSERS)
-FOREIGN_KEYS = frozenset({"LOG_LEVEL", "LOG_FILES", "LOG_FORMAT", "LOG_DIR", "LOG_PATH", "LOG_TO_STDOUT"})
-"""Common settings of other tools that look like newlog's: never taken for a typo."""
+FOREIGN_KEYS = frozenset(
+    {"LOG_LEVEL", "LOG_FILES", "LOG_FORMAT", "LOG_DIR", "LOG_PATH", "LOG_TO_STDOUT", "LOG_MAX_BYTES", "LOG_BACKUP_COUNT"}
+)
+"""Common settings of apps and other tools that look like newlog's: never taken for a typo."""
+
+_stdlib_log = logging.getLogger("newlog")
+_warned: set[str] = set()
 
 
-def _reject_typos(source: Mapping[str, Any], origin: str) -> None:
-    """Raise for a key that is not a setting but is a near miss of one (``LOG_BACH_SIZE``)."""
-    for key in source:
-        if not isinstance(key, str) or key in KNOWN_KEYS or key in FOREIGN_KEYS or not key.isupper():
+def _warn_typos(source: Mapping[str, Any], origin: str) -> None:
+    """Warn once about a key that is not a setting but is a near miss of one (``LOG_BACH_SIZE``); it is ignored."""
+    for key in list(source):
+        if not isinstance(key, str) or key in KNOWN_KEYS or key in FOREIGN_KEYS or key in _warned or not key.isupper():
             continue
         if not (key.startswith("LOG_") or "DEBUG_LOG" in key):
             continue
         close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.85)
         if close:
-            raise ConfigError(
-                f"unknown newlog setting {key}={source[key]!r} in {origin}: did you mean {close[0]!r}?"
+            _warned.add(key)
+            _stdlib_log.warning(
+                "newlog: %s in %s is not a newlog setting and is ignored by newlog; did you mean %r?",
+                key,
+                origin,
+                close[0],
             )

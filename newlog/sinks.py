@@ -21,7 +21,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import JSON, DateTime, MetaData, String, Table, insert, inspect
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    insert,
+    inspect,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
@@ -33,6 +42,7 @@ from newlog.column_defaults import (
 )
 from newlog.models import ROW_COLUMNS, log_table
 from newlog.queue_worker import Sink, error_text
+from newlog.rows import build_row
 from newlog.settings import ConfigError, Settings
 
 try:
@@ -57,11 +67,15 @@ class DatabaseSink:
         *,
         use_copy: bool | None = None,
         extra_columns: Sequence[str] = (),
+        owns_engine: bool = False,
+        table_name: str | None = None,
     ) -> None:
         self.engine = engine
+        self.owns_engine = owns_engine
         self.use_copy = use_copy
         self.extra_columns = tuple(extra_columns)
         self._resolve = None if isinstance(table, Table) else table
+        self.table_name = table.name if isinstance(table, Table) else table_name
         if isinstance(table, Table):
             self._bind(table)
 
@@ -105,6 +119,61 @@ class DatabaseSink:
         """Drop pooled connections inherited from the parent process (they belong to it)."""
         self.engine.dispose(close=False)
 
+    def check(self) -> None:
+        """Connect once (nothing else: the table is resolved, or created, at the first write); raise on failure."""
+        with self.engine.connect():
+            pass
+
+    def probe(self) -> dict[str, Any]:
+        """Check the database for real without storing anything; return ``{"ok", "connect", "table", "insert"}``.
+
+        Connects, checks that the log table exists (never creates it), and inserts one row in
+        a transaction that is rolled back. Each step is "ok", an error line, or "skipped".
+        """
+        result: dict[str, Any] = {"ok": False, "connect": "skipped", "table": "skipped", "insert": "skipped"}
+        name = self.table_name or "?"
+        result["table_name"] = name
+        try:
+            connection = self.engine.connect()
+        except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
+            result["connect"] = describe_error(exc)
+            return result
+        with connection:
+            result["connect"] = "ok"
+            try:
+                schema = self.table.schema if self._resolve is None else None
+                if not inspect(connection).has_table(name, schema=schema):
+                    result["table"] = (
+                        f"missing: table {name!r} does not exist (newlog creates its own at the app's first write, "
+                        "unless the app's migrations own it: run them)"
+                    )
+                    return result
+                result["table"] = "ok"
+                connection.rollback()  # end the inspection's transaction
+                self._ensure_table()
+                transaction = connection.begin()
+                try:
+                    connection.execute(self.statement, [_probe_row()])
+                    result["insert"] = "ok"
+                finally:
+                    transaction.rollback()
+            except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
+                step = "table" if result["table"] == "skipped" else "insert"
+                result[step] = describe_error(exc)
+                return result
+        result["ok"] = True
+        return result
+
+    @property
+    def url(self) -> str:
+        """Return the database URL with the password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Close the sink's connection when the engine is its own (not the app's)."""
+        if self.owns_engine:
+            self.engine.dispose()
+
     @staticmethod
     def is_poison(exc: BaseException) -> bool:
         """Return True when ``exc`` comes from the rows themselves (see :func:`is_poison`)."""
@@ -146,6 +215,24 @@ class AppContextSink:
         after_fork = getattr(self.sink, "after_fork", None)
         if after_fork is not None:
             after_fork()
+
+    def check(self) -> None:
+        """Pass the start-up check on to the wrapped sink (inside the app context)."""
+        check = getattr(self.sink, "check", None)
+        if check is not None:
+            with self.app.app_context():
+                check()
+
+    @property
+    def url(self) -> str:
+        """Return the wrapped sink's URL (password hidden), if it has one."""
+        return str(getattr(self.sink, "url", ""))
+
+    def close(self) -> None:
+        """Pass the close on to the wrapped sink."""
+        close = getattr(self.sink, "close", None)
+        if close is not None:
+            close()
 
 
 class CopyPlan:
@@ -213,14 +300,14 @@ def copy_plan(engine: Engine, table: Table, extra_columns: Sequence[str] = ()) -
 
 
 def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Settings | None = None) -> DatabaseSink:
-    """Return the sink writing to ``table`` through the app's flask-sqlalchemy engine.
+    """Return the sink writing to ``table`` on a connection of its own to the app's database.
 
     ``db`` defaults to the app's flask-sqlalchemy extension; ``table`` may be a Table, a
-    model class, or a table name (default the ``LOG_TABLE`` setting, from ``app.config`` or the
-    environment, "unified_logs"). A name is looked up at the first write, so models imported
-    after ``init_app`` count: the app's own model of that name, else the existing table as the
-    database describes it, else newlog's own table, created (several processes starting at once
-    may race to create it: that is fine).
+    model class, or a table name (default the ``LOG_TABLE`` setting, "unified_logs"). A name
+    is looked up at the first write, so models imported after ``init_app`` count: the app's
+    own model of that name, else the existing table as the database describes it, else
+    newlog's own table, created (several processes starting at once may race to create it:
+    that is fine). The engine is :func:`writer_engine`: never the app's pool.
     """
     db = db if db is not None else app.extensions.get("sqlalchemy")
     if db is None:
@@ -228,13 +315,16 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
             "newlog.init_app: the app has no flask-sqlalchemy extension; call db.init_app(app) first, "
             "or pass db=... (or sink=... to write elsewhere)"
         )
+    settings = settings or Settings.load(app.config)
     with app.app_context():
-        engine = db.engine
-    wanted = table if table is not None else (settings or Settings.load(app.config)).LOG_TABLE
+        app_engine = db.engine
+    engine = writer_engine(app_engine, settings.LOG_RETRY_SECONDS, _engine_options(app, db))
+    owns = engine is not app_engine
+    wanted = table if table is not None else settings.LOG_TABLE
     if not isinstance(wanted, str):
-        return DatabaseSink(engine, resolve_table(db, wanted))
+        return DatabaseSink(engine, resolve_table(db, wanted), owns_engine=owns)
     if wanted in db.metadata.tables:
-        return DatabaseSink(engine, resolve_table(db, wanted))
+        return DatabaseSink(engine, resolve_table(db, wanted), owns_engine=owns)
 
     def resolve_by_name() -> Table:
         # The app's model may be imported after init_app: look again at the first write.
@@ -246,7 +336,50 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
         _create_if_missing(engine, own)
         return own
 
-    return DatabaseSink(engine, resolve_by_name)
+    return DatabaseSink(engine, resolve_by_name, owns_engine=owns, table_name=wanted)
+
+
+_POOL_OPTIONS = frozenset(
+    {"pool", "poolclass", "pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping",
+     "pool_use_lifo", "pool_reset_on_return", "pool_logging_name", "echo_pool", "echo"}
+)
+
+
+def _engine_options(app: Flask, db: Any) -> dict[str, Any]:
+    """Return the app's engine options that shape a connection (connect_args, JSON codecs...), not its pool's."""
+    options = {**getattr(db, "_engine_options", {}), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    return {key: value for key, value in options.items() if key not in _POOL_OPTIONS}
+
+
+def writer_engine(app_engine: Engine, retry_seconds: float, options: Mapping[str, Any] | None = None) -> Engine:
+    """Return an engine of its own for the log writer: the app's URL and connect options, a pool of one.
+
+    The log writer never takes a connection from the app's pool (requests never wait for
+    the logger, and logging never waits for an exhausted pool). Each attempt is bounded so
+    that ``retry_seconds`` allows about three: SQLite's busy timeout, PostgreSQL's connect
+    timeout and statement timeout are a third of it (0.25-10 s). An in-memory SQLite
+    database exists only on the app's own connection: then the app's engine is returned.
+    """
+    url = app_engine.url
+    backend = url.get_backend_name()
+    if backend == "sqlite" and (url.database in (None, "", ":memory:") or "mode=memory" in str(url)):
+        return app_engine
+    attempt = min(10.0, max(0.25, retry_seconds / 3))
+    options = {key: value for key, value in (options or {}).items() if key not in _POOL_OPTIONS}
+    connect_args = dict(options.pop("connect_args", {}) or {})
+    if backend == "sqlite":
+        connect_args["timeout"] = attempt
+    elif backend == "postgresql" and url.get_driver_name() in ("psycopg", "psycopg2"):
+        connect_args.setdefault("connect_timeout", max(1, round(attempt)))
+        given = str(connect_args.get("options", "")).strip()
+        connect_args["options"] = f"{given} -c statement_timeout={int(attempt * 1000)}".strip()
+    return create_engine(
+        url, pool_size=1, max_overflow=0, pool_timeout=attempt, pool_pre_ping=True, connect_args=connect_args, **options
+    )
+
+
+def _probe_row() -> dict[str, Any]:
+    return build_row({"event": "newlog health probe (rolled back)", "level": "info", "module": "newlog"})
 
 
 def _create_if_missing(engine: Engine, table: Table) -> None:

@@ -42,7 +42,6 @@ from newlog.sanitize import describe
 from newlog.spool_files import (
     STALE_SECONDS,
     Segment,
-    heartbeats,
     hold_owner_lock,
     new_owner,
     open_spool_dir,
@@ -82,7 +81,11 @@ class SpoolQueue:
 
     Offers the worker interface the rest of newlog uses: ``enqueue``, ``flush``,
     ``shutdown``, ``stats`` and ``closed``. ``fill`` adds the log model's Python-side
-    column defaults to a row.
+    column defaults to a row. ``probe`` is a :class:`~newlog.sinks.DatabaseSink` on the same
+    table that ``flask newlog-health`` uses to probe the database (it never writes log rows);
+    ``heartbeat`` (a :class:`~newlog.heartbeat.HeartbeatFile`) gets this queue's stats each
+    time the writer reports, at most once per its interval, so a dead or hung writer shows as
+    a stale or not-alive worker.
     """
 
     def __init__(
@@ -93,6 +96,9 @@ class SpoolQueue:
         max_bytes: int = 256 * 1024 * 1024,
         fill: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
         warn_interval: float = 10.0,
+        probe: Any = None,
+        heartbeat: Any = None,
+        shutdown_timeout: float = 5.0,
         clock: Clock = SYSTEM_CLOCK,
         start_writer: bool = True,
     ) -> None:
@@ -105,6 +111,9 @@ class SpoolQueue:
         self.warn_interval = warn_interval
         self.clock = clock
         self.start_writer = start_writer
+        self.sink = probe
+        self.heartbeat = heartbeat
+        self.shutdown_timeout = shutdown_timeout
         self._closed = False
         self._shutdown_result: bool | None = None
         self._shutdown_lock = threading.Lock()
@@ -138,6 +147,7 @@ class SpoolQueue:
         self._recovered = (0, 0)
         self._writer_stats: dict[str, Any] = {}
         self._heartbeat_at: float | None = None
+        self._next_publish = 0.0
         self._last_error: str | None = None
         self._restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -286,6 +296,7 @@ class SpoolQueue:
                 if self._stop.is_set() and code == 0:
                     return
                 self._last_error = self._writer_stats.get("last_error") or f"spool writer exited with status {code}"
+                self._publish_heartbeat(force=True)  # alive: False
                 if self._heartbeat_at is not None:
                     failures = 0  # it had been running: a new failure starts the backoff again
             if self._stop.is_set() and self._gave_up.is_set():
@@ -343,6 +354,18 @@ class SpoolQueue:
                     return
                 self._heartbeat_at = self.clock.now()
             self._cond.notify_all()
+        if kind == "H":
+            self._publish_heartbeat()
+
+    def _publish_heartbeat(self, force: bool = False) -> None:
+        heartbeat = self.heartbeat
+        if heartbeat is None:
+            return
+        now = self.clock.now()
+        if not force and now < self._next_publish:
+            return
+        self._next_publish = now + float(getattr(heartbeat, "interval", 10.0))
+        heartbeat.publish(self.stats())
 
     def _wake_writer(self) -> None:
         self._command(b"F\n")
@@ -382,12 +405,15 @@ class SpoolQueue:
         """Return True once ``shutdown()`` was called."""
         return self._closed
 
-    def shutdown(self, timeout: float = 5.0) -> bool:
+    def shutdown(self, timeout: float | None = None) -> bool:
         """Stop accepting events, let the writer store what is spooled and exit; True if all was stored.
 
         What is not stored when ``timeout`` runs out stays in the spool: the next start on the
-        same ``LOG_SPOOL_DIR`` delivers it. Idempotent; problems are reported once.
+        same ``LOG_SPOOL_DIR`` delivers it. ``timeout`` defaults to ``shutdown_timeout``
+        (``LOG_SHUTDOWN_TIMEOUT``). Idempotent; problems are reported once.
         """
+        if timeout is None:
+            timeout = self.shutdown_timeout
         with self._shutdown_lock:
             if self._shutdown_result is not None:
                 return self._shutdown_result
@@ -408,6 +434,14 @@ class SpoolQueue:
                 tail, self._overflow_unreported = self._overflow_unreported, 0
             if not left and self._owner_fd >= 0:
                 self._release_owner()
+            if self.heartbeat is not None:
+                if left or lost:
+                    self._publish_heartbeat(force=True)
+                else:
+                    self.heartbeat.remove()
+            close = getattr(self.sink, "close", None)
+            if close is not None:
+                close()
             problems = []
             if left:
                 problems.append(
@@ -453,11 +487,9 @@ class SpoolQueue:
     def stats(self) -> dict[str, Any]:
         """Return the counters of both processes, the writer process's health and the spool's fill.
 
-        ``writer_stale`` is True when the running writer has not beaten for ``STALE_SECONDS``
-        (hung in a database call, say); ``spool_writers`` are the heartbeats of every writer of
-        this target on the host (other app processes' too, read from the spool directory).
+        ``writer_stale`` is True when the running writer has not reported for ``STALE_SECONDS``
+        (hung in a database call, say).
         """
-        others = heartbeats(self.directory, self.key)
         with self._lock:
             process = self._process
             writer = dict(self._writer_stats)
@@ -484,7 +516,6 @@ class SpoolQueue:
                 "writer_heartbeat": writer,
                 "writer_heartbeat_age": age,
                 "writer_stale": running and age is not None and age > STALE_SECONDS,
-                "spool_writers": others,
                 "alive": running,
                 "closed": self._closed,
                 "last_error": writer.get("last_error") or self._last_error,

@@ -9,7 +9,7 @@ from sqlalchemy import Table
 
 from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
 from newlog.settings import ConfigError, Settings
-from newlog.sinks import resolve_table
+from newlog.sinks import default_sink, resolve_table
 from newlog.spool import SpoolQueue, WriterConfig
 from newlog.spool_files import target_key
 
@@ -65,4 +65,6 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         max_bytes=settings.LOG_SPOOL_MAX_BYTES,
         fill=fill,
         warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
+        shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
+        probe=default_sink(app, db=db, table=table if table is not None else name, settings=settings),
     )

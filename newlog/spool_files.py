@@ -10,7 +10,6 @@ Layout of ``LOG_SPOOL_DIR``, for one target (a database URL and a log table, has
 - ``<key>.<owner>.owner``: the owner's liveness lock. The owner holds an exclusive
   ``flock`` on it while it lives; when the process dies, for any reason, the kernel
   releases it, and any writer process may deliver (adopt) what is left of its segments.
-- ``<key>.<owner>.writer.json``: the heartbeat of the owner's writer process (its counters).
 - ``<key>.rejected``: rows the database refused (one JSON line each, with the error).
 
 The directory must be local to the host (``flock`` is not reliable on network file systems).
@@ -19,22 +18,18 @@ The directory must be local to the host (``flock`` is not reliable on network fi
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import fcntl
 import hashlib
-import json
 import os
 import socket
 import time
 from pathlib import Path
-from typing import Any
 
 STALE_SECONDS = 10.0
-"""A writer whose heartbeat is older than this is reported as stale (it beats every second)."""
+"""A writer that has not reported for this long is stale (it reports every second)."""
 
 SEGMENT_SUFFIX = ".spool"
 OWNER_SUFFIX = ".owner"
-HEARTBEAT_SUFFIX = ".writer.json"
 REJECTED_SUFFIX = ".rejected"
 
 
@@ -76,11 +71,6 @@ class Segment:
 def owner_lock_path(directory: Path, key: str, owner: str) -> Path:
     """Return the path of an owner's liveness lock file."""
     return directory / f"{key}.{owner}{OWNER_SUFFIX}"
-
-
-def heartbeat_path(directory: Path, key: str, owner: str) -> Path:
-    """Return the path of the heartbeat file of an owner's writer process."""
-    return directory / f"{key}.{owner}{HEARTBEAT_SUFFIX}"
 
 
 def segments(directory: Path, key: str) -> list[Segment]:
@@ -125,22 +115,3 @@ def open_spool_dir(path: str | os.PathLike[str]) -> Path:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory
 
-
-def heartbeats(directory: Path, key: str) -> list[dict[str, Any]]:
-    """Return the heartbeats of every writer process of ``key`` (any app process on this host).
-
-    Each is the writer's last published counters plus ``age_seconds``, ``stale`` (older than
-    :data:`STALE_SECONDS`) and ``owner_alive`` (its app process still runs).
-    """
-    found = []
-    now = dt.datetime.now(dt.timezone.utc)
-    for path in sorted(directory.glob(f"{key}.*{HEARTBEAT_SUFFIX}")):
-        try:
-            beat = json.loads(path.read_text())
-            age = (now - dt.datetime.fromisoformat(beat["updated_at"])).total_seconds()
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        owner = str(beat.get("owner", ""))
-        beat.update(age_seconds=round(age, 3), stale=age > STALE_SECONDS, owner_alive=owner_alive(directory, key, owner))
-        found.append(beat)
-    return found

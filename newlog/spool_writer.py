@@ -16,7 +16,8 @@ Talks to the app process through pipes: reads one-byte commands on stdin (``F``:
 ``Q``: store everything and exit; end of file: the app process is gone, store what it left
 and exit) and reports on stdout (``P seq offset rows failed`` after each batch of the app's
 own segments, ``A rows failed`` for rows recovered from dead processes, ``H {json}`` its
-heartbeat, also written to ``<key>.<owner>.writer.json``).
+heartbeat every second: the app process publishes it in its own heartbeat file, see
+:mod:`newlog.heartbeat`).
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ from newlog.sinks import describe_error, is_poison
 from newlog.spool_files import (
     REJECTED_SUFFIX,
     Segment,
-    heartbeat_path,
     owner_alive,
     owner_lock_path,
     segments,
@@ -398,14 +398,13 @@ class SpoolWriter:
             connection.execute(delete(self.progress).where(self.progress.c.segment == name))
 
     def _forget_owner(self, owner: str) -> None:
-        """Remove a dead owner's lock and heartbeat files once none of its segments is left."""
+        """Remove a dead owner's lock file once none of its segments is left."""
         if any(segment.owner == owner for segment in segments(self.directory, self.key)):
             return
-        for path in (owner_lock_path(self.directory, self.key, owner), heartbeat_path(self.directory, self.key, owner)):
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
+        try:
+            owner_lock_path(self.directory, self.key, owner).unlink()
+        except FileNotFoundError:
+            pass
 
     def _own_done(self) -> bool:
         if not self.directory.is_dir():
@@ -420,10 +419,6 @@ class SpoolWriter:
     def _cleanup_own(self) -> None:
         for state in [state for state in self.states.values() if state.segment.owner == self.owner]:
             self._retire(state)
-        try:
-            heartbeat_path(self.directory, self.key, self.owner).unlink()
-        except FileNotFoundError:
-            pass
 
     # -- health --------------------------------------------------------------------------------
 
@@ -459,13 +454,6 @@ class SpoolWriter:
             "updated_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         }
         text = json.dumps(beat)
-        path = heartbeat_path(self.directory, self.key, self.owner)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            temporary.write_text(text)
-            os.replace(temporary, path)
-        except OSError:
-            pass
         self._send(f"H {text}")
 
 

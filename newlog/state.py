@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from flask.globals import _cv_app
 
 from newlog.output import Outputs
-from newlog.sanitize import Sanitizer
+from newlog.sanitize import Sanitizer, use_current_sanitizer
 from newlog.settings import LEVEL_NUMBERS, Settings
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class AppLogState:
         self.debug_enabled = settings.ENABLE_DEBUG_LOG
         self.outputs = Outputs(settings.LOG_RENDERER)
         self.worker: LogQueueWorker | None = None
+        self.health_dir: Path | None = None
         self.unrouted = 0
         self._identity = dict(identity or {})
         self._own: dict[str, Any] = {}
@@ -82,6 +84,9 @@ def current() -> AppLogState:
         if state is not None:
             return state
     return _apps[-1] if _apps else _fallback
+
+
+use_current_sanitizer(lambda: current().sanitizer)
 
 
 def register(state: AppLogState) -> None:

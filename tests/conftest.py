@@ -1,11 +1,12 @@
-"""Shared fixtures: real databases (a SQLite file; PostgreSQL when NEWLOG_TEST_POSTGRES_URL is set),
-Flask apps wired to newlog, and a clean newlog state around every test."""
+"""Shared fixtures: the one app fixture (``make_app``), real databases (a SQLite file; PostgreSQL when
+NEWLOG_TEST_POSTGRES_URL is set), and a clean newlog state around every test."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +18,12 @@ from sqlalchemy import text
 import newlog
 from newlog import state
 from newlog.queue_worker import all_workers
+from tests.support import RecordingSink
 
 POSTGRES_URL = os.environ.get("NEWLOG_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+MakeApp = Callable[..., Flask]
 
 
 def require_postgres() -> str:
@@ -33,7 +37,7 @@ def require_postgres() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A real database URL: a SQLite file in tmp_path, then PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'logs.db'}"
@@ -41,38 +45,46 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Any) -> str:
+def sqlite_url(tmp_path: Path) -> str:
     """A SQLite file database URL in tmp_path."""
     return f"sqlite:///{tmp_path / 'logs.db'}"
 
 
 @pytest.fixture
-def make_app(database_url: str) -> Iterator[Callable[..., tuple[Flask, SQLAlchemy]]]:
-    """Factory: a Flask app with flask-sqlalchemy on ``database_url`` and a table name of its own.
+def make_app(tmp_path: Path) -> Iterator[MakeApp]:
+    """Factory: ``make_app(database=None, init=True, **config)`` returns a Flask app wired to newlog.
 
-    ``make_app(init=True, **config)`` returns ``(app, db)``; with ``init`` the app is wired with
-    ``newlog.init_app``. Tables it created are dropped afterwards.
+    Without ``database`` the app writes to a :class:`~tests.support.RecordingSink` (most tests
+    do not depend on the database: ``tests.support.read_rows`` reads either); with a URL it
+    has flask-sqlalchemy on that database and a log table of its own, dropped afterwards.
+    Test defaults: a 0.05 s flush interval, a 2 s retry budget, heartbeats in ``tmp_path``,
+    no SIGTERM handler in the test process. ``init=False`` leaves ``newlog.init_app`` to the test.
     """
-    created: list[tuple[Flask, SQLAlchemy]] = []
+    created: list[Flask] = []
 
-    def factory(init: bool = True, **config: Any) -> tuple[Flask, SQLAlchemy]:
+    def factory(database: str | None = None, init: bool = True, **config: Any) -> Flask:
         app = Flask(f"test_app_{len(created)}")
         app.config.update(
-            SQLALCHEMY_DATABASE_URI=database_url,
-            LOG_TABLE=f"logs_{uuid.uuid4().hex[:10]}",
             LOG_FLUSH_INTERVAL=0.05,
             LOG_RETRY_SECONDS=2.0,
-            **config,
+            LOG_HEALTH_DIR=str(tmp_path / "health"),
+            LOG_DRAIN_ON_SIGTERM=False,
         )
-        db = SQLAlchemy(app)
-        created.append((app, db))
+        if database is not None:
+            app.config.update(SQLALCHEMY_DATABASE_URI=database, LOG_TABLE=f"logs_{uuid.uuid4().hex[:10]}")
+            SQLAlchemy(app)
+        app.config.update(config)
+        created.append(app)
         if init:
-            newlog.init_app(app)
-        return app, db
+            newlog.init_app(app, sink=None if database is not None else RecordingSink())
+        return app
 
     yield factory
     newlog.shutdown(5)
-    for app, db in created:
+    for app in created:
+        db = app.extensions.get("sqlalchemy")
+        if db is None:
+            continue
         with app.app_context():
             with db.engine.begin() as connection:
                 connection.execute(text(f'DROP TABLE IF EXISTS "{app.config["LOG_TABLE"]}"'))

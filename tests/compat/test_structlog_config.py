@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,22 +15,16 @@ from flask_sqlalchemy import SQLAlchemy
 
 import newlog
 from tests.characterization.harness import ROOT, clean_env
+from tests.conftest import MakeApp
 from tests.support import read_rows
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import compat.structlog_config as slc
 
-MakeApp = Callable[..., tuple[Flask, SQLAlchemy]]
-
-
 def rows(app: Flask) -> list[dict[str, Any]]:
-    """The app's log rows, with ``context`` decoded (SQLite returns the JSON text)."""
-    found = read_rows(app)
-    for row in found:
-        if isinstance(row["context"], str):
-            row["context"] = json.loads(row["context"])
-    return found
+    """The app's log rows."""
+    return read_rows(app)
 
 
 def _python(code: str, *options: str) -> subprocess.CompletedProcess[str]:
@@ -97,8 +89,9 @@ def test_debug_state_reads_the_live_switch() -> None:
     assert slc.should_log_debug() is True
 
 
-def test_configure_structlog_uses_the_apps_own_log_table_and_app_name(make_app: MakeApp) -> None:
-    app, db = make_app(init=False, APP_NAME="billing-service")
+def test_configure_structlog_uses_the_apps_own_log_table_and_app_name(make_app: MakeApp, database_url: str) -> None:
+    app = make_app(database=database_url, init=False, APP_NAME="billing-service")
+    db: SQLAlchemy = app.extensions["sqlalchemy"]
     name = app.config["LOG_TABLE"]
     sa.Table(
         name,
@@ -127,8 +120,8 @@ def test_configure_structlog_uses_the_apps_own_log_table_and_app_name(make_app: 
     assert (row["module"], row["message"], row["context"]["app_name"]) == ("setup", "Configured", "billing-service")
 
 
-def test_sqlalchemy_log_handler_takes_the_legacy_arguments(make_app: MakeApp) -> None:
-    app, _ = make_app()
+def test_sqlalchemy_log_handler_takes_the_legacy_arguments(make_app: MakeApp, database_url: str) -> None:
+    app = make_app(database=database_url)
     handler = slc.SQLAlchemyLogHandler(batch_size=10, flush_interval=1.0)
 
     with app.app_context():
@@ -141,8 +134,8 @@ def test_sqlalchemy_log_handler_takes_the_legacy_arguments(make_app: MakeApp) ->
     assert [(row["module"], row["message"]) for row in rows(app)] == [("legacy", "Through the legacy handler")]
 
 
-def test_get_logger_without_a_name_is_named_after_the_calling_module(make_app: MakeApp) -> None:
-    app, _ = make_app()
+def test_get_logger_without_a_name_is_named_after_the_calling_module(make_app: MakeApp, database_url: str) -> None:
+    app = make_app(database=database_url)
 
     with app.app_context():
         slc.get_logger().info("Unnamed")
@@ -152,8 +145,8 @@ def test_get_logger_without_a_name_is_named_after_the_calling_module(make_app: M
     assert [row["module"] for row in rows(app)] == ["test_structlog_config", "api"]
 
 
-def test_log_context_and_with_log_context(make_app: MakeApp) -> None:
-    app, _ = make_app()
+def test_log_context_and_with_log_context(make_app: MakeApp, database_url: str) -> None:
+    app = make_app(database=database_url)
 
     @slc.with_log_context(job="nightly")
     def nightly_job() -> None:

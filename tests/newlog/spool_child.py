@@ -24,7 +24,12 @@ def main() -> None:
     sys.stdout = open(os.devnull, "w")  # the printed log lines (a real write, like a server's) stay off the answers
     app = Flask("spool_child")
     app.config.update(
-        SQLALCHEMY_DATABASE_URI=url, LOG_TABLE=table, LOG_SPOOL_DIR=spool_dir, LOG_RENDERER="json", LOG_FLUSH_INTERVAL=0.01
+        SQLALCHEMY_DATABASE_URI=url,
+        LOG_TABLE=table,
+        LOG_SPOOL_DIR=spool_dir,
+        LOG_HEALTH_DIR=os.path.join(os.path.dirname(spool_dir), "health"),
+        LOG_RENDERER="json",
+        LOG_FLUSH_INTERVAL=0.01,
     )
     SQLAlchemy(app)
     queue = newlog.init_app(app)

@@ -14,7 +14,7 @@ import pytest
 
 import newlog
 from newlog.audit import MAX_ARGUMENT_CHARS, MAX_ARGUMENTS_CHARS
-from tests.newlog.pipeline_support import flushed_rows as stored
+from tests.support import stored_rows as stored
 
 
 def only_row(app: Any) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def ban_user(user_id: int) -> None:
 
 
 def test_a_successful_call_is_stored_even_above_the_db_level(make_app) -> None:
-    app, _ = make_app(LOG_DB_LEVEL="CRITICAL")
+    app = make_app(LOG_DB_LEVEL="CRITICAL")
 
     assert delete_user(42, hard=True) == "deleted 42"
 
@@ -52,7 +52,7 @@ def test_a_successful_call_is_stored_even_above_the_db_level(make_app) -> None:
 
 
 def test_a_failed_call_is_stored_and_the_exception_re_raised(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     with pytest.raises(PermissionError, match="cannot ban 7") as caught:
         ban_user(7)
@@ -67,7 +67,7 @@ def test_a_failed_call_is_stored_and_the_exception_re_raised(make_app) -> None:
 
 
 def test_coroutines_are_audited_on_success_and_failure(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @newlog.audit_log("report.build")
     async def build_report(name: str) -> str:
@@ -95,7 +95,7 @@ def test_coroutines_are_audited_on_success_and_failure(make_app) -> None:
 
 
 def test_a_cancelled_coroutine_is_recorded_as_failed(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @newlog.audit_log("sync.run")
     async def long_sync() -> None:
@@ -142,7 +142,7 @@ class Accounts:
 
 
 def test_methods_record_their_arguments_without_self_or_cls(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     accounts = Accounts()
 
     assert accounts.close(3, reason="moved") == 1
@@ -160,7 +160,7 @@ def test_methods_record_their_arguments_without_self_or_cls(make_app) -> None:
 
 
 def test_sensitive_arguments_are_redacted_by_name_at_any_depth(make_app, capsys) -> None:
-    app, _ = make_app(LOG_RENDERER="json", LOG_REDACT_KEYS="ssn,iban")
+    app = make_app(LOG_RENDERER="json", LOG_REDACT_KEYS="ssn,iban")
 
     @newlog.audit_log("user.update")
     def update_user(user_id: int, password: str, profile: dict[str, Any], **changes: Any) -> None:
@@ -193,7 +193,7 @@ def test_sensitive_arguments_are_redacted_by_name_at_any_depth(make_app, capsys)
 
 
 def test_a_redacted_value_is_never_read(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     reads: list[str] = []
 
     class Secret:
@@ -235,7 +235,7 @@ class Customer:
 
 
 def test_arguments_are_json_safe_and_bounded(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @newlog.audit_log("import.run")
     def run_import(*args: Any, **kwargs: Any) -> None:
@@ -273,7 +273,7 @@ def test_arguments_are_json_safe_and_bounded(make_app) -> None:
 
 
 def test_every_argument_shares_one_size_budget(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @newlog.audit_log("bulk.load")
     def load(**columns: Any) -> None:
@@ -289,7 +289,7 @@ def test_every_argument_shares_one_size_budget(make_app) -> None:
 
 
 def test_arguments_false_records_none(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @newlog.audit_log("key.rotate", arguments=False)
     def rotate(material: bytes) -> None:
@@ -303,7 +303,7 @@ def test_arguments_false_records_none(make_app) -> None:
 
 
 def test_a_call_with_wrong_arguments_still_raises_and_is_audited(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     with pytest.raises(TypeError):
         delete_user(1, 2, 3)
@@ -314,7 +314,7 @@ def test_a_call_with_wrong_arguments_still_raises_and_is_audited(make_app) -> No
 
 
 def test_inside_a_request_the_audit_event_carries_the_request_id(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @app.post("/users/<int:user_id>/delete")
     def delete(user_id: int) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import newlog
-from tests.newlog.pipeline_support import stored_rows
+from tests.support import stored_rows
 
 
 def contexts_by_message(app: Any) -> dict[str, dict[str, Any]]:
@@ -35,7 +35,7 @@ def test_bind_unbind_clear_and_get() -> None:
 
 
 def test_bound_values_are_stored_with_each_event(make_app: Callable[..., Any]) -> None:
-    app, _ = make_app()
+    app = make_app()
     newlog.bind_context(tenant="acme", job_id=12)
     newlog.log_info("bound")
     newlog.unbind_context("job_id")
@@ -53,7 +53,7 @@ def test_bound_values_are_stored_with_each_event(make_app: Callable[..., Any]) -
 
 
 def test_log_context_as_a_with_block_restores_what_was_bound_before(make_app: Callable[..., Any]) -> None:
-    app, _ = make_app()
+    app = make_app()
     newlog.bind_context(tenant="acme")
     with newlog.log_context(tenant="globex", step="import"):
         newlog.log_info("inside")
@@ -78,7 +78,7 @@ def test_log_context_restores_even_when_the_block_raises() -> None:
 
 
 def test_log_context_as_a_decorator_on_a_function(make_app: Callable[..., Any]) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @newlog.log_context(task="nightly_sync")
     def sync_accounts(count: int) -> int:
@@ -99,7 +99,7 @@ def test_log_context_as_a_decorator_on_a_function(make_app: Callable[..., Any]) 
 
 
 def test_log_context_as_a_decorator_on_a_coroutine_function(make_app: Callable[..., Any]) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @newlog.log_context(task="fetch")
     async def fetch(name: str) -> str:
@@ -127,7 +127,7 @@ def test_log_context_as_a_decorator_on_a_coroutine_function(make_app: Callable[.
 
 
 def test_a_value_bound_in_one_thread_never_reaches_another_threads_events(make_app: Callable[..., Any]) -> None:
-    app, _ = make_app()
+    app = make_app()
     workers = 6
     events_each = 20
     start = threading.Barrier(workers)
@@ -160,7 +160,7 @@ def test_a_value_bound_in_one_thread_never_reaches_another_threads_events(make_a
 
 
 def test_static_context_is_on_every_event_in_every_thread(make_app: Callable[..., Any]) -> None:
-    app, _ = make_app(APP_VERSION="2.4.1", ENVIRONMENT="staging")
+    app = make_app(APP_VERSION="2.4.1", ENVIRONMENT="staging")
     newlog.set_static_context(region="eu-west")
     newlog.log_info("main thread")
     thread = threading.Thread(target=newlog.log_info, args=("other thread",))
@@ -179,7 +179,7 @@ def test_static_context_is_on_every_event_in_every_thread(make_app: Callable[...
 
 
 def test_request_id_and_user_id_vars(make_app: Callable[..., Any]) -> None:
-    app, _ = make_app()
+    app = make_app()
     assert (newlog.request_id_var.get(), newlog.user_id_var.get()) == (None, None)
     newlog.bind_request_context("req-1", user_id=7)
     assert (newlog.request_id_var.get(), newlog.user_id_var.get()) == ("req-1", 7)
@@ -203,7 +203,7 @@ def test_request_id_and_user_id_vars(make_app: Callable[..., Any]) -> None:
 def test_each_request_gets_its_own_request_id_and_nothing_bound_leaks_to_the_next(
     make_app: Callable[..., Any],
 ) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @app.get("/orders/<int:order_id>")
     def order(order_id: int) -> dict[str, Any]:

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 import newlog
-from tests.newlog.pipeline_support import printed_events, stored_rows
-from tests.support import read_rows
+from tests.support import printed_events, read_rows, stored_rows
 
 
 def printed_messages(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -17,7 +16,7 @@ def printed_messages(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 
 def test_debug_events_are_dropped_by_default(make_app: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
-    app, _ = make_app(LOG_RENDERER="json", LOG_DB_LEVEL="DEBUG")
+    app = make_app(LOG_RENDERER="json", LOG_DB_LEVEL="DEBUG")
     capsys.readouterr()
 
     newlog.log_debug("helper debug")
@@ -33,7 +32,7 @@ def test_debug_events_are_dropped_by_default(make_app: Callable[..., Any], capsy
 def test_switching_debug_on_at_run_time_reaches_loggers_created_before(
     make_app: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app, _ = make_app(LOG_RENDERER="json", LOG_DB_LEVEL="DEBUG")
+    app = make_app(LOG_RENDERER="json", LOG_DB_LEVEL="DEBUG")
     service_logger = newlog.get_logger("svc")
     service_logger.debug("before the switch")  # the logger is cached on this first use
     capsys.readouterr()
@@ -72,7 +71,7 @@ def test_the_switch_is_keyword_only() -> None:
 def test_enable_debug_log_in_app_config_turns_debug_on(
     make_app: Callable[..., Any], capsys: pytest.CaptureFixture[str], value: Any
 ) -> None:
-    app, _ = make_app(LOG_RENDERER="json", ENABLE_DEBUG_LOG=value, LOG_DB_LEVEL="DEBUG")
+    app = make_app(LOG_RENDERER="json", ENABLE_DEBUG_LOG=value, LOG_DB_LEVEL="DEBUG")
     capsys.readouterr()
 
     assert newlog.should_log_debug() is True
@@ -107,7 +106,7 @@ def test_enable_debug_log_from_the_environment(
 def test_debug_events_are_printed_but_not_stored_below_the_database_level(
     make_app: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app, _ = make_app(LOG_RENDERER="json", ENABLE_DEBUG_LOG=True)  # LOG_DB_LEVEL stays INFO
+    app = make_app(LOG_RENDERER="json", ENABLE_DEBUG_LOG=True)  # LOG_DB_LEVEL stays INFO
     capsys.readouterr()
 
     newlog.log_debug("printed only")

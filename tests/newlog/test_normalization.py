@@ -6,19 +6,18 @@ import datetime as dt
 import enum
 import json
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from flask import Flask
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import newlog
 from newlog.rows import build_row
-from tests.newlog.pipeline_support import stored_rows, wired_app
-from tests.newlog.queue_support import RecordingSink
+from tests.conftest import MakeApp
+from tests.newlog.test_sanitize import values
+from tests.support import read_rows, stored_rows
 
 UTC = dt.timezone.utc
 
@@ -149,8 +148,8 @@ def test_a_non_dict_event_is_an_info_row_with_the_text_as_message(event: Any) ->
 # -- through the real pipeline ---------------------------------------------------------------------
 
 
-def test_logged_events_are_stored_by_the_same_rules(make_app: Callable[..., Any]) -> None:
-    app, _ = make_app()
+def test_logged_events_are_stored_by_the_same_rules(make_app: MakeApp) -> None:
+    app = make_app()
     before = now()
     newlog.log_info("order placed", module="orders", order_id=7, note=None, when=dt.datetime(2024, 5, 1, 12, 0))
     newlog.get_logger("app.services.payments").warning("slow", ms=950)
@@ -160,7 +159,6 @@ def test_logged_events_are_stored_by_the_same_rules(make_app: Callable[..., Any]
         newlog.log_error("payment failed", exception=error)
     newlog.log_warning("retrying", exception=TimeoutError("upstream"))
 
-    assert newlog.flush(5) is True
     rows = stored_rows(app)
     assert [(row["level"], row["module"], row["message"]) for row in rows] == [
         ("INFO", "orders", "order placed"),
@@ -171,6 +169,7 @@ def test_logged_events_are_stored_by_the_same_rules(make_app: Callable[..., Any]
     assert all(before - dt.timedelta(seconds=1) <= row["timestamp"] <= now() for row in rows)
     placed, slow, failed, retrying = (row["context"] for row in rows)
     assert placed["order_id"] == 7 and placed["when"] == "2024-05-01T12:00:00" and "note" not in placed
+    assert all(isinstance(row["timestamp"], dt.datetime) and row["timestamp"].tzinfo is not None for row in rows)
     assert slow["ms"] == 950 and "logger" not in slow
     assert "Traceback" in rows[2]["traceback"] and "ValueError: card declined" in rows[2]["traceback"]
     assert failed["error"] == "card declined"
@@ -178,8 +177,8 @@ def test_logged_events_are_stored_by_the_same_rules(make_app: Callable[..., Any]
     assert not {"level", "module", "event", "timestamp", "exception", "logger"} & set(placed)
 
 
-def test_the_row_is_a_snapshot_of_the_event_when_it_was_logged(make_app: Callable[..., Any]) -> None:
-    app = wired_app(make_app, LOG_FLUSH_INTERVAL=30.0)
+def test_the_row_is_a_snapshot_of_the_event_when_it_was_logged(make_app: MakeApp) -> None:
+    app = make_app(LOG_FLUSH_INTERVAL=30.0)
     items = ["a"]
     order = {"status": "new", "lines": [{"sku": "x", "qty": 1}]}
     newlog.log_info("snapshot", items=items, order=order)
@@ -189,7 +188,6 @@ def test_the_row_is_a_snapshot_of_the_event_when_it_was_logged(make_app: Callabl
     order["lines"][0]["qty"] = 99
     order["extra"] = True
 
-    assert newlog.flush(5) is True
     (row,) = stored_rows(app)
     assert row["context"]["items"] == ["a"]
     assert row["context"]["order"] == {"status": "new", "lines": [{"sku": "x", "qty": 1}]}
@@ -222,9 +220,9 @@ def nested(depth: int) -> dict[str, Any]:
 
 
 def test_hostile_content_is_stored_safely_with_the_rest_of_its_batch(
-    make_app: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+    make_app: MakeApp, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = wired_app(make_app, LOG_FLUSH_INTERVAL=30.0, LOG_BATCH_SIZE=50, LOG_RENDERER="json")
+    app = make_app(LOG_FLUSH_INTERVAL=30.0, LOG_BATCH_SIZE=50, LOG_RENDERER="json")
     cycle: list[Any] = []
     cycle.append(cycle)
 
@@ -237,11 +235,10 @@ def test_hostile_content_is_stored_safely_with_the_rest_of_its_batch(
     newlog.log_info("nul \x00 in message", value="a\x00b", module="mod\x00ule")
     newlog.log_info("deep", tree=nested(2000), cycle=cycle)
     newlog.log_info("not a number", nan=float("nan"), inf=float("inf"), values=[float("-inf")])
-    newlog.log_info("last good event")
+    newlog.log_info("last good event", huge=10**5000, big=2**80)
 
-    assert newlog.flush(5) is True
-    assert app.extensions["newlog"].worker.stats()["batches"] == 1  # all ten went in one batch
     rows = stored_rows(app)
+    assert app.extensions["newlog"].worker.stats()["batches"] == 1  # all ten went in one batch
     messages = [row["message"] for row in rows]
     assert len(rows) == 10
     assert (messages[0], messages[-1]) == ("first good event", "last good event")
@@ -265,6 +262,7 @@ def test_hostile_content_is_stored_safely_with_the_rest_of_its_batch(
     deep = json.dumps(by_message["deep"]["context"])
     assert "nested deeper than 16" in deep and "<cycle: list contains itself>" in deep and len(deep) < 10_000
 
+    assert (rows[-1]["context"]["huge"], rows[-1]["context"]["big"]) == ("<int too large to print: 16610 bits>", str(2**80))
     numbers = by_message["not a number"]["context"]
     assert (numbers["nan"], numbers["inf"], numbers["values"]) == ("nan", "inf", ["-inf"])
 
@@ -272,20 +270,19 @@ def test_hostile_content_is_stored_safely_with_the_rest_of_its_batch(
         json.loads(line)  # every printed line is valid JSON too
 
 
-def test_hostile_content_never_raises_with_the_console_renderer_either(capsys: pytest.CaptureFixture[str]) -> None:
-    sink = RecordingSink()
-    app = Flask("console_app")
-    app.config.update(LOG_RENDERER="console")
-    worker = newlog.init_app(app, sink=sink)
+def test_hostile_content_never_raises_with_the_console_renderer_either(
+    make_app: MakeApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = make_app(LOG_RENDERER="console")
     cycle: list[Any] = []
     cycle.append(cycle)
 
     newlog.log_info("bad \udcff name", raw=b"\xff", thing=Unprintable(), nul="a\x00b", tree=nested(3000), cycle=cycle)
     newlog.log_info(Unprintable())  # type: ignore[arg-type]
-    newlog.log_info("after", nan=float("nan"))
+    newlog.log_info("after", nan=float("nan"), huge=10**5000)
 
-    assert worker.flush(5) is True
-    assert len(sink.messages) == 3 and sink.messages[-1] == "after"
+    rows = stored_rows(app)
+    assert len(rows) == 3 and rows[-1]["message"] == "after"
     assert "after" in capsys.readouterr().out
 
 
@@ -305,3 +302,21 @@ def test_any_event_becomes_a_row_that_is_valid_strict_json(event: dict[str, Any]
         assert "\x00" not in row[column]
         row[column].encode("utf-8")
     assert row["timestamp"].tzinfo is not None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=values, key=st.text(st.characters(codec=None), min_size=1, max_size=8))
+def test_no_value_raises_into_the_app_or_stops_the_writer(make_app: MakeApp, sqlite_url: str, value: Any, key: str) -> None:
+    """On a real SQLite file: any value is stored (or its row alone is counted as failed); later events are written."""
+    app = make_app(database=sqlite_url, LOG_BATCH_SIZE=10)
+    worker = app.extensions["newlog"].worker
+    newlog.log_info("hostile", value=value, **{f"k_{key}": value})
+    newlog.log_error("canary after")
+
+    newlog.flush(10)
+    stats = worker.stats()
+    messages = [row["message"] for row in read_rows(app)]
+    assert stats["alive"] and stats["queued"] == 0
+    assert messages[-1] == "canary after"
+    assert stats["written"] + stats["dropped_failed"] == 2 and len(messages) == stats["written"]
+    newlog.shutdown(5)

@@ -36,7 +36,7 @@ def file_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def test_a_json_line_has_time_level_logger_event_request_id_and_context(make_app, capsys) -> None:
-    app, _ = make_app(LOG_RENDERER="json", APP_VERSION="1.4.2", ENVIRONMENT="staging")
+    app = make_app(LOG_RENDERER="json", APP_VERSION="1.4.2", ENVIRONMENT="staging")
 
     @app.get("/orders/<int:order_id>")
     def order(order_id: int) -> str:
@@ -108,7 +108,7 @@ def test_the_console_renderer_stays_for_terminals_while_the_file_gets_json(make_
 
 def test_the_file_gets_the_same_json_lines_as_stdout(make_app, capsys, tmp_path) -> None:
     log_file = tmp_path / "app.log"
-    app, _ = make_app(LOG_RENDERER="json", LOG_FILE=str(log_file))
+    app = make_app(LOG_RENDERER="json", LOG_FILE=str(log_file))
 
     newlog.log_info("one", n=1)
     newlog.get_logger("debugish").info("two", n=2, persist=False)
@@ -161,7 +161,7 @@ def test_rotation_settings_must_be_positive(make_app, tmp_path, setting: str) ->
 
 
 def test_a_broken_stdout_never_breaks_the_caller_and_the_event_is_still_stored(make_app, monkeypatch) -> None:
-    app, _ = make_app(LOG_RENDERER="json")
+    app = make_app(LOG_RENDERER="json")
     closed = io.StringIO()
     closed.close()
     monkeypatch.setattr("sys.stdout", closed)

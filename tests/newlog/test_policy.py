@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import newlog
-from tests.newlog.pipeline_support import flushed_rows as stored
+from tests.support import stored_rows as stored
 
 
 def printed(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -23,7 +23,7 @@ def stored_messages(app: Any) -> list[str]:
 
 
 def test_events_below_the_default_level_are_printed_but_not_stored(make_app, capsys) -> None:
-    app, _ = make_app(LOG_RENDERER="json", ENABLE_DEBUG_LOG=True)
+    app = make_app(LOG_RENDERER="json", ENABLE_DEBUG_LOG=True)
     logger = newlog.get_logger("orders")
 
     logger.debug("cache miss", key="order:1")
@@ -35,7 +35,7 @@ def test_events_below_the_default_level_are_printed_but_not_stored(make_app, cap
 
 
 def test_log_db_level_from_app_config(make_app, capsys) -> None:
-    app, _ = make_app(LOG_RENDERER="json", LOG_DB_LEVEL="warning")
+    app = make_app(LOG_RENDERER="json", LOG_DB_LEVEL="warning")
 
     newlog.log_info("user viewed page")
     newlog.log_warning("quota at 90%")
@@ -47,7 +47,7 @@ def test_log_db_level_from_app_config(make_app, capsys) -> None:
 
 def test_log_db_level_from_the_environment(make_app, monkeypatch) -> None:
     monkeypatch.setenv("LOG_DB_LEVEL", "ERROR")
-    app, _ = make_app()
+    app = make_app()
 
     newlog.log_warning("retrying")
     newlog.log_critical("disk full")
@@ -57,7 +57,7 @@ def test_log_db_level_from_the_environment(make_app, monkeypatch) -> None:
 
 def test_app_config_wins_over_the_environment(make_app, monkeypatch) -> None:
     monkeypatch.setenv("LOG_DB_LEVEL", "ERROR")
-    app, _ = make_app(LOG_DB_LEVEL="INFO")
+    app = make_app(LOG_DB_LEVEL="INFO")
 
     newlog.log_info("kept")
 
@@ -70,7 +70,7 @@ def test_a_wrong_level_names_the_setting(make_app) -> None:
 
 
 def test_persist_true_stores_an_event_below_the_level(make_app, capsys) -> None:
-    app, _ = make_app(LOG_RENDERER="json", LOG_DB_LEVEL="ERROR", ENABLE_DEBUG_LOG=True)
+    app = make_app(LOG_RENDERER="json", LOG_DB_LEVEL="ERROR", ENABLE_DEBUG_LOG=True)
     logger = newlog.get_logger("billing")
 
     logger.info("invoice sent", invoice=7, persist=True)
@@ -85,7 +85,7 @@ def test_persist_true_stores_an_event_below_the_level(make_app, capsys) -> None:
 
 
 def test_persist_false_keeps_any_event_out_of_the_database(make_app, capsys) -> None:
-    app, _ = make_app(LOG_RENDERER="json")
+    app = make_app(LOG_RENDERER="json")
     logger = newlog.get_logger("auth")
 
     logger.critical("login storm", attempts=500, persist=False)
@@ -98,7 +98,7 @@ def test_persist_false_keeps_any_event_out_of_the_database(make_app, capsys) -> 
 
 
 def test_the_legacy_helpers_pass_the_flag_through(make_app) -> None:
-    app, _ = make_app(LOG_DB_LEVEL="ERROR")
+    app = make_app(LOG_DB_LEVEL="ERROR")
 
     newlog.log_info("audit trail entry", persist=True)
     newlog.log_error("noisy retry", persist=False)
@@ -107,7 +107,7 @@ def test_the_legacy_helpers_pass_the_flag_through(make_app) -> None:
 
 
 def test_persist_bound_to_the_context_applies_to_every_event_in_the_block(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     with newlog.log_context(persist=False):
         newlog.log_info("health check")

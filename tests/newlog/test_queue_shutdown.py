@@ -1,24 +1,24 @@
-"""``LogQueueWorker.shutdown`` drains: every accepted event is stored exactly once, later ones are refused and counted."""
+"""Shutdown drains: every accepted event is written, late ones are refused and counted, a hanging sink cannot
+stall it past its timeout, and what could not be written is reported once. Time is a ManualClock."""
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newlog.queue_worker import LogQueueWorker
-from tests.newlog.queue_support import (
+from tests.support import (
+    ManualClock,
     RecordingSink,
-    database_app,
     database_sink,
     event,
+    newlog_records,
     running_worker,
-    stored_messages,
+    sink_messages,
 )
 
 flush_intervals = st.sampled_from([0.001, 0.02, 0.5, 30.0])
@@ -31,30 +31,26 @@ def worker_options(draw: st.DrawFn) -> dict[str, object]:
         "queue_size": queue_size,
         "batch_size": draw(st.integers(1, queue_size)),
         "flush_interval": draw(flush_intervals),
+        "clock": ManualClock(),
     }
 
 
 def enqueue_all(worker: LogQueueWorker, count: int) -> list[str]:
     """Enqueue ``count`` events; return the messages of those the worker accepted."""
-    accepted = []
-    for index in range(count):
-        message = f"event-{index}"
-        if worker.enqueue(event(message)):
-            accepted.append(message)
-    return accepted
+    return [message for message in (f"event-{index}" for index in range(count)) if worker.enqueue(event(message))]
 
 
 @settings(max_examples=60, deadline=None)
 @given(options=worker_options(), count=st.integers(0, 120))
-def test_shutdown_stores_every_accepted_event_exactly_once(options: dict[str, object], count: int) -> None:
+def test_shutdown_stores_every_accepted_event_exactly_once_without_waiting_for_the_flush_interval(
+    options: dict[str, object], count: int
+) -> None:
     sink = RecordingSink()
     worker = LogQueueWorker(sink, **options)  # type: ignore[arg-type]
     accepted = enqueue_all(worker, count)
-    started = time.monotonic()
 
-    assert worker.shutdown(timeout=5) is True
+    assert worker.shutdown(timeout=5) is True  # the manual clock never moves: no interval elapses
 
-    assert time.monotonic() - started < 1.0  # draining does not wait for the flush interval
     assert sink.messages == accepted
     stats = worker.stats()
     assert (stats["written"], stats["queued"], stats["alive"]) == (len(accepted), 0, False)
@@ -68,7 +64,7 @@ def test_events_racing_shutdown_are_either_stored_or_refused(options: dict[str, 
     worker = LogQueueWorker(sink, **options)  # type: ignore[arg-type]
     accepted: list[list[str]] = [[] for _ in range(producers)]
     refused = [0] * producers
-    running = threading.Event()
+    running = threading.Barrier(producers + 1)
 
     def produce(producer: int) -> None:
         for index in range(10_000):
@@ -77,10 +73,10 @@ def test_events_racing_shutdown_are_either_stored_or_refused(options: dict[str, 
                 accepted[producer].append(message)
             else:
                 refused[producer] += 1
-                if worker.stats()["closed"]:
+                if worker.closed:
                     return
             if index == 20:
-                running.set()
+                running.wait(5)
 
     threads = [threading.Thread(target=produce, args=(producer,)) for producer in range(producers)]
     for thread in threads:
@@ -98,122 +94,77 @@ def test_events_racing_shutdown_are_either_stored_or_refused(options: dict[str, 
     assert stats["dropped_overflow"] + stats["dropped_closed"] == sum(refused)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(options=worker_options(), count=st.integers(0, 80))
-def test_shutdown_stores_every_accepted_event_in_the_database(
-    database_url: str, options: dict[str, object], count: int
-) -> None:
-    with database_app(database_url) as app:
-        worker = LogQueueWorker(database_sink(app), **options)  # type: ignore[arg-type]
-        accepted = enqueue_all(worker, count)
-        assert worker.shutdown(timeout=5) is True
-        assert stored_messages(app) == accepted
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(0, 80), batch_size=st.integers(1, 20))
+def test_shutdown_stores_every_accepted_event_in_a_real_database(database_url: str, count: int, batch_size: int) -> None:
+    sink = database_sink(database_url)
+    worker = LogQueueWorker(sink, queue_size=100, batch_size=batch_size, flush_interval=30.0)
+    accepted = enqueue_all(worker, count)
+    assert worker.shutdown(timeout=10) is True
+    assert sink_messages(sink) == accepted
 
 
-def test_shutdown_twice_returns_true_again_and_writes_nothing_more() -> None:
+def test_shutdown_twice_returns_the_first_answer_and_writes_nothing_more() -> None:
     sink = RecordingSink()
-    worker = LogQueueWorker(sink, queue_size=10, batch_size=3, flush_interval=30.0)
+    worker = LogQueueWorker(sink, queue_size=10, batch_size=3, flush_interval=30.0, clock=ManualClock())
     accepted = enqueue_all(worker, 7)
     assert worker.shutdown(timeout=5) is True
-    started = time.monotonic()
     assert worker.shutdown(timeout=5) is True
-    assert time.monotonic() - started < 0.5
     assert sink.messages == accepted
+    assert [worker.enqueue(event(f"after-{index}")) for index in range(3)] == [False, False, False]
+    assert worker.stats()["dropped_closed"] == 3
+    assert worker.flush(timeout=1) is True
 
 
-def test_enqueue_after_shutdown_is_refused_and_counted(database_url: str) -> None:
-    with database_app(database_url) as app:
-        worker = LogQueueWorker(database_sink(app), queue_size=10, batch_size=5, flush_interval=0.01)
-        assert worker.enqueue(event("before"))
-        assert worker.shutdown(timeout=5) is True
-
-        assert [worker.enqueue(event(f"after-{index}")) for index in range(3)] == [False, False, False]
-        assert worker.stats()["dropped_closed"] == 3
-        assert worker.flush(timeout=1) is True
-        assert stored_messages(app) == ["before"]
+def shutdown_in_thread(worker: LogQueueWorker, timeout: float) -> tuple[threading.Thread, list[bool]]:
+    results: list[bool] = []
+    thread = threading.Thread(target=lambda: results.append(worker.shutdown(timeout=timeout)))
+    thread.start()
+    return thread, results
 
 
-def test_shutdown_with_a_hanging_sink_returns_false_on_time_and_logs_what_was_left(
+def test_a_hanging_sink_cannot_hold_shutdown_past_its_timeout_and_what_is_left_is_reported_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.ERROR, logger="newlog")
+    clock = ManualClock()
     sink = RecordingSink()
     sink.hold()
-    with running_worker(sink, queue_size=50, batch_size=4, flush_interval=0.01) as worker:
-        assert len(enqueue_all(worker, 10)) == 10
-        started = time.monotonic()
-
-        assert worker.shutdown(timeout=0.5) is False
-
-        assert 0.5 <= time.monotonic() - started < 0.5 + 0.3
-        messages = [record.getMessage() for record in caplog.records if record.name == "newlog"]
-        assert any(re.search(r"shutdown: 10 log event\(s\) not written when the 0\.5s shutdown timeout ran out", m) for m in messages)
-        assert worker.stats()["queued"] == 10
-
-
-def test_shutdown_with_a_hanging_sink_times_out_even_with_a_long_flush_interval() -> None:
-    sink = RecordingSink()
-    sink.hold()
-    with running_worker(sink, queue_size=50, batch_size=50, flush_interval=60.0) as worker:
-        enqueue_all(worker, 3)
-        started = time.monotonic()
-        assert worker.shutdown(timeout=0.3) is False
-        assert time.monotonic() - started < 0.3 + 0.3
-
-
-def test_shutdown_again_after_a_timeout_returns_false_at_once() -> None:
-    """The worker stopped at the first deadline; a second shutdown has nothing to wait for."""
-    sink = RecordingSink()
-    sink.hold()
-    with running_worker(sink, queue_size=50, batch_size=4, flush_interval=0.01) as worker:
+    with running_worker(sink, queue_size=50, batch_size=4, flush_interval=60.0, clock=clock) as worker:
         enqueue_all(worker, 10)
-        assert worker.shutdown(timeout=0.3) is False
-        sink.release()
-        started = time.monotonic()
-
-        assert worker.shutdown(timeout=5) is False
-
-        assert time.monotonic() - started < 0.5
-        while worker.stats()["alive"] and time.monotonic() - started < 3:
-            time.sleep(0.01)
-        landed = sink.messages  # the batch that was in flight when the sink hung; then the worker stopped
-        assert 1 <= len(landed) <= 4 and landed == [f"event-{index}" for index in range(len(landed))]
-        assert worker.stats()["queued"] == 10 - len(landed)
-
-
-def test_shutdown_while_the_sink_keeps_failing_returns_false_and_logs_the_lost_events(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.ERROR, logger="newlog")
-    sink = RecordingSink()
-    sink.failing = True
-    with running_worker(
-        sink, queue_size=20, batch_size=3, flush_interval=30.0, retry_seconds=0.1
-    ) as worker:
-        enqueue_all(worker, 5)
-
-        assert worker.shutdown(timeout=3) is False
-
-        assert worker.stats()["dropped_failed"] == 5
-        messages = [record.getMessage() for record in caplog.records if record.name == "newlog"]
-        assert any("shutdown: 5 log event(s) dropped after retrying" in message for message in messages)
-        assert worker.shutdown(timeout=3) is False  # asked again, the answer stays the same
-        assert sink.messages == []
-
-
-def test_flush_after_a_timed_out_shutdown_returns_false_instead_of_waiting_forever() -> None:
-    """The worker stopped at the shutdown deadline with events left; nothing will ever write them."""
-    sink = RecordingSink()
-    sink.hold()
-    with running_worker(sink, queue_size=10, batch_size=2, flush_interval=0.01) as worker:
-        enqueue_all(worker, 6)
-        assert worker.shutdown(timeout=0.2) is False
-        sink.release()
-        results: list[bool] = []
-        flusher = threading.Thread(target=lambda: results.append(worker.flush()), daemon=True)  # no timeout
-
-        flusher.start()
-        flusher.join(3)
+        thread, results = shutdown_in_thread(worker, 0.5)
+        assert sink.entered.wait(5), "the worker never called the sink"
+        clock.wait_until_blocked()  # shutdown waits for the drain
+        clock.advance(0.5)
+        thread.join(5)
 
         assert results == [False]
-        assert worker.stats()["queued"] > 0
+        assert worker.stats()["queued"] == 10
+        assert worker.shutdown(timeout=5) is False  # asked again: the same answer, no second report
+        assert newlog_records(caplog, "shutdown:") == [
+            "newlog: shutdown: 10 log event(s) not written when the 0.5s shutdown timeout ran out (last error: none)"
+        ]
+        sink.release()
+        assert worker.flush() is False  # nothing will write them: flush without a timeout returns
+
+
+def test_shutdown_while_the_sink_keeps_failing_counts_and_reports_the_lost_events(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="newlog")
+    clock = ManualClock()
+    sink = RecordingSink()
+    sink.fail_with(ConnectionError("database unreachable"))
+    with running_worker(sink, queue_size=20, batch_size=5, flush_interval=60.0, retry_seconds=1.0, clock=clock) as worker:
+        enqueue_all(worker, 5)
+        thread, results = shutdown_in_thread(worker, 30.0)
+        while thread.is_alive():
+            clock.wait_until_blocked(2)  # shutdown waits, the worker sleeps before its next attempt
+            clock.advance(0.5)
+            thread.join(0.05)
+
+        assert results == [False]
+        stats = worker.stats()
+        assert (stats["dropped_failed"], stats["written"], stats["queued"]) == (5, 0, 0)
+        assert newlog_records(caplog, "shutdown:") == [
+            "newlog: shutdown: 5 log event(s) dropped after retrying (last error: ConnectionError: database unreachable)"
+        ]
+        assert sink.messages == []

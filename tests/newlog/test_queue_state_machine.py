@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from newlog.queue_worker import LogQueueWorker
-from tests.newlog.queue_support import RecordingSink, event
+from tests.support import RecordingSink, event
 
 QUEUE_SIZE = 12
 BATCH_SIZE = 4
+RESERVE = 3
+LEVELS = {"info": 20, "warning": 30, "error": 40}
 
 
 class QueueWorkerMachine(RuleBasedStateMachine):
@@ -31,28 +33,31 @@ class QueueWorkerMachine(RuleBasedStateMachine):
             flush_interval=0.01,
             retry_seconds=0.1,
             warn_interval=60.0,
+            reserve=RESERVE,
         )
         self.accepted: list[str] = []
         self.refused = 0
         self.closed = False
 
-    @rule(count=st.integers(1, 8))
-    def enqueue(self, count: int) -> None:
+    @rule(count=st.integers(1, 8), level=st.sampled_from(sorted(LEVELS)))
+    def enqueue(self, count: int, level: str) -> None:
         for _ in range(count):
             message = f"event-{len(self.accepted) + self.refused}"
-            if self.worker.enqueue(event(message)):
+            queued = self.worker.stats()["queued"]
+            if self.worker.enqueue(event(message, level), LEVELS[level]):
                 assert not self.closed
+                assert queued < (QUEUE_SIZE if LEVELS[level] >= 30 else QUEUE_SIZE - RESERVE)
                 self.accepted.append(message)
             else:
                 self.refused += 1
 
     @rule()
     def sink_starts_failing(self) -> None:
-        self.sink.failing = True
+        self.sink.fail_with(ConnectionError("database unreachable (test sink)"))
 
     @rule()
     def sink_recovers(self) -> None:
-        self.sink.failing = False
+        self.sink.fail_with(None)
 
     @rule()
     def flush(self) -> None:
@@ -100,6 +105,9 @@ class QueueWorkerMachine(RuleBasedStateMachine):
         assert before["written"] + before["dropped_failed"] + before["queued"] == len(self.accepted)
         assert before["queued"] >= 0
         assert before["dropped_overflow"] + before["dropped_closed"] == self.refused
+        assert before["dropped_overflow"] == (
+            before["dropped_overflow_below_warning"] + before["dropped_overflow_warning_or_above"]
+        )
         # A batch is stored by the sink just before the worker counts it.
         assert before["written"] <= len(stored) <= after["written"] + BATCH_SIZE
         assert len(set(stored)) == len(stored)
@@ -107,7 +115,7 @@ class QueueWorkerMachine(RuleBasedStateMachine):
         assert [positions[message] for message in stored] == sorted(positions[message] for message in stored)
 
     def teardown(self) -> None:
-        self.sink.failing = False
+        self.sink.fail_with(None)
         self.worker.shutdown(timeout=3)
 
 

@@ -16,7 +16,8 @@ from flask_login import LoginManager, UserMixin, login_user, logout_user
 
 import newlog
 from newlog.context import request_id_var, user_id_var
-from tests.newlog.pipeline_support import flushed_rows as stored
+from tests.support import RecordingSink
+from tests.support import stored_rows as stored
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -45,7 +46,7 @@ def add_views(app: Flask) -> None:
 
 
 def test_the_incoming_request_id_is_used_returned_and_stored(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     add_views(app)
 
     response = app.test_client().get("/peek", headers={"X-Request-ID": "req-42.a"})
@@ -59,7 +60,7 @@ def test_the_incoming_request_id_is_used_returned_and_stored(make_app) -> None:
 
 
 def test_a_request_id_is_generated_when_none_comes_in(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     add_views(app)
     client = app.test_client()
 
@@ -74,7 +75,7 @@ def test_a_request_id_is_generated_when_none_comes_in(make_app) -> None:
     "incoming", ["has spaces", "x" * 129, "<script>", "id\ttab", "-leading-dash", "", "   "], ids=repr
 )
 def test_an_unusable_incoming_id_is_replaced(make_app, incoming: str) -> None:
-    app, _ = make_app()
+    app = make_app()
     add_views(app)
 
     response = app.test_client().get("/peek", headers={"X-Request-ID": incoming})
@@ -83,7 +84,7 @@ def test_an_unusable_incoming_id_is_replaced(make_app, incoming: str) -> None:
 
 
 def test_the_header_name_is_configurable(make_app) -> None:
-    app, _ = make_app(LOG_REQUEST_ID_HEADER="X-Correlation-ID")
+    app = make_app(LOG_REQUEST_ID_HEADER="X-Correlation-ID")
     add_views(app)
 
     headers = {"X-Correlation-ID": "00-4bf92f3577b34da6-01", "X-Request-ID": "ignored"}
@@ -95,7 +96,7 @@ def test_the_header_name_is_configurable(make_app) -> None:
 
 
 def test_a_view_that_sets_the_header_itself_keeps_its_value(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     @app.get("/upstream")
     def upstream() -> Any:
@@ -105,7 +106,7 @@ def test_a_view_that_sets_the_header_itself_keeps_its_value(make_app) -> None:
 
 
 def test_nothing_bound_in_one_request_reaches_the_next_on_the_same_thread(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     add_views(app)
     client = app.test_client()
 
@@ -126,7 +127,7 @@ def test_nothing_bound_in_one_request_reaches_the_next_on_the_same_thread(make_a
 
 
 def test_the_context_around_a_request_is_restored_after_it(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     add_views(app)
     request_id_var.set("outer-job")
 
@@ -167,7 +168,7 @@ def get(url: str, **headers: str) -> tuple[dict[str, Any], Any]:
 
 
 def test_a_real_server_thread_reused_for_every_request_leaks_nothing(make_app, serve) -> None:
-    app, _ = make_app()
+    app = make_app()
     add_views(app)
     threads: set[str] = set()
 
@@ -192,7 +193,7 @@ def test_a_real_server_thread_reused_for_every_request_leaks_nothing(make_app, s
 
 
 def test_an_unhandled_error_is_logged_once_with_the_request_context(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     add_views(app)
 
     response = app.test_client().get("/boom", headers={"X-Request-ID": "req-boom"})
@@ -210,7 +211,7 @@ def test_an_unhandled_error_is_logged_once_with_the_request_context(make_app) ->
 
 
 def test_not_found_responses_carry_the_request_id(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     response = app.test_client().get("/nowhere", headers={"X-Request-ID": "lost-1"})
 
@@ -218,7 +219,7 @@ def test_not_found_responses_carry_the_request_id(make_app) -> None:
 
 
 def test_an_error_outside_a_request_is_still_logged_once(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
 
     with pytest.raises(KeyError):
         with app.app_context():
@@ -230,7 +231,7 @@ def test_an_error_outside_a_request_is_still_logged_once(make_app) -> None:
 
 
 def test_hooks_the_app_registered_before_init_app_see_the_request_id(make_app) -> None:
-    app, _ = make_app(init=False)
+    app = make_app(init=False)
 
     @app.before_request
     def early() -> None:
@@ -240,7 +241,7 @@ def test_hooks_the_app_registered_before_init_app_see_the_request_id(make_app) -
     def late(exc: BaseException | None) -> None:
         newlog.log_info("session closed")
 
-    newlog.init_app(app)
+    newlog.init_app(app, sink=RecordingSink())
     app.test_client().get("/nowhere", headers={"X-Request-ID": "hooks-1"})
 
     rows = {row["message"]: row["context"] for row in stored(app)}
@@ -279,7 +280,7 @@ def add_login(app: Flask) -> None:
 
 
 def test_user_id_follows_flask_login_through_the_request(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     add_login(app)
     client = app.test_client()
 
@@ -303,7 +304,7 @@ def test_user_id_follows_flask_login_through_the_request(make_app) -> None:
 
 
 def test_an_app_without_flask_login_logs_no_user(make_app) -> None:
-    app, _ = make_app()
+    app = make_app()
     add_views(app)
 
     assert app.test_client().get("/peek").json["context"]["user_id"] is None

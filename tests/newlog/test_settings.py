@@ -1,4 +1,5 @@
-"""newlog settings: app.config, else the environment, else defaults; a wrong value or a misspelt key is an error."""
+"""newlog settings: app.config, else the environment, else defaults; a wrong value of newlog's own keys is an error,
+any other key is the app's own (a likely typo of newlog's keys gets one warning)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 import newlog
 from newlog import ConfigError, Settings, state
+from newlog import settings as newlog_settings
 from newlog.queue_worker import all_workers
 
 
@@ -76,20 +78,30 @@ def test_a_batch_larger_than_the_queue_names_both_keys_and_values() -> None:
         ("ENABLE_DEBUG_LOGS", "ENABLE_DEBUG_LOG"),
     ],
 )
-@pytest.mark.parametrize("origin", ["app.config", "the environment"])
-def test_a_misspelt_key_names_the_key_its_value_and_the_setting_it_resembles(typo: str, meant: str, origin: str) -> None:
-    source = {typo: "50"}
-    with pytest.raises(ConfigError) as raised:
-        Settings.load(source if origin == "app.config" else {}, source if origin != "app.config" else {})
-    message = str(raised.value)
-    assert f"{typo}='50'" in message
-    assert origin in message
-    assert f"did you mean {meant!r}" in message
+def test_a_likely_typo_in_app_config_is_ignored_with_one_warning_naming_the_setting(
+    typo: str, meant: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    newlog_settings._warned.discard(typo)
+    assert Settings.load({typo: "50"}, {}) == Settings()
+    assert Settings.load({typo: "50"}, {}) == Settings()
+
+    warnings = [record.getMessage() for record in caplog.records if record.name == "newlog"]
+    assert warnings == [f"newlog: {typo} in app.config is not a newlog setting and is ignored by newlog; did you mean {meant!r}?"]
 
 
-@pytest.mark.parametrize("key", ["SECRET_KEY", "LOGIN_DISABLED", "LOG_FORMAT", "SQLALCHEMY_DATABASE_URI", "log_bach_size"])
-def test_keys_that_are_not_near_misses_are_left_alone(key: str) -> None:
+def test_the_environment_is_never_scanned_for_keys_that_are_not_newlogs(caplog: pytest.LogCaptureFixture) -> None:
+    assert Settings.load({}, {"LOG_BACH_SIZE": "x", "LOG_QUEUE_SIZES": "lots", "LOG_LEVEL": "debug"}) == Settings()
+    assert [record for record in caplog.records if record.name == "newlog"] == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["SECRET_KEY", "LOGIN_DISABLED", "LOG_FORMAT", "LOG_LEVEL", "LOG_BACKUP_COUNT", "LOG_MAX_BYTES", "LOG_DIR",
+     "SQLALCHEMY_DATABASE_URI", "log_bach_size", "LOG_SOMETHING_ELSE"],
+)
+def test_the_apps_own_keys_never_raise_nor_warn(key: str, caplog: pytest.LogCaptureFixture) -> None:
     assert Settings.load({key: "x"}, {key: "x"}) == Settings()
+    assert [record for record in caplog.records if record.name == "newlog"] == []
 
 
 @pytest.mark.parametrize(
@@ -140,7 +152,7 @@ def test_init_app_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch,
     ("config", "names"),
     [
         ({"LOG_QUEUE_SIZE": "lots"}, "LOG_QUEUE_SIZE='lots' (from app.config)"),
-        ({"LOG_BACH_SIZE": 50}, "LOG_BACH_SIZE=50 in app.config"),
+        ({"LOG_QUEUE_RESERVE": 0.95}, "LOG_QUEUE_RESERVE=0.95 (from app.config) must be a share between 0 and 0.9"),
         ({"LOG_QUEUE_SIZE": 5, "LOG_BATCH_SIZE": 10}, "LOG_BATCH_SIZE=10"),
     ],
 )
@@ -161,14 +173,21 @@ def test_init_app_refuses_a_bad_config_before_starting_anything(
     assert state.registered() == []
 
 
-def test_init_app_refuses_a_misspelt_key_in_the_environment(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+def test_init_app_starts_with_the_apps_own_log_settings_and_a_typo(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("LOG_BACH_SIZE", "50")
-    app = Flask("env_typo_app")
-    app.config.update(SQLALCHEMY_DATABASE_URI=sqlite_url)
+    app = Flask("own_keys_app")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=sqlite_url, LOG_BACKUP_COUNT=3, LOG_LEVEL="DEBUG", LOG_MAX_BYTES="1MB", LOG_QUEUE_SIZES=9
+    )
     SQLAlchemy(app)
-    with pytest.raises(ConfigError, match=r"LOG_BACH_SIZE.*the environment.*did you mean 'LOG_BATCH_SIZE'"):
-        newlog.init_app(app)
-    assert "newlog" not in app.extensions
+    newlog_settings._warned.discard("LOG_QUEUE_SIZES")
+    worker = newlog.init_app(app)
+    assert (worker.queue_size, worker.stats()["alive"]) == (1000, True)
+    assert [record.getMessage() for record in caplog.records if record.name == "newlog"] == [
+        "newlog: LOG_QUEUE_SIZES in app.config is not a newlog setting and is ignored by newlog; did you mean 'LOG_QUEUE_SIZE'?"
+    ]
 
 
 def test_init_app_works_once_the_config_is_fixed(sqlite_url: str) -> None:
@@ -183,6 +202,7 @@ def test_init_app_works_once_the_config_is_fixed(sqlite_url: str) -> None:
     assert worker.stats()["alive"] is True
 
 
-def test_other_tools_log_settings_are_not_taken_for_typos() -> None:
-    settings = Settings.load({"LOG_LEVEL": "debug", "LOG_FORMAT": "json"}, environ={"LOG_FILES": "/var/log"})
-    assert settings.LOG_DB_LEVEL == "INFO"
+def test_the_warning_reserve_is_a_share_of_the_queue() -> None:
+    assert Settings.load({"LOG_QUEUE_SIZE": 200, "LOG_QUEUE_RESERVE": "0.25"}, {}).reserve_slots == 50
+    assert Settings.load({}, {}).reserve_slots == 100
+    assert Settings.load({"LOG_QUEUE_RESERVE": 0}, {}).reserve_slots == 0
