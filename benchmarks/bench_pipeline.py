@@ -2,9 +2,12 @@
 
 (a) Request-thread cost of one ``log_info`` call (p50 / p99 in µs), at a steady rate
     (so newlog's worker is persisting a stream in the background while we measure):
-      - legacy: the legacy design, re-created here (synchronous ORM add + commit per event),
-      - newlog: events enqueued, the worker writing them into a SQLite file,
-      - floor:  the same structlog chain without any database processor.
+      - legacy:   the legacy design, re-created here (synchronous ORM add + commit per event),
+      - newlog:   events enqueued, the worker writing them into a SQLite file,
+      - callsite: newlog with ``LOG_CALLSITE`` on (the frame walk of structlog's CallsiteParameterAdder),
+      - sync:     newlog with the rollback switch ``LOG_SYNC_WRITES`` on (one transaction per event,
+                  in the calling thread, on newlog's own connection),
+      - floor:    the same structlog chain without any database processor.
 (b) Persisted rows/s into the same SQLite file table, from the same prepared rows:
       - newlog's sink (SQLAlchemy Core insert executemany, one transaction per batch),
       - an ORM writer (``session.add_all`` of model objects, batches of 100, one commit each),
@@ -51,7 +54,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import structlog
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, Column, DateTime, Enum, Index, Integer, MetaData, String, Table, Text, create_engine
@@ -154,26 +156,45 @@ def percentiles(durations: list[float]) -> tuple[float, float]:
 
 
 def bench_request_thread(tmp: Path, events: int, rate: float) -> dict[str, tuple[float, float]]:
-    app, db, model = make_app(tmp / "request.db", LOG_FLUSH_INTERVAL=0.5)
+    # A queue that holds a whole round: this measures the request thread's cost, not the overflow policy.
+    queue = {"LOG_FLUSH_INTERVAL": 0.5, "LOG_QUEUE_SIZE": max(events, 1000)}
+    app, db, model = make_app(tmp / "request.db", **queue)
     worker = newlog.init_app(app, db=db, model=model)
-    chain = newlog.log_config.processors
+    callsite_app, callsite_db, callsite_model = make_app(tmp / "callsite.db", LOG_CALLSITE=True, **queue)
+    callsite_worker = newlog.init_app(callsite_app, db=callsite_db, model=callsite_model)
+    sync_app, sync_db, sync_model = make_app(tmp / "sync.db", LOG_SYNC_WRITES=True)
+    newlog.init_app(sync_app, db=sync_db, model=sync_model)
+    # The live list structlog's cached loggers use: a variant replaces its items (structlog.configure
+    # would install a new list that loggers cached on first use never see).
+    live = newlog.log_config.processors
+    chain = list(live)
     floor_chain = [p for p in chain if p is not newlog.log_config.handler]
     legacy_chain = [legacy_processor(db, model) if p is newlog.log_config.handler else p for p in chain]
-    results: dict[str, list[float]] = {"floor": [], "newlog": [], "legacy": []}
-    setups = {"floor": floor_chain, "newlog": chain, "legacy": legacy_chain}
+    # name -> (processor chain, app whose settings apply, whether it writes in the request thread)
+    setups = {
+        "floor": (floor_chain, app, False),
+        "newlog": (chain, app, False),
+        "callsite": (chain, callsite_app, False),
+        "legacy": (legacy_chain, app, True),
+        "sync": (chain, sync_app, True),
+    }
+    results: dict[str, list[float]] = {name: [] for name in setups}
     rounds = 3
-    with quiet_stdout(), app.app_context():
+    with quiet_stdout():
         for _ in range(rounds):  # interleaved rounds: machine noise hits every variant alike
-            for name, processors in setups.items():
-                structlog.configure(processors=processors)
-                n = events if name != "legacy" else max(events // 10, 200)
-                results[name] += paced_calls(emit, n, rate)
-                if name == "newlog":
-                    worker.flush(30)
-        structlog.configure(processors=chain)
-    stats = worker.stats()
-    worker.shutdown(30)
-    assert stats["dropped_overflow"] == 0 and stats["dropped_failed"] == 0, stats
+            for name, (processors, target, writes_in_thread) in setups.items():
+                live[:] = processors
+                n = events if not writes_in_thread else max(events // 10, 200)
+                with target.app_context():
+                    results[name] += paced_calls(emit, n, rate)
+                for each in (worker, callsite_worker):
+                    each.flush(30)
+        live[:] = chain
+    stats = [each.stats() for each in (worker, callsite_worker)]
+    sync_stats = sync_app.extensions["newlog"].sync_writer.stats()
+    newlog.shutdown(30)
+    assert all(s["dropped_overflow"] == 0 and s["dropped_failed"] == 0 for s in stats), stats
+    assert sync_stats["handed_to_worker"] == 0 and sync_stats["written"] > 0, sync_stats
     return {name: percentiles(values) for name, values in results.items()}
 
 
@@ -582,6 +603,14 @@ def main() -> None:
     print(f"    newlog sink / ORM add_all     = {sink / orm:.2f}x (target >= 3.5)")
     newlog_p50, newlog_p99 = latency["newlog"]
     print(f"    newlog / floor: p50 {newlog_p50 / floor_p50:.2f}x (target <= 1.3), p99 {newlog_p99 / floor_p99:.2f}x (target <= 2)")
+    callsite_p50, callsite_p99 = latency["callsite"]
+    print(
+        f"    LOG_CALLSITE cost: callsite / newlog p50 {callsite_p50 / newlog_p50:.2f}x, p99 {callsite_p99 / newlog_p99:.2f}x "
+        f"(+{callsite_p50 - newlog_p50:.1f} µs per event at p50)"
+    )
+    sync_p50, sync_p99 = latency["sync"]
+    legacy_p50, legacy_p99 = latency["legacy"]
+    print(f"    LOG_SYNC_WRITES (rollback switch) / legacy: p50 {sync_p50 / legacy_p50:.2f}x, p99 {sync_p99 / legacy_p99:.2f}x")
 
 
 if __name__ == "__main__":

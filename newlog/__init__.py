@@ -7,7 +7,9 @@ event JSON-safe and redacted once) -> ``handlers`` (enqueues a copy) -> ``queue_
 ``output`` renders and prints; ``extension`` is ``init_app`` and the request hooks; ``state``
 holds each app's settings (``settings``); ``context`` the ContextVar log context;
 ``error_adapter`` the error payloads; ``audit`` the ``audit_log`` decorator; ``cli`` the
-``flask newlog-health`` command.
+``flask newlog-health`` command. ``tracing`` and ``callsite`` add trace ids and callsite
+fields to events, ``request_event`` logs one event per request, and ``sync_writes`` is the
+``LOG_SYNC_WRITES`` rollback switch (each event written in the caller's thread).
 """
 
 from newlog.api import (

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from newlog import state
+from newlog.callsite import add_callsite
 from newlog.handlers import DatabaseLogHandler
 from newlog.output import LineWriterFactory, Outputs, Renderer
 from newlog.processors import (
@@ -26,6 +27,7 @@ from newlog.processors import (
     sanitize,
 )
 from newlog.settings import Settings
+from newlog.tracing import add_trace_context
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -108,11 +110,13 @@ def build_chain(handler: Any, renderer: Any) -> list[Any]:
     """Return newlog's processor chain around ``handler`` (enqueues) and ``renderer`` (last)."""
     return [
         drop_debug_unless_enabled,
+        add_trace_context,
         structlog.contextvars.merge_contextvars,
         add_logger_name,
         add_static_context,
         structlog.processors.add_log_level,
         add_timestamp,
+        add_callsite,
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
         add_request_context,

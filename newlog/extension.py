@@ -33,10 +33,13 @@ from newlog.context import (
 )
 from newlog.heartbeat import HeartbeatFile, default_directory
 from newlog.queue_worker import LogQueueWorker
+from newlog.request_event import log_request_completed, watch_requests
 from newlog.settings import ConfigError, Settings
 from newlog.sinks import AppContextSink, default_sink
 from newlog.spool import SpoolQueue
 from newlog.spool_app import start_spool
+from newlog.sync_writes import sync_writer_for
+from newlog.tracing import incoming_trace_context
 
 EXTENSION_KEY = state.EXTENSION_KEY
 
@@ -51,8 +54,9 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
     one raises :class:`~newlog.ConfigError` before anything starts. ``db`` defaults to the
     app's flask-sqlalchemy extension, ``model`` to the app's own ``LOG_TABLE``
     ("unified_logs") table, else newlog's table of that name; ``sink`` replaces the database
-    sink (it is called inside the app context). Calling it again for the same app returns
-    the running worker.
+    sink (it is called inside the app context). With ``LOG_SYNC_WRITES`` each stored event
+    is written in the caller's thread instead (:mod:`newlog.sync_writes`). Calling it again
+    for the same app returns the running worker.
     """
     global _atexit_registered
     log_config.configure()
@@ -67,11 +71,12 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
             app_state.outputs.stream = sys.stderr  # its stdout is JSON only
         try:
             if settings.LOG_SPOOL_DIR is not None:
-                if sink is not None:
-                    raise ConfigError(
-                        f"newlog.init_app: LOG_SPOOL_DIR={settings.LOG_SPOOL_DIR!r} and sink=... exclude each other "
-                        "(the spool's writer process writes to the app's database itself); drop one of them"
-                    )
+                for given, name in ((sink is not None, "sink=..."), (settings.LOG_SYNC_WRITES, "LOG_SYNC_WRITES")):
+                    if given:
+                        raise ConfigError(
+                            f"newlog.init_app: LOG_SPOOL_DIR={settings.LOG_SPOOL_DIR!r} and {name} exclude each other "
+                            "(the spool's writer process writes to the app's database itself); drop one of them"
+                        )
                 worker = start_spool(app, db, model, settings)
                 app_state.health_dir = health_directory(app, settings, worker.sink)
                 worker.heartbeat = HeartbeatFile(app_state.health_dir, app.name, settings.LOG_HEARTBEAT_INTERVAL)
@@ -79,6 +84,8 @@ def init_app(app: Flask, db: Any = None, model: Any = None, *, sink: Any = None)
                 writer = AppContextSink(app, sink) if sink is not None else default_sink(
                     app, db=db, table=model, settings=settings
                 )
+                if settings.LOG_SYNC_WRITES:
+                    app_state.sync_writer = sync_writer_for(app, db, writer, settings)
                 app_state.health_dir = health_directory(app, settings, writer)
                 worker = LogQueueWorker(
                     writer,
@@ -169,7 +176,7 @@ _ENVIRON_OUTER = "newlog.outer_context"
 
 
 def _register_request_hooks(app: Flask, settings: Settings) -> None:
-    """Bind a request id (and user id) for every request; return it on the response; clean up after.
+    """Bind a request id (and user id, trace ids) for every request; return it on the response; clean up after.
 
     The binding hook runs before the app's other ``before_request`` hooks and the clean-up
     after its other ``teardown_request`` hooks, so their events carry the request context.
@@ -177,9 +184,12 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
     before the request is restored, so nothing bound during one request reaches the next.
     The response header carries the request id in effect at the end of the request (an app
     hook that rebinds it with ``bind_request_context`` wins), unless the view set the header.
+    With ``LOG_REQUEST_EVENT`` the clean-up logs the request event first (:mod:`newlog.request_event`).
     """
     header = settings.LOG_REQUEST_ID_HEADER
     _connect_login_signals()
+    if settings.LOG_REQUEST_EVENT:
+        watch_requests(app)
 
     def _bind_request_id() -> None:
         request.environ[_ENVIRON_OUTER] = (get_context(), request_id_var.get(), user_id_var.get())
@@ -188,6 +198,7 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         request.environ[_ENVIRON_REQUEST_ID] = request_id
         g.newlog_request_id = request_id
         bind_request_context(request_id, _current_user_id())
+        bind_context(**incoming_trace_context(request.headers))
 
     def _return_request_id(response: Any) -> Any:
         request_id = request_id_var.get() or request.environ.get(_ENVIRON_REQUEST_ID)
@@ -200,6 +211,8 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
             if exc is not None:
                 _log_unhandled(exc)
                 g.newlog_logged_error = exc
+            if settings.LOG_REQUEST_EVENT:
+                log_request_completed(exc)
         finally:
             _restore_outer_context(request.environ.pop(_ENVIRON_OUTER, None))
 

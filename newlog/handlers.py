@@ -2,7 +2,8 @@
 
 In the caller's thread it only copies the (already sanitized) event and enqueues it: no
 I/O, and it never raises into the caller. The worker turns the copies into rows with
-:func:`newlog.rows.build_row`.
+:func:`newlog.rows.build_row`. The rollback switch ``LOG_SYNC_WRITES`` writes each event in
+the caller's thread instead (:mod:`newlog.sync_writes`).
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ class DatabaseLogHandler:
                 snapshot = CleanEvent(event_dict)
             else:
                 snapshot = app_state.sanitizer.clean_event(event_dict)
-            worker.enqueue(snapshot, level)
+            if app_state.sync_writer is not None:
+                app_state.sync_writer.write(snapshot, level, worker)
+            else:
+                worker.enqueue(snapshot, level)
         except Exception:  # noqa: BLE001 - logging must never break the caller
             _stdlib_log.exception("newlog: could not enqueue a log event")
         return event_dict

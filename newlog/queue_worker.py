@@ -424,9 +424,10 @@ class LogQueueWorker:
         except Exception as exc:  # noqa: BLE001 - reported; events stay queued and are retried
             text = self._safe_describe(exc)
             self._last_error = text
+            where = getattr(self.sink, "url", "") or "the log database"
             self._report(
                 "connect",
-                f"newlog: cannot reach the log database ({text}); events are queued and retried for "
+                f"newlog: cannot reach {where} ({text}); events are queued and retried for "
                 f"LOG_RETRY_SECONDS={self.retry_seconds:g} per batch: check the database URL and that the server is up",
             )
 
@@ -575,6 +576,14 @@ class LogQueueWorker:
         more = f" (and {repeats} more time(s) in the last {self.warn_interval:g}s)" if repeats else ""
         with pipeline_thread():
             _stdlib_log.error("%s%s", message, more)
+
+    def report_error(self, doing: str, exc: BaseException) -> None:
+        """Report an error met on this worker's behalf elsewhere, as the worker reports its own.
+
+        It becomes ``stats()["last_error"]`` and is logged at ERROR on the ``newlog`` logger,
+        at most once per ``warn_interval`` per distinct error (repeats are counted).
+        """
+        self._note_error(doing, exc)
 
 
 def _check_sizes(queue_size: int, batch_size: int, reserve: int, flush_interval: float, *seconds: float) -> None:

@@ -141,6 +141,9 @@ class Settings:
     LOG_HEARTBEAT_INTERVAL: float = 10.0
     LOG_HEALTH_DIR: str | None = None
     LOG_DRAIN_ON_SIGTERM: bool = True
+    LOG_CALLSITE: bool = False
+    LOG_REQUEST_EVENT: bool = False
+    LOG_SYNC_WRITES: bool = False
     LOG_SPOOL_DIR: str | None = None
     LOG_SPOOL_MAX_BYTES: int = 256 * 1024 * 1024
     LOG_SPOOL_BATCH_SIZE: int = 5000
@@ -195,6 +198,9 @@ _PARSERS: dict[str, Parser] = {
     "LOG_HEARTBEAT_INTERVAL": _positive_float,
     "LOG_HEALTH_DIR": _optional_path,
     "LOG_DRAIN_ON_SIGTERM": _boolean,
+    "LOG_CALLSITE": _boolean,
+    "LOG_REQUEST_EVENT": _boolean,
+    "LOG_SYNC_WRITES": _boolean,
     "LOG_SPOOL_DIR": _optional_path,
     "LOG_SPOOL_MAX_BYTES": _positive_int,
     "LOG_SPOOL_BATCH_SIZE": _positive_int,

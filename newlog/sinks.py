@@ -57,13 +57,14 @@ class DatabaseSink:
     """Insert a batch in one transaction: ``COPY`` on PostgreSQL/psycopg 3, else a Core executemany.
 
     ``use_copy`` forces the method (False: always executemany); None picks COPY when
-    :func:`copy_plan` says the table allows it.
+    :func:`copy_plan` says the table allows it. ``table`` may be a function of the engine
+    returning the Table: it is called at the first write (through this sink's engine).
     """
 
     def __init__(
         self,
         engine: Engine,
-        table: Table | Callable[[], Table],
+        table: Table | Callable[[Engine], Table],
         *,
         use_copy: bool | None = None,
         extra_columns: Sequence[str] = (),
@@ -92,7 +93,7 @@ class DatabaseSink:
     def _ensure_table(self) -> None:
         """Resolve a table given by name on the first write (the app's models are imported by then)."""
         if self._resolve is not None:
-            self._bind(self._resolve())
+            self._bind(self._resolve(self.engine))
             self._resolve = None
 
     @property
@@ -115,6 +116,11 @@ class DatabaseSink:
         else:
             connection.execute(self.statement, list(rows))
 
+    def with_engine(self, engine: Engine, *, use_copy: bool | None = None) -> DatabaseSink:
+        """Return a sink writing the same table (found the same way) through ``engine``, which it owns."""
+        table = self._resolve if self._resolve is not None else self.table
+        return DatabaseSink(engine, table, use_copy=use_copy, owns_engine=True, table_name=self.table_name)
+
     def after_fork(self) -> None:
         """Drop pooled connections inherited from the parent process (they belong to it)."""
         self.engine.dispose(close=False)
@@ -133,34 +139,32 @@ class DatabaseSink:
         result: dict[str, Any] = {"ok": False, "connect": "skipped", "table": "skipped", "insert": "skipped"}
         name = self.table_name or "?"
         result["table_name"] = name
+        step = "connect"
         try:
-            connection = self.engine.connect()
-        except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
-            result["connect"] = describe_error(exc)
-            return result
-        with connection:
-            result["connect"] = "ok"
-            try:
+            with self.engine.connect() as connection:  # one connection at a time: the pool holds one
+                result["connect"] = "ok"
+                step = "table"
                 schema = self.table.schema if self._resolve is None else None
-                if not inspect(connection).has_table(name, schema=schema):
-                    result["table"] = (
-                        f"missing: table {name!r} does not exist (newlog creates its own at the app's first write, "
-                        "unless the app's migrations own it: run them)"
-                    )
-                    return result
-                result["table"] = "ok"
-                connection.rollback()  # end the inspection's transaction
-                self._ensure_table()
+                exists = inspect(connection).has_table(name, schema=schema)
+            if not exists:
+                result["table"] = (
+                    f"missing: table {name!r} does not exist (newlog creates its own at the app's first write, "
+                    "unless the app's migrations own it: run them)"
+                )
+                return result
+            self._ensure_table()
+            result["table"] = "ok"
+            step = "insert"
+            with self.engine.connect() as connection:
                 transaction = connection.begin()
                 try:
                     connection.execute(self.statement, [_probe_row()])
-                    result["insert"] = "ok"
                 finally:
                     transaction.rollback()
-            except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
-                step = "table" if result["table"] == "skipped" else "insert"
-                result[step] = describe_error(exc)
-                return result
+            result["insert"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - the probe reports, never raises
+            result[step] = describe_error(exc)
+            return result
         result["ok"] = True
         return result
 
@@ -326,7 +330,7 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
     if wanted in db.metadata.tables:
         return DatabaseSink(engine, resolve_table(db, wanted), owns_engine=owns)
 
-    def resolve_by_name() -> Table:
+    def resolve_by_name(engine: Engine) -> Table:
         # The app's model may be imported after init_app: look again at the first write.
         if wanted in db.metadata.tables:
             return resolve_table(db, wanted)
@@ -351,7 +355,20 @@ def _engine_options(app: Flask, db: Any) -> dict[str, Any]:
     return {key: value for key, value in options.items() if key not in _POOL_OPTIONS}
 
 
-def writer_engine(app_engine: Engine, retry_seconds: float, options: Mapping[str, Any] | None = None) -> Engine:
+def attempt_seconds(retry_seconds: float) -> float:
+    """Return how long one write may wait for the database: a third of ``retry_seconds``, 0.25-10 s."""
+    return min(10.0, max(0.25, retry_seconds / 3))
+
+
+def writer_engine(
+    app_engine: Engine,
+    retry_seconds: float,
+    options: Mapping[str, Any] | None = None,
+    *,
+    pool_size: int = 1,
+    max_overflow: int = 0,
+    sqlite_timeout: float | None = None,
+) -> Engine:
     """Return an engine of its own for the log writer: the app's URL and connect options, a pool of one.
 
     The log writer never takes a connection from the app's pool (requests never wait for
@@ -359,22 +376,30 @@ def writer_engine(app_engine: Engine, retry_seconds: float, options: Mapping[str
     that ``retry_seconds`` allows about three: SQLite's busy timeout, PostgreSQL's connect
     timeout and statement timeout are a third of it (0.25-10 s). An in-memory SQLite
     database exists only on the app's own connection: then the app's engine is returned.
+    ``pool_size`` / ``max_overflow`` size the pool for writers in several threads
+    (``LOG_SYNC_WRITES``); ``sqlite_timeout`` replaces SQLite's busy timeout.
     """
     url = app_engine.url
     backend = url.get_backend_name()
     if backend == "sqlite" and (url.database in (None, "", ":memory:") or "mode=memory" in str(url)):
         return app_engine
-    attempt = min(10.0, max(0.25, retry_seconds / 3))
+    attempt = attempt_seconds(retry_seconds)
     options = {key: value for key, value in (options or {}).items() if key not in _POOL_OPTIONS}
     connect_args = dict(options.pop("connect_args", {}) or {})
     if backend == "sqlite":
-        connect_args["timeout"] = attempt
+        connect_args["timeout"] = attempt if sqlite_timeout is None else sqlite_timeout
     elif backend == "postgresql" and url.get_driver_name() in ("psycopg", "psycopg2"):
         connect_args.setdefault("connect_timeout", max(1, round(attempt)))
         given = str(connect_args.get("options", "")).strip()
         connect_args["options"] = f"{given} -c statement_timeout={int(attempt * 1000)}".strip()
     return create_engine(
-        url, pool_size=1, max_overflow=0, pool_timeout=attempt, pool_pre_ping=True, connect_args=connect_args, **options
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=attempt,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        **options,
     )
 
 

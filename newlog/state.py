@@ -22,18 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 from flask.globals import _cv_app
 
+from newlog.clock import SYSTEM_CLOCK, Clock
 from newlog.output import Outputs
 from newlog.sanitize import Sanitizer, use_current_sanitizer
 from newlog.settings import LEVEL_NUMBERS, Settings
 
 if TYPE_CHECKING:
     from newlog.queue_worker import LogQueueWorker
+    from newlog.sync_writes import SyncWriter
 
 EXTENSION_KEY = "newlog"
 
 
 class AppLogState:
-    """What newlog keeps for one app: settings, sanitizer, static context, outputs and worker."""
+    """What newlog keeps for one app: settings, sanitizer, static context, outputs, worker, clock (request timing)."""
 
     def __init__(self, settings: Settings, *, name: str = "", identity: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
@@ -44,7 +46,9 @@ class AppLogState:
         self.outputs = Outputs(settings.LOG_RENDERER)
         self.worker: LogQueueWorker | None = None
         self.health_dir: Path | None = None
+        self.sync_writer: SyncWriter | None = None
         self.unrouted = 0
+        self.clock: Clock = SYSTEM_CLOCK
         self._identity = dict(identity or {})
         self._own: dict[str, Any] = {}
         self.static_context: Mapping[str, Any] = MappingProxyType({})

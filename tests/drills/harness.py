@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import glob
 import http.client
-import json
 import os
 import shutil
 import signal
@@ -112,29 +111,19 @@ def _quote(part: str) -> str:
 # -- gunicorn -----------------------------------------------------------------------------------
 
 
-class Gunicorn:
-    """A gunicorn master serving ``app`` on 127.0.0.1 (output in ``log_path``); ``stop()`` sends SIGTERM."""
+class Server:
+    """A server process serving on 127.0.0.1:``port`` (output in ``log_path``); ``stop()`` sends SIGTERM.
 
-    def __init__(
-        self,
-        app: str,
-        env: Mapping[str, str],
-        log_path: Path,
-        *,
-        workers: int = 2,
-        args: Sequence[str] = (),
-        cwd: Path = REPO,
-    ) -> None:
+    ``command`` may use ``{port}``.
+    """
+
+    def __init__(self, command: Sequence[str], env: Mapping[str, str], log_path: Path, *, cwd: Path = REPO) -> None:
         self.port = free_port()
         self.log_path = log_path
-        command = [
-            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-            "--graceful-timeout", "20", "--log-level", "warning", *args, app,
-        ]
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen(
-            command, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO), **env},
-            stdout=self._log, stderr=subprocess.STDOUT,
+            [part.format(port=self.port) for part in command], cwd=cwd,
+            env={**os.environ, "PYTHONPATH": str(REPO), **env}, stdout=self._log, stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, path: str = "/api/stats", timeout: float = 30.0) -> None:
@@ -149,7 +138,7 @@ class Gunicorn:
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"gunicorn did not come up on port {self.port}:\n{self.output()[-3000:]}")
+        raise RuntimeError(f"{self.process.args[:4]} did not come up on port {self.port}:\n{self.output()[-3000:]}")
 
     def stop(self, timeout: float = 40.0) -> int:
         """Send SIGTERM to the master and wait for it to exit (SIGKILL after ``timeout``); return its exit code."""
@@ -166,6 +155,26 @@ class Gunicorn:
     def output(self) -> str:
         """Return what the server printed so far."""
         return self.log_path.read_text(errors="replace")
+
+
+class Gunicorn(Server):
+    """A gunicorn master serving ``app`` with ``workers`` workers."""
+
+    def __init__(
+        self,
+        app: str,
+        env: Mapping[str, str],
+        log_path: Path,
+        *,
+        workers: int = 2,
+        args: Sequence[str] = (),
+        cwd: Path = REPO,
+    ) -> None:
+        command = [
+            sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:{port}", "--workers", str(workers),
+            "--graceful-timeout", "20", "--log-level", "warning", *args, app,
+        ]
+        super().__init__(command, env, log_path, cwd=cwd)
 
 
 def get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
@@ -231,6 +240,16 @@ class Stream:
             next_at += self.interval
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
+    def wait_for(self, accepted: int, timeout: float = 60.0) -> None:
+        """Return once ``accepted`` calls in all succeeded; fail the test after ``timeout`` seconds (a stall)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.accepted) >= accepted:
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"only {len(self.accepted)} of {accepted} calls succeeded within {timeout}s: the calls stalled")
+
     def durations(self, since: float = 0.0, until: float = float("inf")) -> list[float]:
         """Return the durations (s) of the calls started in [since, until)."""
         with self._lock:
@@ -246,18 +265,10 @@ class Stream:
 
 
 def log_rows(url: str, table: str) -> list[dict[str, Any]]:
-    """Return every row of ``table`` at ``url`` (``context`` decoded), in id order."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            result = connection.execute(text(f'SELECT * FROM "{table}" ORDER BY id'))
-            rows = [dict(row._mapping) for row in result]
-    finally:
-        engine.dispose()
-    for row in rows:
-        if isinstance(row.get("context"), str):
-            row["context"] = json.loads(row["context"])
-    return rows
+    """Return every row of ``table`` at ``url`` (``context`` decoded), in id order (see ``tests.support.table_rows``)."""
+    from tests.support import table_rows
+
+    return table_rows(url, table)
 
 
 def table_exists(url: str, table: str) -> bool:

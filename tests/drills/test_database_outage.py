@@ -1,15 +1,16 @@
-"""Database outage drills: requests keep working and stay fast while the database is gone, the
-worker reports the error through stdlib logging, retries and recovers, and every emitted
+"""Database outage drills: requests keep completing while the database is gone (they never wait on the
+logger), the worker reports the error through stdlib logging, retries and recovers, and every emitted
 event is written or counted as dropped (``written + dropped_failed + dropped_overflow == emitted``).
 
 Two outages: PostgreSQL stopped (the session's own cluster) and a SQLite file locked by
 another connection holding a write transaction (the legacy module hangs the request there).
+The outage lasts while a given number of requests complete (a handshake, not a timer): if a
+request waited for the database, the outage would never end and the drill fails.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +22,12 @@ from flask import Flask
 
 import newlog
 from tests.drills.demo_app import MESSAGES, create_app
-from tests.drills.harness import PostgresCluster, Stream, log_rows, percentile
+from tests.drills.harness import PostgresCluster, Stream, log_rows
 
 pytestmark = pytest.mark.slow
 
 RATE = 150  # requests/s, 3 events each
-OUTAGE_SECONDS = 3.0
-LATENCY_BOUND = 0.1  # request p99 during the outage, seconds
+DURING = 450  # requests completed while the database is down (about 3 s at RATE)
 
 
 class Outage:
@@ -93,21 +93,19 @@ def make_app(outage: Outage, **config: Any) -> Flask:
     )
 
 
-def run_outage(app: Flask, outage: Outage) -> tuple[Stream, list[float]]:
-    """Stream requests: 1 s before, OUTAGE_SECONDS during and 2 s after the outage; return the stream and outage latencies."""
+def run_outage(app: Flask, outage: Outage) -> Stream:
+    """Stream requests: 150 before, ``DURING`` while the database is down, 300 after; return the stream."""
     client = app.test_client()
 
     def request(seq: int) -> bool:
         return client.get(f"/api/log/info?seq={seq}").status_code == 200
 
     with Stream(request, RATE) as stream:
-        time.sleep(1.0)
+        stream.wait_for(150)
         with outage.down():
-            began = time.monotonic()
-            time.sleep(OUTAGE_SECONDS)
-            ended = time.monotonic()
-        time.sleep(2.0)
-    return stream, stream.durations(began, ended)
+            stream.wait_for(150 + DURING)  # requests complete while the database is down
+        stream.wait_for(150 + DURING + 300)
+    return stream
 
 
 def stored_events(app: Flask) -> set[tuple[str, str]]:
@@ -125,15 +123,13 @@ def newlog_errors(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
 
 
 def test_outage_with_a_large_enough_queue_loses_nothing(outage: Outage, caplog: pytest.LogCaptureFixture) -> None:
-    app = make_app(outage, LOG_QUEUE_SIZE=20_000, LOG_RETRY_SECONDS=30.0)
+    app = make_app(outage, LOG_QUEUE_SIZE=20_000, LOG_RETRY_SECONDS=6.0)  # attempts of 2 s: some fail, none gives up
 
-    stream, during = run_outage(app, outage)
+    stream = run_outage(app, outage)
 
     assert app.extensions["newlog"].worker.flush(timeout=30)
     stats = app.extensions["newlog"].worker.stats()
     assert stream.failures() == 0
-    assert len(during) >= RATE * OUTAGE_SECONDS * 0.5
-    assert percentile(during, 0.99) < LATENCY_BOUND, f"p99 during the outage: {percentile(during, 0.99):.3f}s"
     assert newlog_errors(caplog, "error while writing a batch"), "the worker did not report the outage"
     assert stats["retries"] >= 1
     emitted = 3 * len(stream.accepted)
@@ -145,19 +141,20 @@ def test_outage_with_a_large_enough_queue_loses_nothing(outage: Outage, caplog: 
 
 
 def test_queue_full_during_an_outage_counts_every_drop(outage: Outage, caplog: pytest.LogCaptureFixture) -> None:
-    app = make_app(outage, LOG_QUEUE_SIZE=300, LOG_RETRY_SECONDS=30.0, LOG_OVERFLOW_WARN_INTERVAL=1.0)
+    app = make_app(outage, LOG_QUEUE_SIZE=300, LOG_QUEUE_RESERVE=0, LOG_RETRY_SECONDS=30.0, LOG_OVERFLOW_WARN_INTERVAL=1.0)
 
-    stream, during = run_outage(app, outage)
+    stream = run_outage(app, outage)
 
     assert app.extensions["newlog"].worker.flush(timeout=30) is False  # events were dropped
     stats = app.extensions["newlog"].worker.stats()
     assert stream.failures() == 0
-    assert percentile(during, 0.99) < LATENCY_BOUND
     emitted = 3 * len(stream.accepted)
     assert stats["dropped_overflow"] > 0
     assert stats["written"] + stats["dropped_failed"] + stats["dropped_overflow"] == emitted
     assert stats["dropped_failed"] == 0
     assert newlog_errors(caplog, "log queue full")
+    reported = sum(int(m.split("dropped ")[1].split(" ")[0]) for m in newlog_errors(caplog, "log queue full"))
+    assert reported == stats["dropped_overflow"]  # every drop is in a report (the tail when the overflow ended)
     stored = stored_events(app)
     assert stored <= expected_events(stream)
     assert len(stored) == stats["written"]
@@ -168,12 +165,11 @@ def test_outage_longer_than_the_retry_budget_counts_failed_batches(
 ) -> None:
     app = make_app(outage, LOG_QUEUE_SIZE=20_000, LOG_RETRY_SECONDS=1.0)
 
-    stream, during = run_outage(app, outage)
+    stream = run_outage(app, outage)
 
     app.extensions["newlog"].worker.flush(timeout=30)
     stats = app.extensions["newlog"].worker.stats()
     assert stream.failures() == 0
-    assert percentile(during, 0.99) < LATENCY_BOUND
     emitted = 3 * len(stream.accepted)
     assert stats["dropped_failed"] > 0
     assert stats["written"] + stats["dropped_failed"] + stats["dropped_overflow"] == emitted

@@ -1,9 +1,11 @@
-"""The demo app (newlog.init_app) served by gunicorn with 2 workers: SIGTERM writes every accepted
-event, and with ``--preload`` (app and worker thread created before the fork) both workers write."""
+"""The demo app (newlog.init_app) served by gunicorn: with ``--preload`` (app and worker thread created
+before the fork) both workers write while they run; a gevent worker keeps answering while the database
+blocks. Shutdown of every server: test_shutdown."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 import uuid
@@ -14,7 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests.drills.demo_app import MESSAGES
-from tests.drills.harness import Gunicorn, Stream, drop_table, get, log_rows, table_exists
+from tests.drills.harness import (
+    Gunicorn,
+    Stream,
+    drop_table,
+    get,
+    log_rows,
+    table_exists,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -72,55 +81,57 @@ def stored(database_url: str, table: str) -> list[tuple[str, str, int]]:
     ]
 
 
-def test_sigterm_writes_every_event_accepted_before_it(
-    database_url: str, log_table_name: str, serve: Callable[..., Gunicorn]
-) -> None:
-    env = {
-        "DATABASE_URL": database_url,
-        "LOG_TABLE": log_table_name,
-        "LOG_FLUSH_INTERVAL": "60",  # nothing is written before the signal: the drain on exit does it all
-        "LOG_BATCH_SIZE": "10000",
-        "LOG_QUEUE_SIZE": "20000",
-        "LOG_SHUTDOWN_TIMEOUT": "15",
-    }
-    server = serve(env)
-    client = Client(server.port)
-    with Stream(client, rate=200, threads=4) as stream:
-        time.sleep(2.0)
-        assert stored(database_url, log_table_name) == []
-        exit_code = server.stop()
-    output = server.output()
-
-    assert exit_code == 0, output[-3000:]
-    assert len(stream.accepted) >= 200
-    rows = stored(database_url, log_table_name)
-    assert Counter((seq, message) for seq, message, _ in rows) == Counter(
-        (str(seq), message) for seq in stream.accepted for message in MESSAGES
-    ), output[-3000:]
-    assert "not written" not in output
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {timeout}s")
+        time.sleep(0.1)
 
 
-def test_preload_with_two_workers_writes_both_workers_events(
+def test_preload_with_two_workers_writes_both_workers_events_while_they_run(
     database_url: str, log_table_name: str, serve: Callable[..., Gunicorn]
 ) -> None:
     env = {"DATABASE_URL": database_url, "LOG_TABLE": log_table_name, "LOG_FLUSH_INTERVAL": "0.1"}
     server = serve(env, args=["--preload"])
     client = Client(server.port)
-    with Stream(client, rate=200, threads=6):
-        deadline = time.monotonic() + 20
-        while len(set(client.pids.values())) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
+    with Stream(client, rate=200, threads=6) as stream:
+        wait_until(lambda: len(set(client.pids.values())) == 2, 30, "both workers did not answer")
+        stream.wait_for(100)
     pids = set(client.pids.values())
-    assert len(pids) == 2, f"only worker(s) {pids} answered"
-    deadline = time.monotonic() + 10  # written while the workers run, not only by the drain on exit
-    while time.monotonic() < deadline:
+
+    def all_written() -> bool:
         written_by = Counter(pid for *_, pid in stored(database_url, log_table_name))
-        if set(written_by) == pids and sum(written_by.values()) == 3 * len(client.pids):
-            break
-        time.sleep(0.2)
-    assert set(written_by) == pids
+        return set(written_by) == pids and sum(written_by.values()) == 3 * len(client.pids)
+
+    wait_until(all_written, 30, "the workers did not write their events while running")
     exit_code = server.stop()
 
     assert exit_code == 0, server.output()[-3000:]
     expected = Counter(pid for pid in client.pids.values() for _ in MESSAGES)
     assert Counter(pid for *_, pid in stored(database_url, log_table_name)) == expected
+
+
+def test_a_blocked_database_never_stalls_a_gevent_worker(sqlite_url: str, serve: Callable[..., Gunicorn]) -> None:
+    """With the log table's SQLite file locked, one gevent worker keeps answering requests: the writer's
+    blocking database calls run in gevent's threadpool, not on the hub (there they would stall every greenlet)."""
+    log_table_name = "drill_gevent"
+    env = {
+        "DATABASE_URL": sqlite_url, "LOG_TABLE": log_table_name, "LOG_FLUSH_INTERVAL": "0.05", "LOG_RETRY_SECONDS": "60",
+        "LOG_QUEUE_SIZE": "20000",
+    }
+    server = serve(env, args=["-k", "gevent", "--workers", "1"])
+    client = Client(server.port)
+    with Stream(client, rate=100, threads=4) as stream:
+        stream.wait_for(20)
+        wait_until(lambda: len(stored(sqlite_url, log_table_name)) > 0, 30, "nothing was written before the lock")
+        holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            stream.wait_for(len(stream.accepted) + 300)  # about 3 s of requests while every write waits
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    wait_until(lambda: len(stored(sqlite_url, log_table_name)) == 3 * len(stream.accepted), 60, "not every event was written")
+    assert server.stop() == 0

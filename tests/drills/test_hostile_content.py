@@ -9,10 +9,8 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
-
 import newlog
+from tests.conftest import MakeApp
 from tests.drills.harness import log_rows
 
 
@@ -129,12 +127,8 @@ CASES: dict[str, tuple[Callable[[], None], Callable[[dict[str, Any]], bool]]] = 
 }
 
 
-def test_hostile_events_are_stored_safely_and_lose_nothing_else(
-    make_app: Callable[..., tuple[Flask, SQLAlchemy]],
-) -> None:
-    app, _ = make_app(init=False, LOG_BATCH_SIZE=500, LOG_QUEUE_SIZE=1000)
-    app.config["LOG_FLUSH_INTERVAL"] = 30.0  # everything below goes into one batch
-    newlog.init_app(app)
+def test_hostile_events_are_stored_safely_and_lose_nothing_else(make_app: MakeApp, database_url: str) -> None:
+    app = make_app(database=database_url, LOG_BATCH_SIZE=500, LOG_QUEUE_SIZE=1000, LOG_FLUSH_INTERVAL=30.0)
     with app.app_context():
         for name, (log, _) in CASES.items():
             newlog.log_info("before", case=name)
