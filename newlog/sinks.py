@@ -21,25 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    insert,
-    inspect,
-)
+from sqlalchemy import JSON, DateTime, MetaData, String, Table, create_engine, insert, inspect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from newlog.column_defaults import (
-    Filler,
-    NotInPython,
-    defaults_filler,
-    python_default_columns,
-)
+from newlog.column_defaults import Filler, NotInPython, defaults_filler, python_default_columns
 from newlog.models import ROW_COLUMNS, log_table
 from newlog.queue_worker import Sink, error_text
 from newlog.rows import build_row
@@ -67,14 +53,12 @@ class DatabaseSink:
         table: Table | Callable[[Engine], Table],
         *,
         use_copy: bool | None = None,
-        extra_columns: Sequence[str] = (),
         owns_engine: bool = False,
         table_name: str | None = None,
     ) -> None:
         self.engine = engine
         self.owns_engine = owns_engine
         self.use_copy = use_copy
-        self.extra_columns = tuple(extra_columns)
         self._resolve = None if isinstance(table, Table) else table
         self.table_name = table.name if isinstance(table, Table) else table_name
         if isinstance(table, Table):
@@ -83,7 +67,7 @@ class DatabaseSink:
     def _bind(self, table: Table) -> None:
         self.table = table
         self.statement = insert(table)
-        self.copy = copy_plan(self.engine, table, self.extra_columns) if self.use_copy is not False else None
+        self.copy = copy_plan(self.engine, table) if self.use_copy is not False else None
         if self.use_copy and self.copy is None:
             raise ConfigError(
                 f"newlog: COPY needs PostgreSQL through psycopg 3 and a log table of known column types; "
@@ -103,18 +87,12 @@ class DatabaseSink:
         return "copy" if self.copy is not None else "executemany"
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        with self.engine.begin() as connection:
-            self.write(connection, rows)
-
-    def write(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Store ``rows`` inside ``connection``'s transaction (the caller commits; the spool writer adds its progress)."""
         self._ensure_table()
-        if not rows:
-            return
-        if self.copy is not None:
-            self.copy.write(connection, rows)
-        else:
-            connection.execute(self.statement, list(rows))
+        with self.engine.begin() as connection:
+            if self.copy is not None and rows:
+                self.copy.write(connection, rows)
+            else:
+                connection.execute(self.statement, list(rows))
 
     def with_engine(self, engine: Engine, *, use_copy: bool | None = None) -> DatabaseSink:
         """Return a sink writing the same table (found the same way) through ``engine``, which it owns."""
@@ -274,14 +252,13 @@ class CopyPlan:
         return [value if process is None else process(value) for process, value in zip(self.processors, values)]
 
 
-def copy_plan(engine: Engine, table: Table, extra_columns: Sequence[str] = ()) -> CopyPlan | None:
+def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
     """Return the COPY plan for ``table`` on ``engine``, or None when COPY could store different rows.
 
     COPY is used only on PostgreSQL through psycopg 3 (sync), when every row column is a
     DateTime, String (Text, Enum) or JSON (JSONB) column, and no other column's default is
     a SQL expression or a sequence (those only an INSERT statement evaluates). Columns with
-    a Python-side default get it computed per row and are copied too, and so are
-    ``extra_columns`` (values the rows carry already, e.g. defaults computed in the app process).
+    a Python-side default get it computed per row and are copied too.
     """
     dialect = engine.dialect
     if psycopg is None or dialect.name != "postgresql" or dialect.driver != "psycopg":
@@ -294,8 +271,7 @@ def copy_plan(engine: Engine, table: Table, extra_columns: Sequence[str] = ()) -
         fill = defaults_filler(table)
     except NotInPython:
         return None
-    known = {column.key for column in row_columns + defaulted}
-    columns = row_columns + defaulted + [table.c[key] for key in extra_columns if key not in known]
+    columns = row_columns + defaulted
     processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(column.name) for column in columns)
