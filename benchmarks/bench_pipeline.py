@@ -339,7 +339,9 @@ class Burst:
                     emit(i)
         if not newlog.flush(120):
             raise SystemExit(f"burst ({label}): the warm-up events were not all stored: {newlog.health()}")
-        chain = newlog.log_config.processors
+        # The live list structlog's cached loggers use: a variant replaces its items.
+        self.live = newlog.log_config.processors
+        chain = list(self.live)
         self.chains = {
             "floor": [p for p in chain if p is not newlog.log_config.handler],
             "thread": chain,
@@ -348,7 +350,7 @@ class Burst:
 
     def round(self, variant: str, events: int, threads: int) -> dict[str, Any]:
         app = self.apps["thread" if variant == "floor" else variant]
-        structlog.configure(processors=self.chains[variant])
+        self.live[:] = self.chains[variant]
         worker = app.extensions["newlog"].worker
         before = worker.stats()
         writer_pid = before.get("writer_pid")
@@ -414,7 +416,7 @@ class Burst:
         }
 
     def close(self) -> None:
-        structlog.configure(processors=newlog.log_config.processors)
+        self.live[:] = self.chains["thread"]
         newlog.shutdown(60)
         for mode, app in self.apps.items():
             with app.app_context():

@@ -178,7 +178,10 @@ class SpoolWriter:
             if busy:
                 continue
             if self.draining_since is not None and self._own_done():
-                self._cleanup_own()
+                try:
+                    self._cleanup_own()
+                except (sa_exc.SQLAlchemyError, OSError) as exc:  # delivered: only the clean-up failed
+                    self._fail(f"could not remove the delivered spool: {describe_error(exc)}")
                 return 0
             self._read_commands(self.poll_interval)
 
