@@ -221,8 +221,8 @@ class SpoolQueue:
                 self._report_overflow()
             return False
         # The write happens outside the lock: a thread waiting for the GIL after its system call
-        # must not hold up the other logging threads (measured: request threads' p50 went from 3.5x
-        # to ~1x the floor). O_APPEND writes to a regular file never interleave on Linux; the file
+        # must not hold up the other logging threads (measured in the burst regime: the request
+        # threads' p50 fell to a third). O_APPEND writes to a regular file never interleave on Linux; the file
         # is never rotated or closed while the process lives (the writer process frees what it has
         # delivered by punching holes), so no thread can write to a closed or reused descriptor.
         try:
