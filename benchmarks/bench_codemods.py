@@ -1,25 +1,33 @@
-"""Benchmark ``python -m codemods.apply`` on a generated code base.
+"""Benchmark ``python -m codemods.apply`` on a generated code base and on one huge file.
 
-Generates a package tree in a temporary folder: ``--files`` files (default 2,000), 10% of them
-using the legacy module in the forms real code bases have (from-imports, parenthesised and
+Generates, in a temporary folder, a package tree of ``--files`` files (default 3,000), 10% of
+them using the legacy module in the forms real code bases have (from-imports, parenthesised and
 aliased imports, renamed names, module aliases, ``from app.utils import structlog_config``,
 relative imports, function-level and ``try/except ImportError`` imports, star imports,
 ``_global_context`` writes, import-time ``bind_context``, debug guards, ``mock.patch`` strings,
-``if TYPE_CHECKING`` imports, plain ``import app.utils.structlog_config``),
-the rest plain Python of the same size, plus the legacy module itself.
+``if TYPE_CHECKING`` imports, plain ``import app.utils.structlog_config``), the rest plain Python
+of the same size, plus the legacy module itself; and one file of ``--big-lines`` lines (default
+50,000) that imports the legacy module.
 
-It measures, in one run (after a small warm-up, ``--repeat`` interleaved rounds, every apply on a
-fresh copy; the medians are printed):
+It measures, side by side in one run (after a warm-up; ``--repeat`` interleaved rounds, every
+apply on a fresh copy; medians):
 
 - the floor: parsing and regenerating the files the pre-filter selects with libcst, as a no-op
   (``libcst.parse_module(source).code``), sources already in memory;
-- the full apply with one job and with ``--jobs 2`` (walking, reading, pre-filtering all the
-  files, rewriting and writing the matching ones);
+- the full apply with one job and with ``--jobs 2`` (walking, reading, pre-filtering every file,
+  rewriting and writing the matching ones), in this process (its workers are forked);
+- time to first output of ``python -m codemods.apply --check`` started as a command, on the
+  3,000-file tree: the first line on stderr (a pipe), and the first byte on a terminal (a pty:
+  the progress display);
+- peak memory (max RSS of the command and its workers) on the tree and on the huge file, next to
+  the peak memory of a bare libcst parse of the huge file;
+- how long the command and its workers take to be gone after SIGINT, SIGTERM or SIGKILL sent
+  while a worker is busy with the huge file.
 
-and prints the times and the ratios apply(1 job)/floor (target <= 1.5) and jobs2/jobs1
-(target < 1), plus how many files and statements scope analysis (libcst's ``ScopeProvider``)
-ran on. Wall-clock times suffer when other processes share the machine; the CPU-time ratio of
-the one-job run does not. Run: ``python benchmarks/bench_codemods.py [--files N] [--repeat R]``.
+It prints files/s, the ratio apply(1 job) / floor (target <= 1.5), jobs2 / jobs1 (target < 1 on
+2 CPUs or more), seconds to first output (target < 1) and the memory figures. Wall-clock times
+suffer when other processes share the machine; the CPU-time ratio less so.
+Run: ``python benchmarks/bench_codemods.py [--files N] [--big-lines N] [--repeat R]``.
 """
 
 from __future__ import annotations
@@ -28,23 +36,29 @@ import argparse
 import contextlib
 import io
 import os
+import pty
 import random
+import resource
+import signal
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper, QualifiedNameProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from codemods.apply import _triggers, main  # noqa: E402
+from codemods.apply import main  # noqa: E402
+from codemods.engine import Options  # noqa: E402
 from codemods.fixers import FIXERS  # noqa: E402
-from codemods._engine import FileState, Options  # noqa: E402
+from codemods.rewrite import triggers  # noqa: E402
 
 LEGACY_MODULE_SOURCE = '''"""The legacy logging module (a shortened copy, for the benchmark)."""
 import threading
@@ -278,13 +292,28 @@ def generate(root: Path, files: int, seed: int) -> None:
 
 def matching_sources(root: Path) -> list[str]:
     """The sources the apply pre-filter selects (what it actually parses)."""
-    triggers = _triggers(FIXERS, Options())
+    words = triggers(tuple(FIXERS), Options())
     selected = []
     for path in sorted(root.rglob("*.py")):
         data = path.read_bytes()
-        if any(trigger in data for trigger in triggers) or path.name == "structlog_config.py":
+        if any(word in data for word in words) or path.name == "structlog_config.py":
             selected.append(data.decode("utf-8"))
     return selected
+
+
+def time_metadata(sources: list[str]) -> float:
+    """CPU seconds of libcst's scope + qualified-name metadata over each whole module (parsing excluded).
+
+    What ``RemoveImportsVisitor`` and ``QualifiedNameProvider``-based rules need for every file;
+    the engine resolves scopes only over the few statements that mention a name.
+    """
+    total = 0.0
+    for source in sources:
+        module = cst.parse_module(source)
+        cpu = time.process_time()
+        MetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
+        total += time.process_time() - cpu
+    return total
 
 
 def time_floor(sources: list[str]) -> tuple[float, float]:
@@ -295,38 +324,91 @@ def time_floor(sources: list[str]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def generate_big(path: Path, lines: int, seed: int) -> None:
+    """One file of about ``lines`` lines that imports the legacy module and uses it throughout."""
+    rng = random.Random(seed)
+    parts = [HEADER.format(n=0), "from app.utils.structlog_config import configure_structlog, log_info\n"]
+    count, n = sum(part.count("\n") for part in parts), 0
+    while count < lines:
+        part = plain_body(rng, n, "log_info")
+        parts.append(part)
+        count += part.count("\n")
+        n += 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(parts), encoding="utf-8")
+
+
 def time_apply(template: Path, work: Path, jobs: int) -> tuple[float, float]:
-    """Wall and (this process's) CPU seconds of ``apply --jobs N`` on a fresh copy of ``template``."""
+    """Wall and CPU seconds (this process and its workers) of ``apply --jobs N`` on a fresh copy of ``template``."""
     if work.exists():
         shutil.rmtree(work)
     shutil.copytree(template, work)
     with contextlib.redirect_stderr(io.StringIO()):
-        wall, cpu = time.perf_counter(), time.process_time()
-        main([str(work), "--jobs", str(jobs)])
-        return time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter(), _cpu()
+        main([str(work), "--jobs", str(jobs), "--quiet"])
+        return time.perf_counter() - wall, _cpu() - cpu
 
 
-class ScopeCounter:
-    """Counts the files and top-level statements scope analysis ran on (one-job runs are in-process)."""
+def _cpu() -> float:
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
-    def __init__(self) -> None:
-        self.files: set[str] = set()
-        self.statements = 0
-        self._original = FileState.scopes
 
-    def __enter__(self) -> ScopeCounter:
-        counter, original = self, self._original
+_MEASURE = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
 
-        def scopes(state: FileState, pattern):  # type: ignore[no-untyped-def]
-            counter.files.add(state.info.path)
-            counter.statements += len(state.hot(pattern))
-            return original(state, pattern)
 
-        FileState.scopes = scopes  # type: ignore[method-assign]
-        return self
+def peak_rss_mib(command: list[str]) -> float:
+    """Max RSS (MiB) of ``command`` and every process it waited for, measured in a fresh process."""
+    result = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True)
+    return int(result.stdout.strip()) / 1024
 
-    def __exit__(self, *exc: object) -> None:
-        FileState.scopes = self._original  # type: ignore[method-assign]
+
+def first_output(command: list[str], *, terminal: bool) -> float:
+    """Seconds from start to the first byte on stderr (a pipe, or a pseudo-terminal)."""
+    master, slave = pty.openpty() if terminal else os.pipe()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=slave, env=env, cwd=ROOT)
+    os.close(slave)
+    os.read(master, 1)
+    elapsed = time.perf_counter() - start
+    process.kill()
+    process.wait()
+    os.close(master)
+    return elapsed
+
+
+def stop_latency(command: list[str], signum: int) -> float:
+    """Seconds from ``signum`` (sent after the first line on stderr) until the command and its workers are gone."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    assert process.stderr is not None
+    process.stderr.readline()
+    workers = _children(process.pid)
+    start = time.perf_counter()
+    process.send_signal(signum)
+    process.wait()
+    while any(_alive(pid) for pid in workers):
+        time.sleep(0.01)
+    return time.perf_counter() - start
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in {"Z", "X"}
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -335,10 +417,12 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def main_bench(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, default=2000, help="number of generated files (default 2000)")
+    parser.add_argument("--files", type=int, default=3000, help="number of generated files (default 3000)")
+    parser.add_argument("--big-lines", type=int, default=50_000, help="lines of the huge file (default 50000)")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds (default 3; medians are reported)")
     parser.add_argument("--seed", type=int, default=1234)
     args = parser.parse_args(argv)
+    apply = [sys.executable, "-m", "codemods.apply"]
 
     with tempfile.TemporaryDirectory(prefix="bench-codemods-") as tmp:
         base = Path(tmp)
@@ -346,38 +430,86 @@ def main_bench(argv: list[str] | None = None) -> int:
         generate(template, args.files, args.seed)
         sources = matching_sources(template)
         lines = sum(source.count("\n") for source in sources)
-        statements = sum(len(cst.parse_module(source).body) for source in sources)
+        big = base / "big" / "app" / "huge.py"
+        generate_big(big, args.big_lines, args.seed)
+        big_lines = big.read_text(encoding="utf-8").count("\n")
 
         warm_up = base / "warm-up"
         generate(warm_up, min(args.files, 200), args.seed + 1)
         time_floor(matching_sources(warm_up))
         time_apply(warm_up, base / "warm-up-run", 1)  # first-use costs (dispatch tables, regex caches)
 
-        floor, one, two = [], [], []
-        counter = ScopeCounter()
-        for round_ in range(args.repeat):  # interleaved and paired: a busy spell hits the three alike
+        metadata = time_metadata(sources)
+        floor, one, two, pipe, tty = [], [], [], [], []
+        for _ in range(args.repeat):  # interleaved and paired: a busy spell hits them alike
             floor.append(time_floor(sources))
-            with counter if round_ == 0 else contextlib.nullcontext():
-                one.append(time_apply(template, base / "jobs1", 1))
+            one.append(time_apply(template, base / "jobs1", 1))
             two.append(time_apply(template, base / "jobs2", 2))
+            pipe.append(first_output([*apply, "--check", str(template)], terminal=False))
+            tty.append(first_output([*apply, "--check", str(template)], terminal=True))
         same = snapshot(base / "jobs1") == snapshot(base / "jobs2")
         changed = sum(1 for a, b in zip(snapshot(template).values(), snapshot(base / "jobs1").values()) if a != b)
+        tree_rss = peak_rss_mib([*apply, "--check", "--jobs", "2", str(template)])
+        parse_code = f"import libcst; libcst.parse_module(open({str(big)!r}, encoding='utf-8').read())"
+        big_floor_rss = peak_rss_mib([sys.executable, "-c", parse_code])
+        big_rss = peak_rss_mib([*apply, "--check", "--jobs", "1", str(big)])
+        stops = {}
+        if Path("/proc/self/task").is_dir():
+            # eight small files fill the first task, so the huge file is a second worker's task when
+            # the first line comes out: the signal reaches the run in the middle of parsing it
+            stop = base / "stop"
+            stop.mkdir()
+            for n in range(8):
+                (stop / f"a{n}.py").write_text("from app.utils.structlog_config import log_info\n", encoding="utf-8")
+            shutil.copy(big, stop / "b_huge.py")
+            busy = [*apply, "--check", "--jobs", "2", str(stop)]
+            stops = {
+                name: stop_latency(busy, signum)
+                for name, signum in (
+                    ("SIGINT", signal.SIGINT),
+                    ("SIGTERM", signal.SIGTERM),
+                    ("SIGKILL", signal.SIGKILL),
+                )
+            }
+        big_wall = time.perf_counter()
+        subprocess.run([*apply, "--check", "--jobs", "1", str(big)], capture_output=True, check=False)
+        big_wall = time.perf_counter() - big_wall
 
     ratio_wall = statistics.median(o[0] / f[0] for o, f in zip(one, floor))
     ratio_cpu = statistics.median(o[1] / f[1] for o, f in zip(one, floor))
     ratio_jobs = statistics.median(t[0] / o[0] for t, o in zip(two, one))
-    print(f"files: {args.files} generated, {len(sources)} match the pre-filter ({lines} lines), {changed} rewritten")
+    print(f"tree: {args.files} files, {len(sources)} match the pre-filter ({lines} lines), {changed} rewritten")
+    print(f"{args.repeat} rounds (after a warm-up), median seconds, wall clock (CPU time incl. workers):")
     print(
-        f"scope analysis ran on {len(counter.files)} of {len(sources)} files, "
-        f"over {counter.statements} of their {statements} top-level statements"
+        f"  floor  (libcst parse + regenerate the matching files): {_median(floor, 0):7.3f}  ({_median(floor, 1):.3f})"
     )
-    print(f"{args.repeat} rounds (after a warm-up), median seconds, wall clock (CPU time of this process):")
-    floor_times = f"{_median(floor, 0):7.3f}  ({_median(floor, 1):.3f})"
-    print(f"  floor  (libcst parse + regenerate the matching files): {floor_times}")
     print(f"  apply  --jobs 1:                                       {_median(one, 0):7.3f}  ({_median(one, 1):.3f})")
     print(f"  apply  --jobs 2:                                       {_median(two, 0):7.3f}   (CPUs: {os.cpu_count()})")
+    print(
+        f"  files/s: apply --jobs 1 {args.files / _median(one, 0):,.0f}, --jobs 2 {args.files / _median(two, 0):,.0f}"
+    )
     print(f"ratio  apply(1 job) / floor = {ratio_wall:.2f}  (CPU time: {ratio_cpu:.2f})  target <= 1.5")
     print(f"ratio  jobs2 / jobs1        = {ratio_jobs:.2f}   target < 1")
+    print(
+        f"libcst scope + qualified-name metadata on every whole matching module: {metadata:.3f} s CPU "
+        f"= {metadata / _median(floor, 1):.2f} x the floor's CPU time "
+        "(why the engine resolves scopes on a few statements)"
+    )
+    print(
+        f"first output of the command: {statistics.median(pipe):.2f} s (stderr a pipe: the first file's line), "
+        f"{statistics.median(tty):.2f} s (a terminal: the progress display)  target < 1"
+    )
+    print(f"peak memory, tree --jobs 2: {tree_rss:.0f} MiB (largest process)")
+    print(
+        f"huge file ({big_lines} lines): apply --check {big_wall:.1f} s, peak {big_rss:.0f} MiB; "
+        f"a bare libcst parse of it peaks at {big_floor_rss:.0f} MiB"
+    )
+    if stops:
+        print(
+            "stopping a run in the middle of the huge file (the command and its workers gone): "
+            + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in stops.items())
+            + "  target < 2"
+        )
     print(f"jobs 1 and jobs 2 give the same files: {same}")
     return 0 if same else 1
 

@@ -1,30 +1,43 @@
-"""The rewrite rules, one per module, in the order they run.
+"""The rewrite rules, one per module, each declaring ``fixer = Fixer(...)``, in the order they run.
 
 ``legacy-file`` (the legacy module itself becomes a stub; when it applies, nothing else runs on
 that file), ``dead-flush``, ``global-context``, ``debug-guard``, then ``imports``, which rewrites
 every import of the legacy module the others left; the import statements themselves are settled
-once, at the end (``codemods._migration.finish``).
+once, at the end (``codemods.names.plan.finish``).
+
+``RULES`` names them (rule ``dead-flush`` lives in ``fixers/dead_flush.py``); ``FIXERS`` loads
+them on first use, so the command line's parent process validates rule names without importing
+libcst (the rules are imported by the worker processes that run them).
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+import importlib
+from functools import cache
+from typing import TYPE_CHECKING
 
-from codemods._engine import Fixer
-from codemods.fixers import dead_flush, debug_guard, global_context, imports, legacy_file
+if TYPE_CHECKING:
+    from codemods.model import Fixer
 
-_MODULES: tuple[ModuleType, ...] = (legacy_file, dead_flush, global_context, debug_guard, imports)
-
-
-def _fixer(module: ModuleType) -> Fixer:
-    return Fixer(
-        name=module.NAME,
-        summary=module.SUMMARY,
-        triggers=module.triggers,
-        fix=module.fix,
-        replace_file=getattr(module, "replace_file", None),
-    )
+RULES: tuple[str, ...] = ("legacy-file", "dead-flush", "global-context", "debug-guard", "imports")
+"""Rule names, in the order they run."""
 
 
-FIXERS: dict[str, Fixer] = {fixer.name: fixer for fixer in map(_fixer, _MODULES)}
-"""Rule name -> rule, in the order they run."""
+@cache
+def load() -> dict[str, Fixer]:
+    """Rule name -> rule, in the order they run (imports the rule modules)."""
+    fixers = {}
+    for name in RULES:
+        fixer = importlib.import_module(f"codemods.fixers.{name.replace('-', '_')}").fixer
+        if fixer.name != name:
+            raise RuntimeError(
+                f"codemods/fixers/{name.replace('-', '_')}.py declares rule {fixer.name!r}, not {name!r}"
+            )
+        fixers[name] = fixer
+    return fixers
+
+
+def __getattr__(attribute: str) -> object:
+    if attribute == "FIXERS":
+        return load()
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")

@@ -29,13 +29,14 @@ A remaining use of the removed state (e.g. ``return len(self.batch_buffer)``) is
 
 from __future__ import annotations
 
+import functools
+
 import libcst as cst
 from libcst.metadata import GlobalScope
 
-from codemods._engine import FileState, Options, word_pattern
+from codemods.engine import FileState, Fixer, Options, word_pattern
 
 NAME = "dead-flush"
-SUMMARY = "remove the legacy handler's dead queue/thread, rename SQLAlchemyLogHandler"
 
 DEAD_METHODS = frozenset({"_process_logs", "_flush_logs"})
 DEAD_STATE = frozenset({"log_queue", "batch_buffer", "last_flush"})
@@ -46,10 +47,12 @@ _REMOVED = "the removed queue/thread state"
 
 
 def triggers(options: Options) -> tuple[str, ...]:
+    """The words without which a file cannot need this rule."""
     return ("_process_logs", "_flush_logs", "log_queue", "batch_buffer")
 
 
 def fix(state: FileState) -> None:
+    """Apply the rule to one parsed file."""
     indices = []
     for i in state.hot(word_pattern([*DEAD_METHODS, *DEAD_STATE])):
         node = state.body[i]
@@ -104,25 +107,40 @@ class _MachineryFinder(cst.CSTVisitor):
             self.fed = node
 
 
+@functools.cache
+def _matchers() -> tuple[object, object]:
+    """``self.X``, and ``[threading.]Thread(..., target=self._process_logs / self._flush_logs, ...)``."""
+    # imported on first use: libcst.matchers costs as much CPU to import as the rest of libcst
+    # (about 0.4 s), and only files that carry the legacy handler's machinery need it
+    import libcst.matchers as m  # noqa: PLC0415
+
+    self_attribute = m.Attribute(value=m.Name("self"))
+    dead_thread = m.Call(
+        func=m.Name("Thread") | m.Attribute(attr=m.Name("Thread")),
+        args=[
+            m.ZeroOrMore(),
+            m.Arg(
+                keyword=m.Name("target"),
+                value=m.Attribute(value=m.Name("self"), attr=m.OneOf(*(m.Name(name) for name in sorted(DEAD_METHODS)))),
+            ),
+            m.ZeroOrMore(),
+        ],
+    )
+    return self_attribute, dead_thread
+
+
 def _self_attr(node: cst.CSTNode) -> str | None:
     """``X`` for ``self.X``."""
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        return node.attr.value
-    return None
+    import libcst.matchers as m  # noqa: PLC0415  (see _matchers)
+
+    return node.attr.value if m.matches(node, _matchers()[0]) else None  # type: ignore[attr-defined,arg-type]
 
 
 def _thread_target(call: cst.BaseExpression) -> bool:
-    """Whether ``call`` is ``[threading.]Thread(..., target=self._process_logs/_flush_logs, ...)``."""
-    if not isinstance(call, cst.Call):
-        return False
-    func = call.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-    if name != "Thread":
-        return False
-    return any(
-        arg.keyword is not None and arg.keyword.value == "target" and _self_attr(arg.value) in DEAD_METHODS
-        for arg in call.args
-    )
+    """Whether ``call`` starts a thread on one of the dead methods."""
+    import libcst.matchers as m  # noqa: PLC0415  (see _matchers)
+
+    return m.matches(call, _matchers()[1])  # type: ignore[arg-type]
 
 
 class _DeadRefs(cst.CSTVisitor):
@@ -323,3 +341,11 @@ class _Renamer(cst.CSTTransformer):
         self.edits += 1
         self.changed = True
         return updated_node.with_changes(value=NEW_CLASS)
+
+
+fixer = Fixer(
+    name=NAME,
+    summary="remove the legacy handler's dead queue/thread, rename SQLAlchemyLogHandler",
+    triggers=triggers,
+    fix=fix,
+)

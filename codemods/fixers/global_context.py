@@ -45,12 +45,11 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import GlobalScope
 
-from codemods._engine import FileState, Options, Pruned, word_pattern
-from codemods._legacy import Uses, collect, find_module_uses, find_uses
-from codemods._migration import migrate_names
+from codemods.engine import FileState, Fixer, Options, Pruned, word_pattern
+from codemods.names.legacy import Uses, collect, find_module_uses, find_uses
+from codemods.names.plan import migrate_names
 
 NAME = "global-context"
-SUMMARY = "replace _global_context and the context helpers with ContextVar bindings"
 
 CONTEXT_HELPERS = frozenset(
     {
@@ -74,10 +73,12 @@ _READ_METHODS = frozenset({"get", "items", "keys", "values"})
 
 
 def triggers(options: Options) -> tuple[str, ...]:
+    """The words without which a file cannot need this rule."""
     return (options.module_last, STATE)
 
 
 def fix(state: FileState) -> None:
+    """Apply the rule to one parsed file."""
     refs = _find_refs(state)
     if refs is not None:
         transformer = _Transformer(state, refs)
@@ -146,6 +147,10 @@ class _Transformer(Pruned, cst.CSTTransformer):
         self.state = state
         self.refs = refs
         self.depth = 0
+        self.classes = 0
+        self.functions: list[str | None] = []
+        """The enclosing functions: the name of a module-level one, None for others."""
+        self.startup = state.options.startup_functions
         self.skip: set[int] = set()
         self.consumed: set[int] = set()
         self.blocked: dict[int, str] = {}
@@ -174,11 +179,29 @@ class _Transformer(Pruned, cst.CSTTransformer):
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node.name.value if self.depth == 0 and not self.classes else None)
         self.depth += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         self.depth -= 1
+        self.functions.pop()
         return updated_node
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes += 1
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self.classes -= 1
+        return updated_node
+
+    def _at_startup(self) -> bool:
+        """Whether code here runs while the application starts: import time, or the body of a start-up function."""
+        if self.depth == 0:
+            return True
+        if self.depth != 1 or not self.functions or self.functions[-1] is None:
+            return False
+        module = self.state.info.module_name
+        return module is not None and f"{module}.{self.functions[-1]}" in self.startup
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.depth += 1
@@ -249,11 +272,12 @@ class _Transformer(Pruned, cst.CSTTransformer):
 
     def _plan_small(self, small: cst.BaseSmallStatement) -> _LinePlan | None:
         import_time = self.depth == 0
+        startup = self._at_startup()
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
             target = small.targets[0].target
             if isinstance(target, cst.Subscript) and self._state(target.value) and _single_index(target):
                 self.consumed.add(id(target.value))
-                return _LinePlan("static" if import_time else "bind", "item")
+                return _LinePlan("static" if startup else "bind", "item")
             if isinstance(target, cst.Attribute) and self._is(target, DEBUG_STATE):
                 self.consumed.add(id(target))
                 return _LinePlan("set_debug")
@@ -264,7 +288,7 @@ class _Transformer(Pruned, cst.CSTTransformer):
                 method = func.attr.value
                 if method == "update" and _update_args_ok(call):
                     self.consumed.add(id(func.value))
-                    return _LinePlan("static" if import_time else "bind", "update")
+                    return _LinePlan("static" if startup else "bind", "update")
                 if method in {"pop", "clear"} and not import_time:
                     positional = all(a.keyword is None and not a.star for a in call.args)
                     if method == "pop" and 1 <= len(call.args) <= 2 and positional:
@@ -275,7 +299,7 @@ class _Transformer(Pruned, cst.CSTTransformer):
                         return _LinePlan("clear")
                 if method in {"pop", "clear"} and import_time:
                     self.blocked[id(func.value)] = f"'.{method}()' at import time has no static equivalent"
-            if import_time and self._is(func, "bind_context"):
+            if startup and self._is(func, "bind_context"):
                 self.consumed.add(id(func))
                 return _LinePlan("static", "call")
         if isinstance(small, cst.Del) and not self.depth == 0:
@@ -499,3 +523,11 @@ def _update_to_bind(args: Sequence[cst.Arg]) -> list[cst.Arg]:
     if result:
         result[-1] = result[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return result
+
+
+fixer = Fixer(
+    name=NAME,
+    summary="replace _global_context and the context helpers with ContextVar bindings",
+    triggers=triggers,
+    fix=fix,
+)

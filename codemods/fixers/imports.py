@@ -34,22 +34,31 @@ state such as ``_global_context`` when the global-context rule did not run, help
 module merely imported), a module object used other than as ``module.name``, other strings
 naming the legacy module, and bindings whose meaning scope analysis cannot pin down.
 
-The machinery is ``codemods._migration`` (the global-context and debug-guard rules use it for
+The machinery is ``codemods.names.plan`` (the global-context and debug-guard rules use it for
 the names they own).
 """
 
 from __future__ import annotations
 
-from codemods._engine import FileState, Options
-from codemods._migration import IMPORTS_RULE, migrate_names
+from codemods.engine import FileState, Fixer, Options
+from codemods.names.plan import IMPORTS_RULE, migrate_names
 
 NAME = IMPORTS_RULE
-SUMMARY = "import newlog instead of the legacy module (names from compat.mapping)"
 
 
 def triggers(options: Options) -> tuple[str, ...]:
+    """The words without which a file cannot need this rule."""
     return (options.module_last,)
 
 
 def fix(state: FileState) -> None:
+    """Apply the rule to one parsed file."""
     migrate_names(state, NAME, lambda name: True)
+
+
+fixer = Fixer(
+    name=NAME,
+    summary="import newlog instead of the legacy module (names from compat.mapping)",
+    triggers=triggers,
+    fix=fix,
+)

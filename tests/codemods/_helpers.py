@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
-from codemods._engine import FileInfo, FixResult, Options, fix_source
+from codemods.engine import FileInfo, FixResult, Options
+from codemods.rewrite import fix_source
 from codemods.fixers import FIXERS
 from compat.mapping import LEGACY_MODULE
 
@@ -15,14 +16,21 @@ def run(
     *,
     path: str = "app/views.py",
     only: Sequence[str] = (),
-    exclude: Sequence[str] = (),
+    skip: Sequence[str] = (),
     module: str = LEGACY_MODULE,
     delete_legacy: bool = False,
 ) -> FixResult:
-    """Apply the rules (all of them, or ``only``, minus ``exclude``) to ``src`` as if it lived at ``path``."""
+    """Apply the rules (all of them, or ``only``, minus ``skip``) to ``src`` as if it lived at ``path``.
+
+    Runs twice, parsing statements as the rules read them and the whole file up front: both must agree.
+    """
     options = Options(module=module, delete_legacy=delete_legacy)
-    fixers = [f for name, f in FIXERS.items() if (not only or name in only) and name not in exclude]
-    return fix_source(src, FileInfo.for_path(path, options), fixers, options)
+    fixers = [f for name, f in FIXERS.items() if (not only or name in only) and name not in skip]
+    info = FileInfo.for_path(path, options)
+    result = fix_source(src, info, fixers, options)
+    whole = fix_source(src, info, fixers, options, lazy=False)
+    assert (result.source, result.findings) == (whole.source, whole.findings), "lazy and whole-file parsing differ"
+    return result
 
 
 def check_transformed(src: str, expected: str, **kwargs: object) -> list[str]:

@@ -17,6 +17,12 @@ LEGACY_IMPORT = b"from app.utils.structlog_config import configure_structlog, lo
 OLD_TIME = 1_000_000_000
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the test's folder, as a team runs the command from its project root (it decides first-party)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def write(path: Path, content: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode() if isinstance(content, str) else content)
@@ -51,7 +57,7 @@ def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     make_app(tmp_path)
     assert main([str(tmp_path), "--jobs", "1"]) == 1
     err = capsys.readouterr().err
-    assert "4 files changed" in err and "imports:" in err and "legacy-file: 1 edits in 1 files" in err
+    assert "4 files changed" in err and "imports:" in err and "legacy-file: 1 edit in 1 file" in err
     assert main([str(tmp_path), "--jobs", "1"]) == 0
     assert "0 files changed" in capsys.readouterr().err
 
@@ -172,19 +178,18 @@ def test_two_jobs_give_the_same_result_as_one(tmp_path: Path) -> None:
     assert snapshot(one) == snapshot(two)
 
 
-def test_only_and_exclude(tmp_path: Path) -> None:
+def test_only_and_skip(tmp_path: Path) -> None:
     source = (
-        b"from app.utils.structlog_config import _global_context, log_info\n\n"
-        b"def f():\n    _global_context['a'] = 1\n"
+        b"from app.utils.structlog_config import _global_context, log_info\n\ndef f():\n    _global_context['a'] = 1\n"
     )
     path = write(tmp_path / "mod.py", source)
     assert main([str(path), "--only", "imports", "--jobs", "1"]) == 1
     assert path.read_bytes() == (
-        b"from newlog import log_info\nfrom app.utils.structlog_config import _global_context\n\ndef f():\n"
+        b"from app.utils.structlog_config import _global_context\nfrom newlog import log_info\n\ndef f():\n"
         b"    _global_context['a'] = 1\n"
     )
     write(path, source)
-    assert main([str(path), "--exclude", "imports", "--exclude", "debug-guard", "--jobs", "1"]) == 1
+    assert main([str(path), "--skip", "imports", "--skip", "debug-guard", "--jobs", "1"]) == 1
     assert path.read_bytes() == (
         b"from app.utils.structlog_config import log_info\nfrom structlog.contextvars import bind_contextvars\n\n"
         b"def f():\n    bind_contextvars(a=1)\n"
@@ -202,7 +207,9 @@ def test_unknown_rule_is_a_usage_error_naming_the_valid_ones(capsys: pytest.Capt
 
 def test_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope"), "--jobs", "1"]) == 2
-    assert f"{tmp_path / 'nope'}:1:1: no such file or folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"error: {tmp_path / 'nope'}: no such file or folder\n" in err
+    assert ":1:1" not in err
 
 
 def test_module_option(tmp_path: Path) -> None:
@@ -214,7 +221,7 @@ def test_module_option(tmp_path: Path) -> None:
     )
     assert main([str(tmp_path), "--module", "myapp.logconf", "--jobs", "1"]) == 1
     assert b"compat.install(__name__)" in legacy.read_bytes()
-    assert user.read_bytes() == b"from newlog import log_info\nimport newlog\n\nnewlog.log_info('x')\n"
+    assert user.read_bytes() == b"import newlog\nfrom newlog import log_info\n\nnewlog.log_info('x')\n"
 
 
 @pytest.mark.parametrize("layout", ["root", "parent", "src-namespace"])
@@ -263,3 +270,99 @@ def test_pre_commit_hook_is_declared() -> None:
     assert "id: newlog-codemods" in hooks
     assert "entry: python -m codemods.apply --check" in hooks
     assert "language: python" in hooks and "types: [python]" in hooks
+
+
+def test_abbreviated_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([".", "--dif"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --dif" in capsys.readouterr().err
+
+
+def test_counts_use_plurals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "mod.py", b"from app.utils.structlog_config import log_info, nope\n")
+    assert main([str(tmp_path), "--check", "--jobs", "1"]) == 1
+    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    assert summary == (
+        "1 file would change (imports: 1 edit in 1 file); 1 finding to review; 0 errors; 1 file scanned, 1 examined"
+    )
+
+
+@pytest.mark.parametrize(
+    ("color", "coloured"),
+    [("always", True), ("never", False), ("auto", False)],  # auto: stdout is not a terminal
+)
+def test_color_of_the_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str], color: str, coloured: bool) -> None:
+    write(tmp_path / "mod.py", b"from app.utils.structlog_config import log_info\n\tlog_info('x')  \n"[:-16] + b"\n")
+    assert main([str(tmp_path), "--diff", "--color", color, "--jobs", "1"]) == 1
+    out = capsys.readouterr().out
+    assert ("\x1b[31m-from app.utils.structlog_config import log_info\x1b[0m\n" in out) is coloured
+    assert ("\x1b[32m+from newlog import log_info\x1b[0m\n" in out) is coloured
+    if not coloured:
+        assert "\x1b[" not in out and "-from app.utils.structlog_config import log_info\n" in out
+
+
+def test_a_module_that_no_file_imports_is_said_so_with_a_suggestion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "mod.py", LEGACY_IMPORT)
+    assert main([str(tmp_path), "--check", "--module", "app.utils.structlog_confg", "--jobs", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "imports app.utils.structlog_confg (--module), and none is that module: nothing to migrate" in err
+    assert "did you mean app.utils.structlog_config?" in err
+
+
+def test_the_default_module_on_a_migrated_project_says_nothing_special(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "mod.py", b"from newlog import log_info\n")
+    assert main([str(tmp_path), "--check", "--jobs", "1"]) == 0
+    assert "note:" not in capsys.readouterr().err
+
+
+LEGACY_FORMS = {
+    "plain.py": b"import app.utils.structlog_config\n",
+    "aliased.py": b"import app.utils.structlog_config as slc\n",
+    "parent.py": b"from app.utils import structlog_config as cfg\n",
+    "app/relative.py": b"from .utils.structlog_config import nothing_newlog_has\n",
+    "in_function.py": b"def f():\n    from app.utils.structlog_config import _private\n",
+    "fallback.py": b"try:\n    from app.utils import structlog_config\n"
+    b"except ImportError:\n    structlog_config = None\n",
+    "dynamic.py": b"import importlib\n\nmodule = importlib.import_module('app.utils.structlog_config')\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEGACY_FORMS))
+def test_delete_legacy_refuses_while_a_file_still_imports_the_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    files = make_app(tmp_path)
+    write(tmp_path / "app" / "stays" / "__init__.py", b"")
+    importer = write(tmp_path / name, LEGACY_FORMS[name])
+    assert main([str(tmp_path), "--delete-legacy", "--skip", "imports", "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert files["legacy"].exists()
+    assert f"{files['legacy']}: not deleted: " in err
+    line = LEGACY_FORMS[name].split(b"structlog_config")[0].count(b"\n") + 1
+    assert f"  {importer}:{line}: imports app.utils.structlog_config\n" in err
+
+
+def test_delete_legacy_deletes_once_the_whole_project_is_migrated_in_the_same_run(tmp_path: Path) -> None:
+    files = make_app(tmp_path)
+    assert main([str(tmp_path), "--check", "--delete-legacy", "--jobs", "1"]) == 1
+    assert files["legacy"].exists()
+    assert main([str(tmp_path), "--delete-legacy", "--jobs", "1"]) == 1
+    assert not files["legacy"].exists()
+    assert b"structlog_config" not in files["views"].read_bytes()
+
+
+def test_quiet_prints_findings_errors_and_the_summary_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "mod.py", b"from app.utils.structlog_config import log_info, nope\n")
+    assert main([str(tmp_path), "--check", "--quiet", "--jobs", "1"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith(
+        "mod.py:1: 'nope' is not part of the legacy API newlog replaces; "
+        "left importing it from app.utils.structlog_config [imports]"
+    )
+    assert lines[1].startswith("1 file would change")

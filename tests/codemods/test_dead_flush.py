@@ -119,12 +119,7 @@ def test_inline_thread_and_emptied_method() -> None:
         "\n"
         "    def _flush_logs(self):\n"
         "        self.batch_buffer.clear()\n",
-        "class Handler:\n"
-        "    def __init__(self):\n"
-        "        pass\n"
-        "\n"
-        "    def close(self):\n"
-        "        pass\n",
+        "class Handler:\n    def __init__(self):\n        pass\n\n    def close(self):\n        pass\n",
     )
 
 
@@ -137,10 +132,7 @@ def test_guard_with_side_effects_keeps_its_test() -> None:
         "\n"
         "    def _flush_logs(self):\n"
         "        self.batch_buffer = []\n",
-        "class Handler:\n"
-        "    def close(self):\n"
-        "        if self.stop_requested():\n"
-        "            pass\n",
+        "class Handler:\n    def close(self):\n        if self.stop_requested():\n            pass\n",
     )
 
 
@@ -239,9 +231,7 @@ def test_a_class_whose_queue_is_fed_is_not_dead_code() -> None:
         "        while True:\n"
         "            write(self.log_queue.get())\n"
     )
-    assert findings == [
-        "6: the legacy queue is fed here, so its thread is not dead code; the class is left as is"
-    ]
+    assert findings == ["6: the legacy queue is fed here, so its thread is not dead code; the class is left as is"]
 
 
 def test_a_lone_log_queue_attribute_is_not_the_legacy_handler() -> None:

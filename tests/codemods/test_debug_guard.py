@@ -97,17 +97,14 @@ def test_module_attribute_guard() -> None:
         "if slc.should_log_debug():\n"
         "    slc.log_debug('ready')\n"
         "slc.set_debug_logging_enabled(enabled=True)\n",
-        "import newlog\n"
-        "\n"
-        "newlog.log_debug('ready')\n"
-        "newlog.set_debug_logging_enabled(enabled=True)\n",
+        "import newlog\n\nnewlog.log_debug('ready')\nnewlog.set_debug_logging_enabled(enabled=True)\n",
     )
 
 
 def test_only_this_rule_moves_only_the_debug_names() -> None:
     check_transformed(
         "from app.utils.structlog_config import is_debug_logging_enabled, log_info\n",
-        "from newlog import is_debug_logging_enabled\nfrom app.utils.structlog_config import log_info\n",
+        "from newlog import is_debug_logging_enabled\n\nfrom app.utils.structlog_config import log_info\n",
         only=["debug-guard"],
     )
 

@@ -73,6 +73,6 @@ def test_the_uses_are_rewritten_too(migrated_app: tuple[Path, int]) -> None:
         source = path.read_text(encoding="utf-8")
         names = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
         assert not names & legacy_names, (path, names & legacy_names)
-        assert "mock.patch(\"app.utils.structlog_config." not in source
+        assert 'mock.patch("app.utils.structlog_config.' not in source
     billing = (root / "app" / "services" / "billing.py").read_text(encoding="utf-8")
     assert 'set_static_context(service="billing")' in billing

@@ -54,7 +54,11 @@ def test_update_pop_del_clear() -> None:
         "    _global_context.pop('tenant', None)\n"
         "    del _global_context['plan'], _global_context['source']\n"
         "    _global_context.clear()\n",
-        "from structlog.contextvars import bind_contextvars, clear_contextvars, unbind_contextvars\n"
+        "from structlog.contextvars import (\n"
+        "    bind_contextvars,\n"
+        "    clear_contextvars,\n"
+        "    unbind_contextvars,\n"
+        ")\n"
         "\n"
         "def handle(extra, pairs):\n"
         "    bind_contextvars(tenant='t1', plan='pro')\n"
@@ -139,10 +143,7 @@ def test_class_body_runs_at_import_time() -> None:
         "\n"
         "class Settings:\n"
         "    _global_context['component'] = 'settings'\n",
-        "from newlog import set_static_context\n"
-        "\n"
-        "class Settings:\n"
-        "    set_static_context(component='settings')\n",
+        "from newlog import set_static_context\n\nclass Settings:\n    set_static_context(component='settings')\n",
     )
 
 
@@ -155,7 +156,7 @@ def test_context_helpers_follow_the_mapping() -> None:
         "    clear_context()\n"
         "    return inside\n",
         "def scoped():\n"
-        "    from newlog import log_context, get_context, clear_context\n"
+        "    from newlog import clear_context, get_context, log_context\n"
         "    with log_context(operation='demo'):\n"
         "        inside = get_context()\n"
         "    clear_context()\n"
@@ -175,7 +176,11 @@ def test_module_attribute_forms() -> None:
         "        slc._debug_logging_enabled = False\n"
         "    slc.log_info('x', context=slc._global_context.copy())\n",
         "import newlog\n"
-        "from newlog import is_debug_logging_enabled, set_debug_logging_enabled, set_static_context\n"
+        "from newlog import (\n"
+        "    is_debug_logging_enabled,\n"
+        "    set_debug_logging_enabled,\n"
+        "    set_static_context,\n"
+        ")\n"
         "from structlog.contextvars import bind_contextvars, get_contextvars\n"
         "\n"
         "set_static_context(service='api')\n"
@@ -215,8 +220,9 @@ def test_a_use_left_as_is_keeps_the_import() -> None:
         "def leak(render):\n"
         "    _global_context['a'] = 1\n"
         "    render(_global_context)\n",
-        "from app.utils.structlog_config import _global_context\n"
         "from structlog.contextvars import bind_contextvars\n"
+        "\n"
+        "from app.utils.structlog_config import _global_context\n"
         "\n"
         "def leak(render):\n"
         "    bind_contextvars(a=1)\n"
@@ -265,6 +271,7 @@ def test_only_this_rule_moves_only_its_names() -> None:
         "    bind_context(a=1)\n"
         "    log_info('x')\n",
         "from newlog import bind_context\n"
+        "\n"
         "from app.utils.structlog_config import log_info\n"
         "\n"
         "def view():\n"
@@ -302,7 +309,7 @@ def test_legacy_file_itself_when_the_stub_rule_is_excluded() -> None:
         "    event_dict.update(_global_context)\n"
         "    return event_dict\n",
         path="app/utils/structlog_config.py",
-        exclude=["legacy-file"],
+        skip=["legacy-file"],
     )
     assert findings == ["11: _global_context passed as an argument; left as is"]
 

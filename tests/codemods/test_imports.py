@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.codemods._helpers import check_noop, check_transformed
+from tests.codemods._helpers import check_noop, check_transformed, run
 
 
 def test_one_name() -> None:
@@ -15,7 +15,7 @@ def test_one_name() -> None:
 def test_many_names_on_one_line() -> None:
     check_transformed(
         "from app.utils.structlog_config import log_error, log_info, get_api_logger\n",
-        "from newlog import log_error, log_info, get_api_logger\n",
+        "from newlog import get_api_logger, log_error, log_info\n",  # in isort's order
     )
 
 
@@ -26,11 +26,7 @@ def test_parenthesised_import_keeps_its_comments() -> None:
         "    get_system_logger,\n"
         "    log_info,  # the helper\n"
         ")\n",
-        "from newlog import (  # logging\n"
-        "    # loggers\n"
-        "    get_system_logger,\n"
-        "    log_info,  # the helper\n"
-        ")\n",
+        "from newlog import (  # logging\n    # loggers\n    get_system_logger,\n    log_info,  # the helper\n)\n",
     )
 
 
@@ -39,9 +35,7 @@ def test_aliased_names_keep_their_alias() -> None:
         "from app.utils.structlog_config import log_warning as warn, configure_structlog as setup\n"
         "warn('x')\n"
         "setup(app)\n",
-        "from newlog import log_warning as warn, init_app as setup\n"
-        "warn('x')\n"
-        "setup(app)\n",
+        "from newlog import log_warning as warn, init_app as setup\nwarn('x')\nsetup(app)\n",
     )
 
 
@@ -68,10 +62,7 @@ def test_renamed_name_keeps_the_old_local_name_when_the_new_one_is_taken() -> No
         "\n"
         "def init_app(app):\n"
         "    configure_structlog(app)\n",
-        "from newlog import init_app as configure_structlog\n"
-        "\n"
-        "def init_app(app):\n"
-        "    configure_structlog(app)\n",
+        "from newlog import init_app as configure_structlog\n\ndef init_app(app):\n    configure_structlog(app)\n",
     )
 
 
@@ -130,10 +121,7 @@ def test_plain_import_and_fully_qualified_uses() -> None:
         "\n"
         "db_logger = app.utils.structlog_config.get_db_logger()\n"
         "config = app.utils.structlog_config.structlog_config\n",
-        "import newlog\n"
-        "\n"
-        "db_logger = newlog.get_db_logger()\n"
-        "config = newlog.log_config\n",
+        "import newlog\n\ndb_logger = newlog.get_db_logger()\nconfig = newlog.log_config\n",
     )
 
 
@@ -145,24 +133,14 @@ def test_plain_import_leaves_a_local_app_alone() -> None:
         "\n"
         "def create(app):\n"
         "    app.utils.structlog_config.log_info('y')\n",
-        "import newlog\n"
-        "\n"
-        "newlog.log_info('x')\n"
-        "\n"
-        "def create(app):\n"
-        "    app.utils.structlog_config.log_info('y')\n",
+        "import newlog\n\nnewlog.log_info('x')\n\ndef create(app):\n    app.utils.structlog_config.log_info('y')\n",
     )
 
 
 def test_plain_import_keeps_the_package_when_other_parts_of_it_are_used() -> None:
     check_transformed(
-        "import app.utils.structlog_config\n"
-        "\n"
-        "app.utils.structlog_config.log_info(app.utils.VERSION)\n",
-        "import app.utils\n"
-        "import newlog\n"
-        "\n"
-        "newlog.log_info(app.utils.VERSION)\n",
+        "import app.utils.structlog_config\n\napp.utils.structlog_config.log_info(app.utils.VERSION)\n",
+        "import newlog\n\nimport app.utils\n\nnewlog.log_info(app.utils.VERSION)\n",
     )
 
 
@@ -173,8 +151,9 @@ def test_module_from_its_package() -> None:
         "def view():\n"
         "    structlog_config.log_error('boom', module='api')\n"
         "    return helpers.ok()\n",
-        "from app.utils import helpers\n"
         "import newlog\n"
+        "\n"
+        "from app.utils import helpers\n"
         "\n"
         "def view():\n"
         "    newlog.log_error('boom', module='api')\n"
@@ -191,8 +170,7 @@ def test_relative_imports_are_resolved_against_the_package() -> None:
     check_transformed(
         "from ..utils.structlog_config import bind_request_context, get_auth_logger\n"
         "from ..utils.structlog_config import log_warning as warn\n",
-        "from newlog import bind_request_context, get_auth_logger\n"
-        "from newlog import log_warning as warn\n",
+        "from newlog import bind_request_context, get_auth_logger\nfrom newlog import log_warning as warn\n",
         path="app/auth/routes.py",
     )
     check_transformed(
@@ -240,7 +218,8 @@ def test_try_except_import_error_fallback() -> None:
         "\n"
         "configure_structlog(app)\n",
         "try:\n"
-        "    from newlog import log_info, init_app as configure_structlog\n"
+        "    from newlog import init_app as configure_structlog\n"
+        "    from newlog import log_info\n"
         "except ImportError:  # outside the app\n"
         "    def log_info(message, **kwargs):\n"
         "        print(message)\n"
@@ -288,7 +267,8 @@ def test_package_reexport_listed_in_all_keeps_the_public_name() -> None:
         "from .structlog_config import configure_structlog, log_info\n"
         "\n"
         '__all__ = ["configure_structlog", "log_info"]\n',
-        "from newlog import init_app as configure_structlog, log_info\n"
+        "from newlog import init_app as configure_structlog\n"
+        "from newlog import log_info\n"
         "\n"
         '__all__ = ["configure_structlog", "log_info"]\n',
         path="app/utils/__init__.py",
@@ -301,7 +281,8 @@ def test_package_init_without_all_keeps_names_it_does_not_use_itself() -> None:
         "\n"
         "def create_app(app):\n"
         "    configure_structlog(app)\n",
-        "from newlog import init_app, get_context, log_context as with_log_context\n"
+        "from newlog import get_context, init_app\n"
+        "from newlog import log_context as with_log_context\n"
         "\n"
         "def create_app(app):\n"
         "    init_app(app)\n",
@@ -318,7 +299,7 @@ def test_star_import_becomes_the_names_used() -> None:
         "def run(app):\n"
         "    configure_structlog(app)\n"
         "    log_info('done')\n",
-        "from newlog import get_sync_logger, init_app, log_info  # noqa: F403\n"
+        "from newlog import get_sync_logger, init_app, log_info\n"  # no star import left to silence
         "\n"
         "sync_logger = get_sync_logger()\n"
         "\n"
@@ -353,9 +334,7 @@ def test_dotted_path_strings_follow_the_mapping() -> None:
         "with mock.patch('app.utils.structlog_config.log_info') as fake:\n"
         "    pass\n"
         'patcher = mock.patch("app.utils.structlog_config.configure_structlog")\n',
-        "with mock.patch('newlog.log_info') as fake:\n"
-        "    pass\n"
-        'patcher = mock.patch("newlog.init_app")\n',
+        "with mock.patch('newlog.log_info') as fake:\n    pass\npatcher = mock.patch(\"newlog.init_app\")\n",
     )
 
 
@@ -370,16 +349,14 @@ def test_converted_names_join_an_existing_newlog_import() -> None:
         "from app.utils.structlog_config import log_info, get_context\n"
         "\n"
         "log_info('x')\n",
-        "from newlog import log_context, log_info, get_context\n"
-        "\n"
-        "log_info('x')\n",
+        "from newlog import get_context, log_context, log_info\n\nlog_info('x')\n",
     )
 
 
 def test_name_without_newlog_equivalent_is_reported_and_kept() -> None:
     findings = check_transformed(
         "from app.utils.structlog_config import UnifiedLog, log_info\n",
-        "from newlog import log_info\nfrom app.utils.structlog_config import UnifiedLog\n",
+        "from newlog import log_info\n\nfrom app.utils.structlog_config import UnifiedLog\n",
     )
     assert findings == [
         "1: 'UnifiedLog' is not part of the legacy API newlog replaces; "
@@ -401,7 +378,7 @@ def test_global_context_without_its_rule_is_reported_and_kept() -> None:
 def test_module_used_as_a_value_is_reported_and_kept() -> None:
     findings = check_transformed(
         "import app.utils.structlog_config as slc\n\nslc.log_info('x')\nregister(slc)\n",
-        "import app.utils.structlog_config as slc\nimport newlog\n\nnewlog.log_info('x')\nregister(slc)\n",
+        "import newlog\n\nimport app.utils.structlog_config as slc\n\nnewlog.log_info('x')\nregister(slc)\n",
     )
     assert findings == [
         "4: 'slc' (the module app.utils.structlog_config) is used other than as 'module.name'; left importing it"
@@ -427,7 +404,7 @@ def test_semicolon_separated_statements() -> None:
 def test_module_alias_among_other_imports() -> None:
     check_transformed(
         "import os, app.utils.structlog_config as slc\n\nslc.log_info(os.sep)\n",
-        "import os\nimport newlog\n\nnewlog.log_info(os.sep)\n",
+        "import os\n\nimport newlog\n\nnewlog.log_info(os.sep)\n",
     )
 
 
@@ -436,7 +413,7 @@ def test_another_legacy_module_path() -> None:
         "from myapp.logconf import configure_structlog\n"
         "from app.utils.structlog_config import log_info\n\n"
         "configure_structlog(app)\n",
-        "from newlog import init_app\nfrom app.utils.structlog_config import log_info\n\ninit_app(app)\n",
+        "from newlog import init_app\n\nfrom app.utils.structlog_config import log_info\n\ninit_app(app)\n",
         module="myapp.logconf",
     )
 
@@ -445,3 +422,17 @@ def test_unrelated_files_are_left_alone() -> None:
     check_noop('"""Mentions app.utils.structlog_config in prose only."""\nimport structlog\n')
     check_noop("from app.utils import log_info\n\nlog_info('re-exported names stay as they are')\n")
     check_noop("structlog_config = {}\nstructlog_config['a'] = 1\n")
+
+
+def test_an_import_statement_rewritten_for_two_rules_counts_once() -> None:
+    result = run(
+        "from app.utils.structlog_config import LogContext, log_info\n\nwith LogContext(job=1):\n    log_info('x')\n"
+    )
+    assert result.source == "from newlog import log_context, log_info\n\nwith log_context(job=1):\n    log_info('x')\n"
+    assert {rule: n for rule, n in result.counts.items() if n} == {"global-context": 2}  # the use, the statement
+
+
+def test_a_module_import_with_no_use_is_left_to_the_imports_rule() -> None:
+    source = "import app.utils.structlog_config as slc\n"
+    assert run(source, only=["global-context", "debug-guard"]).source is None
+    assert run(source).source == "import newlog\n"

@@ -1,9 +1,11 @@
-"""Import bookkeeping shared by the rules: build, merge, add and drop import names.
+"""Import statements: build them, drop names from them, find where a new one goes.
 
-These do what libcst's ``AddImportsVisitor`` / ``RemoveImportsVisitor`` do, but on the
-top-level statements the rules touched only (those visitors walk, and need scope
-metadata for, the whole module), and they keep the formatting of the statements
-they edit: parentheses, trailing commas and the comments between names.
+Custom code where libcst's ``RemoveImportsVisitor`` would do the job: that visitor needs scope
+and qualified-name metadata for the whole module, which costs more than parsing it
+(``benchmarks/bench_codemods.py`` prints the figure) and which the engine avoids by reading only
+the statements that mention a name; and, a formatting case, dropping a name must keep the
+statement's parentheses, trailing comma and the comments between the other names
+(``select_aliases``). Where new lines go is ``codemods.names.placement``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections.abc import Iterable, Sequence
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import FileState, Pruned, word_pattern
-from codemods._legacy import reexported
+from codemods.engine import FileState, Pruned, word_pattern
+from codemods.names.legacy import reexported
 
 AliasSpec = tuple[str, "str | None"]
 """``(name, asname)`` of one imported name."""
@@ -30,6 +32,7 @@ def dotted_expr(dotted: str) -> cst.Name | cst.Attribute:
 
 
 def make_alias(name: str, asname: str | None) -> cst.ImportAlias:
+    """``name as asname`` (or ``name``) as an import alias node."""
     return cst.ImportAlias(
         name=dotted_expr(name),
         asname=cst.AsName(name=cst.Name(asname)) if asname else None,
@@ -37,12 +40,14 @@ def make_alias(name: str, asname: str | None) -> cst.ImportAlias:
 
 
 def alias_spec(alias: cst.ImportAlias) -> AliasSpec:
+    """``(name, asname)`` of an import alias node."""
     name = get_full_name_for_node(alias.name) or ""
     asname = get_full_name_for_node(alias.asname.name) if alias.asname else None
     return name, asname
 
 
 def local_name(alias: cst.ImportAlias) -> str:
+    """The name an import alias binds in the importing module."""
     name, asname = alias_spec(alias)
     return asname or name.partition(".")[0]
 
@@ -66,48 +71,11 @@ def select_aliases(
     return result
 
 
-def append_aliases(node: cst.ImportFrom, specs: Iterable[AliasSpec]) -> cst.ImportFrom:
-    """Add names to ``from x import ...`` in its own style; names already there are skipped."""
-    assert not isinstance(node.names, cst.ImportStar)
-    names = list(node.names)
-    present = {alias_spec(alias) for alias in names}
-    new = [spec for spec in dict.fromkeys(specs) if spec not in present]
-    if not new:
-        return node
-    if len(names) >= 2 and isinstance(names[-2].comma, cst.Comma):
-        separator = names[-2].comma
-    elif node.lpar is not None and isinstance(node.lpar.whitespace_after, cst.ParenthesizedWhitespace):
-        separator = cst.Comma(whitespace_after=node.lpar.whitespace_after)
-    else:
-        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    trailing = names[-1].comma
-    names[-1] = names[-1].with_changes(comma=separator)
-    for spec in new:
-        names.append(make_alias(*spec).with_changes(comma=separator))
-    names[-1] = names[-1].with_changes(comma=trailing)
-    return node.with_changes(names=names)
-
-
 def from_import_line(module: str, specs: Sequence[AliasSpec]) -> cst.SimpleStatementLine:
+    """A new ``from module import names`` line."""
     return cst.SimpleStatementLine(
         body=[cst.ImportFrom(module=dotted_expr(module), names=[make_alias(*spec) for spec in specs])]
     )
-
-
-def is_from_import_of(stmt: cst.BaseStatement, module: str) -> cst.ImportFrom | None:
-    """The ``from module import names`` (not star, not relative) a top-level line consists of, if any."""
-    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-        return None
-    small = stmt.body[0]
-    if (
-        isinstance(small, cst.ImportFrom)
-        and not small.relative
-        and not isinstance(small.names, cst.ImportStar)
-        and small.module is not None
-        and get_full_name_for_node(small.module) == module
-    ):
-        return small
-    return None
 
 
 def has_comments(node: cst.CSTNode) -> bool:
@@ -118,6 +86,8 @@ def has_comments(node: cst.CSTNode) -> bool:
 
 
 class _CommentFinder(cst.CSTVisitor):
+    # a visitor, not ``libcst.matchers.findall``: importing the matchers costs as much CPU as the
+    # rest of libcst, and this runs on most files
     found = False
 
     def visit_Comment(self, node: cst.Comment) -> bool:
@@ -126,6 +96,7 @@ class _CommentFinder(cst.CSTVisitor):
 
 
 def is_import_line(stmt: cst.BaseStatement) -> bool:
+    """A line of import statements only (``import a; from b import c`` too)."""
     return isinstance(stmt, cst.SimpleStatementLine) and all(
         isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body
     )
@@ -171,21 +142,6 @@ def _without_leading_blank_lines(stmt: cst.BaseStatement) -> cst.BaseStatement:
 
 
 # -- adding and dropping names at the end of a run ----------------------------------------------------
-
-
-def add_from_import(state: FileState, module: str, specs: Sequence[AliasSpec]) -> None:
-    """Merge ``specs`` into the first top-level ``from module import ...``, or add that line."""
-    for i, stmt in enumerate(state.body):
-        node = is_from_import_of(stmt, module)
-        if node is None:
-            continue
-        merged = append_aliases(node, specs)
-        if merged is not node:
-            assert isinstance(stmt, cst.SimpleStatementLine)
-            state.apply({i: stmt.with_changes(body=[merged])})
-        return
-    index = insertion_index(state.body)
-    state.set_body([*state.body[:index], from_import_line(module, specs), *state.body[index:]])
 
 
 class _NameCounter(Pruned, cst.CSTVisitor):
@@ -293,6 +249,3 @@ def drop_unused(state: FileState, names: Iterable[str]) -> None:
         else:
             replacements[i] = result
     state.apply(replacements)  # type: ignore[arg-type]
-
-
-

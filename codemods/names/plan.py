@@ -12,29 +12,28 @@ original order, whatever subset of the rules runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import FileState, Pruned, word_pattern
-from codemods._imports import (
+from codemods.engine import IMPORT_LINE, FileState, Pruned, line_in, word_pattern
+from codemods.names.placement import Style, clean_comment, is_import_line, place
+from codemods.names.statements import (
     AliasSpec,
     _NameCounter,
-    add_from_import,
     alias_spec,
-    append_aliases,
     dotted_expr,
     drop_unused,
-    has_comments,
-    is_from_import_of,
+    from_import_line,
+    insertion_index,
     local_name,
     make_alias,
     select_aliases,
     unused_names,
 )
-from codemods._legacy import (
+from codemods.names.legacy import (
     LegacyImports,
     ModuleBinding,
     NameBinding,
@@ -63,6 +62,8 @@ class ModuleStatus:
 
     converted: int = 0
     left: int = 0
+    rules: list[str] = field(default_factory=list)
+    """The rules that converted uses of it."""
 
 
 @dataclass
@@ -75,9 +76,16 @@ class Migration:
     """Module binding key (local name, or dotted chain of a plain import) -> status."""
     stars: list[AliasSpec] | None | bool = False
     """Explicit names for ``from L import *``; None for ``from newlog import *``; False: undecided."""
+    rules: list[str] = field(default_factory=list)
+    """The rules that took part, in the order they ran (an import statement's edit counts for the first)."""
+
+    def first(self, rules: set[str]) -> str:
+        """The earliest of ``rules`` to run."""
+        return min(rules, key=lambda rule: self.rules.index(rule) if rule in self.rules else len(self.rules))
 
 
 def migration(state: FileState) -> Migration:
+    """The decisions the rules recorded for this file (created on first use)."""
     if state.migration is None:
         state.migration = Migration()
     return state.migration  # type: ignore[return-value]
@@ -103,6 +111,8 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
     """Move the legacy names accepted by ``selected`` to newlog (uses now, imports in ``finish``)."""
     found = collect(state)
     everything = rule == IMPORTS_RULE
+    if rule not in migration(state).rules:
+        migration(state).rules.append(rule)
     plan = _Plan()
     _plan_names(state, rule, found, selected, plan)
     keys = _plan_modules(state, rule, found, plan)
@@ -120,6 +130,7 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
     pattern = re.compile("|".join(patterns))
     hot = state.hot(pattern)
     uses = _UsesTransformer(state, rule, selected, plan)
+    before = {i: (state.body[i], state.lines[i]) for i in hot}  # findings point into the statements as read
     if hot:
         state.transform(hot, uses, pattern)
     state.counts[rule] += uses.edits
@@ -127,6 +138,8 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
     for key in keys:
         status = statuses.setdefault(key, ModuleStatus())
         status.converted += uses.converted.get(key, 0)
+        if uses.converted.get(key, 0):
+            status.rules.append(rule)
         if not everything:
             status.left = _count(state, re.compile(rf"(?<![\w.]){_chain(key)}(?!\w)"), found.pure_indices)
             continue
@@ -138,7 +151,8 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
         ]
         status.left = len(left)
         for index, node, _key in left:
-            state.report(rule, index, node, _unconverted_message(state, key, node))
+            line = line_in(*before[index], node) if index in before else None
+            state.report(rule, index, node, _unconverted_message(state, key, node), line=line)
 
 
 def _chain(dotted: str) -> str:
@@ -225,9 +239,7 @@ def _plan_modules(state: FileState, rule: str, found: LegacyImports, plan: _Plan
         if uses is None or _newlog_taken(state, found):
             if rule == IMPORTS_RULE:
                 for b in bindings:
-                    state.report(
-                        rule, b.index, b.alias, f"cannot tell what '{key}' refers to at every use; left as is"
-                    )
+                    state.report(rule, b.index, b.alias, f"cannot tell what '{key}' refers to at every use; left as is")
             continue
         planned.append(key)
         if uses.name is not None:
@@ -432,20 +444,147 @@ class _UsesTransformer(Pruned, cst.CSTTransformer):
 
 
 def finish(state: FileState) -> None:
-    """Rewrite the legacy imports as the rules decided, drop what they made unused, add what they need."""
+    """Rewrite the legacy imports as the rules decided, drop what they made unused, add what they need,
+    and put the import lines written where isort would (``codemods.names.placement``)."""
     unused = unused_names(state, state.released) if state.released else set()
+    ours: set[int] = set()
     if state.migration is not None or unused:
         found = collect(state)
         if found:
             rewriter = _ImportRewriter(state, migration(state), found, unused)
-            state.transform(sorted(found.indices), rewriter, word_pattern([state.options.module_last]))
+            replaced = state.transform(sorted(found.indices), rewriter, word_pattern([state.options.module_last]))
+            _hand_over_leading_lines(state, replaced, rewriter.removed_top, rewriter.produced_lines)
             for rule, n in rewriter.edits.items():
                 state.counts[rule] += n
-            _merge_into_existing(state, rewriter.produced)
+            ours |= rewriter.produced_lines
     if unused:
         drop_unused(state, unused)
     for module in sorted(state.wanted_imports):
-        add_from_import(state, module, [(name, None) for name in sorted(state.wanted_imports[module])])
+        line = from_import_line(module, [(name, None) for name in sorted(state.wanted_imports[module])])
+        state.insert(insertion_index(state.body), [line])
+        ours.add(id(line))
+    if ours:
+        _place(state, ours)
+
+
+def _place(state: FileState, ours: set[int]) -> None:
+    """Move our import lines into place, at the top level and in the blocks that hold some."""
+    info = state.info
+    style = Style(first_party=info.first_party, line_length=info.line_length, indent=state.module.default_indent)
+    _place_top_level(state, ours, style)
+    # our lines inside a block are new, so their top-level statement is too
+    nested = [i for i in state.edited() if not isinstance(state.body[i], cst.SimpleStatementLine)]
+    if nested:
+        state.transform(nested, _BlockPlacer(ours, style))
+
+
+def _place_top_level(state: FileState, ours: set[int], style: Style) -> None:
+    """Place our top-level import lines: only their import blocks are read (the file is parsed lazily)."""
+    mine = [i for i in range(len(state.body)) if _IMPORT_TEXT.match(state.text(i)) and id(state.body[i]) in ours]
+    replacements: dict[int, list[cst.BaseStatement]] = {}
+    end = -1
+    for index in mine:
+        if index <= end:
+            continue
+        start = index
+        while start > 0 and _IMPORT_TEXT.match(state.text(start - 1)) and is_import_line(state.body[start - 1]):
+            start -= 1
+        end = index
+        while (
+            end + 1 < len(state.body)
+            and _IMPORT_TEXT.match(state.text(end + 1))
+            and is_import_line(state.body[end + 1])
+        ):
+            end += 1
+        block = state.body[start : end + 1]
+        placed = place(block, ours, style)
+        if len(placed) == len(block) and all(a is b for a, b in zip(placed, block)):
+            continue
+        replacements[start] = placed
+        for i in range(start + 1, end + 1):
+            replacements[i] = []
+    state.apply(replacements)
+
+
+_IMPORT_TEXT = re.compile(r"(?:[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n))*(?:from|import)\b")
+"""The text of a top-level statement that may be an import line (blank and comment lines first)."""
+
+
+class _BlockPlacer(cst.CSTTransformer):
+    """Places our import lines inside functions, classes, ``try`` and ``if`` blocks."""
+
+    def __init__(self, ours: set[int], style: Style) -> None:
+        self.ours = ours
+        self.style = style
+        self.changed = False
+        self.index = 0
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return True
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        # the visit made new objects of the statements: ours are known by their original ids
+        mine = {id(new) for old, new in zip(original_node.body, updated_node.body) if id(old) in self.ours}
+        if not mine:
+            return updated_node
+        body = place(updated_node.body, mine, self.style)
+        if all(a is b for a, b in zip(body, updated_node.body)):
+            return updated_node
+        self.changed = True
+        return updated_node.with_changes(body=body)
+
+
+def _hand_over_leading_lines(
+    state: FileState, replaced: Mapping[int, object], removed: Mapping[int, list[cst.EmptyLine]], ours: set[int]
+) -> None:
+    """A removed top-level import gives its blank lines (and comments not about the legacy module) to the next line.
+
+    ``replaced`` is what ``FileState.transform`` replaced, by the index the statements had before.
+    """
+    position = 0
+    pending: list[cst.EmptyLine] = []
+    changes: dict[int, cst.BaseStatement] = {}
+    count_before = len(state.body) + sum(1 - _replacement_count(new) for new in replaced.values())
+    for i in range(count_before):
+        new = replaced.get(i)
+        count = 1 if new is None else _replacement_count(new)
+        if count == 0:
+            pending += removed.get(i, [])
+            continue
+        if pending and position < len(state.body):
+            target = changes.get(position, state.body[position])
+            changes[position] = _prepend_lines(target, pending)
+            if id(target) in ours:
+                ours.add(id(changes[position]))
+            pending = []
+        position += count
+    if changes:
+        state.apply(changes)
+
+
+def _replacement_count(new: object) -> int:
+    return 1 if isinstance(new, cst.CSTNode) else len(new)  # type: ignore[arg-type]
+
+
+def _kept_leading_lines(stmt: cst.BaseStatement, module: str) -> list[cst.EmptyLine]:
+    lines = list(getattr(stmt, "leading_lines", ()))
+    return [
+        line
+        for line in lines
+        if line.comment is None or clean_comment(line.comment.value, module, was_star=False) is not None
+    ]
+
+
+def _prepend_lines(stmt: cst.BaseStatement, lines: list[cst.EmptyLine]) -> cst.BaseStatement:
+    existing = list(getattr(stmt, "leading_lines", ()))
+    if any(line.comment is None for line in existing):
+        lines = [line for line in lines if line.comment is not None]
+    return stmt.with_changes(leading_lines=[*lines, *existing])
 
 
 class _ImportRewriter(Pruned, cst.CSTTransformer):
@@ -459,9 +598,15 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         self.modules = {id(b.alias): b for b in found.modules}
         self.stars = {id(s.node) for s in found.stars if s.module_level}
         self.depth = 0
-        self.newlog_at_top = any(_imports_newlog(stmt) for stmt in state.body)
+        self.newlog_at_top = any(_imports_newlog(state.body[i]) for i in state.hot(word_pattern([NEW_MODULE])))
         self.edits: dict[str, int] = {}
         self.produced: list[cst.ImportFrom] = []
+        self.produced_lines: set[int] = set()
+        """Ids of the import lines this rewrite wrote (placement moves them)."""
+        self.replaced: dict[int, int] = {}
+        """Id of a rewritten line -> how many lines replace it (0: removed)."""
+        self.removed_top: dict[int, list[cst.EmptyLine]] = {}
+        """Index of a removed top-level line -> the leading lines it leaves to the next one."""
         self.changed = False
         self.index = 0
 
@@ -472,9 +617,21 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
         self.depth -= 1
-        if not updated_node.body:
+        body = list(updated_node.body)
+        position = 0
+        pending: list[cst.EmptyLine] = []
+        for stmt in original_node.body:
+            count = self.replaced.get(id(stmt), 1)
+            if count == 0:
+                pending += _kept_leading_lines(stmt, self.state.options.module)
+                continue
+            if pending and position < len(body):
+                body[position] = _prepend_lines(body[position], pending)  # type: ignore[assignment]
+                pending = []
+            position += count
+        if not body:
             return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
-        return updated_node
+        return updated_node.with_changes(body=body)
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         return False
@@ -493,30 +650,69 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         self.changed = True
         if len(original_node.body) > 1:
             body = [piece for pieces in per_small for piece in pieces]
-            return updated_node.with_changes(body=body) if body else cst.RemovalSentinel.REMOVE
+            self.replaced[id(original_node)] = 1 if body else 0
+            if not body:
+                return self._remove(original_node)
+            return updated_node.with_changes(body=body)
         pieces = per_small[0]
+        self.replaced[id(original_node)] = len(pieces)
         if not pieces:
-            return cst.RemovalSentinel.REMOVE
-        trailing = updated_node.trailing_whitespace
+            return self._remove(original_node)
+        was_star = isinstance(original_node.body[0], cst.ImportFrom) and isinstance(
+            original_node.body[0].names, cst.ImportStar
+        )
+        trailing = _clean_trailing(updated_node.trailing_whitespace, self.state.options.module, was_star)
         noqa = trailing.comment is not None and "noqa" in trailing.comment.value
-        lines = [updated_node.with_changes(body=[pieces[0]])]
+        leading = _kept_leading_lines(updated_node, self.state.options.module)
+        lines = [
+            updated_node.with_changes(
+                body=[_clean_parenthesis(pieces[0], self.state.options.module)],
+                trailing_whitespace=trailing,
+                leading_lines=leading,
+            )
+        ]
         for piece in pieces[1:]:
             extra = cst.SimpleStatementLine(body=[piece])
             lines.append(extra.with_changes(trailing_whitespace=trailing) if noqa else extra)
+        for line in lines:
+            small = line.body[0]
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                self.produced_lines.add(id(line))
         return lines[0] if len(lines) == 1 else cst.FlattenSentinel(lines)
 
+    def _remove(self, line: cst.SimpleStatementLine) -> cst.RemovalSentinel:
+        if self.depth == 0:
+            self.removed_top[self.index] = _kept_leading_lines(line, self.state.options.module)
+        return cst.RemovalSentinel.REMOVE
+
     def _count(self, rule: str) -> None:
-        self.edits[rule] = self.edits.get(rule, 0) + 1
+        """Note that ``rule`` took part in rewriting the statement at hand (it counts once, see ``_rewrite``)."""
+        self.touching.add(rule)
 
     def _rewrite(self, small: cst.BaseSmallStatement) -> list[cst.BaseSmallStatement] | None:
+        self.touching: set[str] = set()
+        pieces: list[cst.BaseSmallStatement] | None = None
         if isinstance(small, cst.ImportFrom):
             if id(small) in self.stars:
-                return self._rewrite_star(small)
-            if not isinstance(small.names, cst.ImportStar):
-                return self._rewrite_from(small)
-        if isinstance(small, cst.Import):
-            return self._rewrite_import(small)
-        return None
+                pieces = self._rewrite_star(small)
+            elif not isinstance(small.names, cst.ImportStar):
+                pieces = self._rewrite_from(small)
+        elif isinstance(small, cst.Import):
+            pieces = self._rewrite_import(small)
+        if pieces is not None:
+            rule = self.plan.first(self.touching or {self.default_rule})
+            self.edits[rule] = self.edits.get(rule, 0) + 1
+        return pieces
+
+    def _still_needed(self, status: ModuleStatus, key: str) -> bool:
+        """Whether a module binding whose uses are all gone still needs ``import newlog``: some use became
+        ``newlog.<name>``, or it had no use at all (an import kept for what importing does)."""
+        return status.converted > 0 or not _used_in_original(self.state, key.partition(".")[0])
+
+    @property
+    def default_rule(self) -> str:
+        """The rule a statement edit counts for when no decision names one (a name another rule made unused)."""
+        return IMPORTS_RULE if IMPORTS_RULE in self.plan.rules else (self.plan.rules or [IMPORTS_RULE])[0]
 
     def _rewrite_star(self, node: cst.ImportFrom) -> list[cst.BaseSmallStatement] | None:
         specs = self.plan.stars
@@ -551,9 +747,11 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
                 continue
             if module is not None and (module.chain or module.local) in self.plan.modules:
                 status = self.plan.modules[module.chain or module.local]
-                if status.left == 0:
+                for rule in status.rules:
+                    self._count(rule)
+                if status.left == 0 and (status.converted or IMPORTS_RULE in self.plan.rules):
                     touched = True
-                    needs_newlog = True
+                    needs_newlog |= self._still_needed(status, module.chain or module.local)
                     continue
                 if status.converted:
                     touched = True
@@ -595,14 +793,18 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
                 kept.append((i, alias))
                 continue
             status = self.plan.modules[key]
-            needs_newlog |= status.left == 0 or status.converted > 0
+            for rule in status.rules:
+                self._count(rule)
+            if status.left == 0 and not status.converted and IMPORTS_RULE not in self.plan.rules:
+                kept.append((i, alias))
+                continue
+            needs_newlog |= status.converted > 0 or (status.left == 0 and self._still_needed(status, key or ""))
             if status.left:
                 kept.append((i, alias))
             elif module.chain is not None and other_root_uses(self.state, module):
                 extra.append(cst.Import(names=[cst.ImportAlias(name=dotted_expr(module.chain.rpartition(".")[0]))]))
         if len(kept) == len(node.names) and not needs_newlog:
             return None
-        self._count(IMPORTS_RULE)
         pieces: list[cst.BaseSmallStatement] = []
         if kept:
             pieces.append(node.with_changes(names=select_aliases(node.names, kept, False)))
@@ -622,6 +824,43 @@ class _ImportRewriter(Pruned, cst.CSTTransformer):
         return [cst.Import(names=[cst.ImportAlias(name=cst.Name(NEW_MODULE))])]
 
 
+def _clean_trailing(trailing: cst.TrailingWhitespace, module: str, was_star: bool) -> cst.TrailingWhitespace:
+    """The end of a rewritten import line, without a comment about the legacy module."""
+    if trailing.comment is None:
+        return trailing
+    comment = clean_comment(trailing.comment.value, module, was_star=was_star)
+    if comment is None:
+        return trailing.with_changes(whitespace=cst.SimpleWhitespace(""), comment=None)
+    return trailing.with_changes(comment=cst.Comment(comment))
+
+
+def _clean_parenthesis(small: cst.BaseSmallStatement, module: str) -> cst.BaseSmallStatement:
+    """``from newlog import (  # legacy logging module`` loses the comment about the legacy module."""
+    if not isinstance(small, cst.ImportFrom) or small.lpar is None:
+        return small
+    space = small.lpar.whitespace_after
+    if not isinstance(space, cst.ParenthesizedWhitespace) or space.first_line.comment is None:
+        return small
+    if not _module_changed(small, module):
+        return small
+    comment = clean_comment(space.first_line.comment.value, module, was_star=False)
+    first = space.first_line.with_changes(
+        whitespace=cst.SimpleWhitespace("") if comment is None else space.first_line.whitespace,
+        comment=None if comment is None else cst.Comment(comment),
+    )
+    return small.with_changes(lpar=small.lpar.with_changes(whitespace_after=space.with_changes(first_line=first)))
+
+
+def _module_changed(small: cst.ImportFrom, module: str) -> bool:
+    return small.module is not None and get_full_name_for_node(small.module) == NEW_MODULE
+
+
+def _used_in_original(state: FileState, local: str) -> bool:
+    """Whether the file as read used ``local.<attribute>`` outside its import lines."""
+    pattern = re.compile(rf"(?<![\w.]){re.escape(local)}\s*\.")
+    return any(pattern.search(line) and not IMPORT_LINE.match(line) for line in state.source.splitlines())
+
+
 def _as_name(alias: cst.ImportAlias, asname: str | None) -> cst.AsName | None:
     """The ``as`` part for ``asname``, keeping the original's spacing when it had one."""
     if asname is None:
@@ -638,31 +877,3 @@ def _imports_newlog(stmt: cst.BaseStatement) -> bool:
         isinstance(small, cst.Import) and any(a.asname is None and local_name(a) == NEW_MODULE for a in small.names)
         for small in stmt.body
     )
-
-
-def _merge_into_existing(state: FileState, produced: Sequence[cst.ImportFrom]) -> None:
-    """Fold converted top-level lines into a ``from newlog import ...`` the file had before the run."""
-    produced_ids = {id(node) for node in produced}
-    target = next(
-        (
-            i
-            for i, stmt in enumerate(state.body)
-            if id(stmt) in state.original_ids and is_from_import_of(stmt, NEW_MODULE) is not None
-        ),
-        None,
-    )
-    if target is None:
-        return
-    merged = state.body[target]
-    body: list[cst.BaseStatement] = []
-    for i, stmt in enumerate(state.body):
-        node = is_from_import_of(stmt, NEW_MODULE)
-        if i != target and node is not None and id(node) in produced_ids and not has_comments(stmt):
-            target_node = is_from_import_of(merged, NEW_MODULE)
-            assert target_node is not None and not isinstance(node.names, cst.ImportStar)
-            specs = [alias_spec(alias) for alias in node.names]
-            merged = merged.with_changes(body=[append_aliases(target_node, specs)])  # type: ignore[union-attr]
-            continue
-        body.append(stmt)
-    original = state.body[target]
-    state.set_body([merged if stmt is original else stmt for stmt in body])

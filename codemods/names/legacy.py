@@ -22,7 +22,7 @@ from typing import Union
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods._engine import IMPORT_LINE, FileInfo, FileState, Pruned, word_pattern
+from codemods.engine import IMPORT_LINE, FileInfo, FileState, Pruned, word_pattern
 
 ImportNode = Union[cst.Import, cst.ImportFrom]
 
@@ -73,6 +73,7 @@ class LegacyImports:
 
     @property
     def import_nodes(self) -> set[int]:
+        """Ids of every import statement that imports the legacy module."""
         return {id(b.node) for b in [*self.names, *self.modules, *self.stars]}
 
     def __bool__(self) -> bool:

@@ -1,0 +1,211 @@
+"""Run ``examine`` over many files in worker processes, hand each outcome to the parent in order.
+
+- Worker processes always do the parsing (``--jobs 1`` is one worker): a file that takes libcst
+  seconds to parse never keeps the parent from answering Ctrl-C or SIGTERM. Workers write
+  nothing (``codemods.rewrite``), so stopping them at any moment is safe.
+- The pool is started (``fork``: all workers at the first submit) before the progress display
+  starts its refresh thread, and only the parent draws: a child forked while another thread
+  holds the display's or a stream's lock would deadlock on it.
+- Workers die with the parent: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` where Linux has it, else a
+  watchdog thread in the worker that exits once the parent pid changes.
+- Ctrl-C / SIGTERM: the parent stops the workers, finishes the write in progress (a write is
+  never cut in half: the signal waits for it), and returns ``interrupted=True``.
+- Outcomes are handed over in the order the files were found, as soon as every earlier file
+  is done, so the output streams and is the same whatever ``--jobs`` is.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import concurrent.futures.process
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+from codemods.model import Job, Outcome
+
+_CHUNK = 8
+"""Files per task: small, so outcomes stream; large enough that task overhead stays invisible."""
+_POLL = 0.1
+"""Seconds between two looks at the pool: the parent reacts to signals at least this often."""
+_PR_SET_PDEATHSIG = 1
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM reached the parent."""
+
+
+@dataclass
+class RunResult:
+    """How a run ended: how many files were handed over, whether a signal stopped it, what broke it."""
+
+    done: int
+    interrupted: bool
+    failure: str | None = None
+    """Why the run could not go on (a worker process died), or None."""
+
+
+class Signals:
+    """SIGINT/SIGTERM raise ``Interrupted`` in the main thread, except inside ``critical()``, which they wait for."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.fired = False
+        self.pending: int | None = None
+        self.previous: dict[int, object] = {}
+
+    def __enter__(self) -> Signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.depth or self.fired:  # a second signal while stopping changes nothing
+            self.pending = None if self.fired else signum
+            return
+        self.fired = True
+        raise Interrupted(signum)
+
+    @contextmanager
+    def critical(self) -> Iterator[None]:
+        """A section no signal cuts short (a file write and its bookkeeping)."""
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        if not self.depth and self.pending is not None:
+            signum, self.pending = self.pending, None
+            self.fired = True
+            raise Interrupted(signum)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: exit when the parent dies (even by SIGKILL); leave Ctrl-C to the parent; load the rules."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="codemods-watchdog").start()
+    import codemods.rewrite  # noqa: F401, PLC0415  (libcst and the rules load now, while the parent searches)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _examine_all(jobs: Sequence[Job]) -> list[Outcome]:
+    # imported here, in the worker: the parent never loads libcst and the rules (see codemods.model)
+    from codemods.rewrite import examine  # noqa: PLC0415
+
+    return [examine(job) for job in jobs]
+
+
+def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """A started pool (every worker forked now, before any display thread exists)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
+    pool.submit(os.getpid)  # with fork, the first submit forks every worker, here and now
+    return pool
+
+
+def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Stop the workers now: they hold no file open for writing, so nothing is lost."""
+    # ``_processes`` is the executor's own table of worker processes; the public API can only
+    # wait for running tasks, and a libcst parse of a huge file can take many seconds.
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=1.0)
+
+
+def run(
+    jobs: Sequence[Job] | Callable[[], Sequence[Job]],
+    workers: int,
+    handle: Callable[[Outcome], None],
+    *,
+    total: int | None = None,
+    on_started: Callable[[], None] = lambda: None,
+    on_progress: Callable[[int], None] = lambda n: None,
+    signals: Signals | None = None,
+) -> RunResult:
+    """Examine ``jobs`` in ``workers`` processes; call ``handle`` on each outcome, in order, in this process.
+
+    ``jobs`` may be a function that makes them: it is called once the pool and the display are up
+    (so what it takes to prepare them does not delay the first output); ``total`` is then their
+    number. ``on_started`` runs once the pool is up (start a display there), ``on_progress(n)``
+    each time ``n`` more files are examined. A signal stops the run: ``interrupted`` is then True
+    and ``done`` tells how many outcomes were handled. ``signals``: the handlers the caller
+    installed (by default, ``run`` installs its own).
+    """
+    count = len(jobs) if not callable(jobs) else (total or 0)
+    done = 0
+    with contextlib.nullcontext(signals) if signals is not None else Signals() as signals:
+        pool: concurrent.futures.ProcessPoolExecutor | None = None
+        try:
+            pool = _pool(max(1, min(workers, -(-count // _CHUNK) or 1)))
+            on_started()
+            made = jobs() if callable(jobs) else jobs
+            chunks = [list(made[i : i + _CHUNK]) for i in range(0, len(made), _CHUNK)]
+            results: dict[int, list[Outcome]] = {}
+            inflight: dict[concurrent.futures.Future[list[Outcome]], int] = {}
+            submitted = 0
+            handed = 0
+            limit = max(4, workers * 4)
+            while handed < len(chunks):
+                while submitted < len(chunks) and len(inflight) < limit:
+                    inflight[pool.submit(_examine_all, chunks[submitted])] = submitted
+                    submitted += 1
+                finished, _ = concurrent.futures.wait(
+                    inflight, timeout=_POLL, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in finished:
+                    index = inflight.pop(future)
+                    results[index] = future.result()
+                    on_progress(len(results[index]))
+                while handed in results:
+                    for outcome in results.pop(handed):
+                        with signals.critical():
+                            handle(outcome)
+                            done += 1
+                    handed += 1
+            pool.shutdown(wait=True)
+            pool = None
+            return RunResult(done, interrupted=False)
+        except Interrupted:
+            return RunResult(done, interrupted=True)
+        except concurrent.futures.process.BrokenProcessPool as error:
+            reason = f"a worker process died ({error}); killed from outside, or out of memory?"
+            return RunResult(done, interrupted=False, failure=reason)
+        finally:
+            if pool is not None:
+                _stop(pool)

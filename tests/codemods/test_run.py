@@ -1,0 +1,155 @@
+"""A real run in a subprocess: streamed lines, progress on a terminal, Ctrl-C / SIGTERM, the parent killed."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+LEGACY = "from app.utils.structlog_config import log_info\n\nlog_info('x')\n"
+MIGRATED = "from newlog import log_info\n\nlog_info('x')\n"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_tree(root: Path, small: int = 40, big_lines: int = 12_000) -> Path:
+    """Small legacy files, then (last in the walk order) one big one that keeps a worker busy for seconds."""
+    for i in range(small):
+        (root / f"mod{i:03}.py").write_text(LEGACY, encoding="utf-8")
+    body = "".join(f"def f{i}(a, b=1):\n    return log_info('f{i}', a=a, b=b)\n\n\n" for i in range(big_lines // 4))
+    big = root / "zz_big.py"
+    big.write_text(LEGACY + body, encoding="utf-8")
+    return big
+
+
+def start(*args: str, **kwargs: object) -> subprocess.Popen[str]:
+    options: dict[str, object] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
+    return subprocess.Popen([sys.executable, "-m", "codemods.apply", *args], cwd=ROOT, text=True, **options)  # type: ignore[call-overload]
+
+
+def test_lines_stream_while_the_run_goes_on(tmp_path: Path) -> None:
+    make_tree(tmp_path)
+    process = start("--check", "--jobs", "2", str(tmp_path))
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    still_running = process.poll() is None
+    rest = process.communicate(timeout=300)[1]
+    assert first.endswith("mod000.py: would change: imports 1\n")
+    assert still_running, "the first line came only at the end of the run"
+    assert "41 files would change" in rest
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_stops_the_run_writes_nothing_half_and_says_what_was_written(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    big = make_tree(tmp_path)
+    original_big = big.read_text(encoding="utf-8")
+    process = start("--jobs", "2", str(tmp_path))
+    assert process.stderr is not None
+    process.stderr.readline()
+    process.send_signal(signum)
+    err = process.communicate(timeout=60)[1]
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    summary = err.strip().splitlines()[-1]
+    assert summary.startswith("interrupted: ") and "not processed" in summary
+    contents = [p.read_text(encoding="utf-8") for p in sorted(tmp_path.glob("mod*.py"))]
+    assert set(contents) <= {LEGACY, MIGRATED}
+    written = contents.count(MIGRATED)
+    assert summary.startswith(f"interrupted: {written} file{'s' if written != 1 else ''} changed")
+    assert big.read_text(encoding="utf-8") == original_big
+    assert not list(tmp_path.glob(".*codemods-tmp"))
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in {"Z", "X"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc to find the workers")
+def test_workers_die_with_the_parent(tmp_path: Path) -> None:
+    big = make_tree(tmp_path, big_lines=20_000)
+    original_big = big.read_text(encoding="utf-8")
+    process = start("--jobs", "2", str(tmp_path))
+    assert process.stderr is not None
+    process.stderr.readline()
+    workers = _children(process.pid)
+    assert workers, "no worker process found"
+    process.kill()
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 30  # a hang guard, not a timing assertion
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)], "workers outlived their parent"
+    assert big.read_text(encoding="utf-8") == original_big
+
+
+def test_progress_is_drawn_on_a_terminal_only(tmp_path: Path) -> None:
+    for i in range(30):
+        (tmp_path / f"mod{i}.py").write_text(LEGACY, encoding="utf-8")
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
+    process = start("--check", "--jobs", "1", str(tmp_path), stderr=slave, env=env)  # type: ignore[arg-type]
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(master)
+    terminal = b"".join(chunks).decode("utf-8", "replace")
+    assert "migrating" in terminal and "/30" in terminal
+    assert "30 files would change" in terminal
+
+    piped = start("--check", "--jobs", "1", str(tmp_path))
+    err = piped.communicate(timeout=60)[1]
+    assert "migrating" not in err and "\x1b[" not in err
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc to find the workers")
+def test_a_worker_killed_from_outside_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    big = make_tree(tmp_path, big_lines=20_000)
+    original_big = big.read_text(encoding="utf-8")
+    process = start("--jobs", "1", str(tmp_path))
+    assert process.stderr is not None
+    process.stderr.readline()
+    for worker in _children(process.pid):
+        os.kill(worker, signal.SIGKILL)
+    err = process.communicate(timeout=120)[1]
+    assert process.returncode == 2, err
+    assert "error: a worker process died" in err and "not processed" in err
+    assert "Traceback" not in err
+    assert big.read_text(encoding="utf-8") == original_big
+
+
+def test_a_closed_output_pipe_ends_the_run_quietly(tmp_path: Path) -> None:
+    make_tree(tmp_path, small=60, big_lines=40)
+    process = start("--diff", "--jobs", "1", str(tmp_path))
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    err = process.stderr.read()
+    process.wait(timeout=120)
+    assert process.returncode == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err
