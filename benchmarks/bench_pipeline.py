@@ -13,8 +13,25 @@
       - an ORM writer (``session.add_all`` of model objects, batches of 100, one commit each),
       - raw ``sqlite3.executemany`` (the physical floor).
 
-Run: ``python benchmarks/bench_pipeline.py [--events N] [--rate R]``. Targets on a 2-core
-machine: newlog p50 <= 1.3x floor, p99 <= 2x floor; sink >= 0.8x raw, >= 3.5x ORM.
+(c) The burst regime (``--burst``), per database (a SQLite file; PostgreSQL with ``--postgres URL``
+    or ``$NEWLOG_TEST_POSTGRES_URL``), into a log table carrying the indexes real apps put on it
+    (timestamp+level+module, level+timestamp, timestamp+module, the primary key): one thread logs
+    back to back (foreground), one logs a steady 2,000 events/s (background) and N request
+    threads log 3 events per simulated request (a Flask request context each) with 5 ms of
+    I/O between requests. Every variant
+    prints its JSON lines to /dev/null. p50 / p99 / p99.9 of the foreground and of the request
+    threads' calls against the floor under the same load, and the rows/s persisted (events of the
+    burst divided by the time until the last of them is stored), for:
+      - floor:  the chain without the database processor,
+      - thread: the in-process worker thread (queue and batches sized for the burst),
+      - spool:  ``LOG_SPOOL_DIR`` (one write() per event; a writer process stores the rows).
+    Rounds are interleaved, so machine noise hits every variant alike.
+(d) Serializing one row for the spool: orjson against the stdlib json module.
+
+Run: ``python benchmarks/bench_pipeline.py [--events N] [--rate R] [--burst N --threads N]``.
+Targets on a 2-core machine: newlog p50 <= 1.3x floor, p99 <= 2x floor; sink >= 0.8x raw,
+>= 3.5x ORM; burst regime: p50 <= 1.3x and p99 <= 2x the floor while persisting >= 20k rows/s
+on SQLite and >= 40k rows/s on PostgreSQL. ``--only burst`` runs (c) and (d) alone.
 """
 
 from __future__ import annotations
@@ -30,19 +47,23 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, DateTime, Enum, Integer, String, Text
+from sqlalchemy import JSON, Column, DateTime, Enum, Index, Integer, MetaData, String, Table, Text, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import newlog
 from newlog.rows import build_row
 from newlog.sinks import DatabaseSink
+from newlog.spool import SpoolQueue, WriterConfig, encode_row
+from newlog.spool_writer import SpoolWriter
 
 BATCH = 100
 
@@ -180,23 +201,25 @@ def bench_request_thread(tmp: Path, events: int, rate: float) -> dict[str, tuple
 # -- (b) persisted throughput -----------------------------------------------------------------
 
 
-def sample_rows(count: int) -> list[dict[str, Any]]:
+def sample_events(count: int) -> list[dict[str, Any]]:
     now = dt.datetime.now(dt.timezone.utc)
     return [
-        build_row(
-            {
-                "event": f"order {i} placed",
-                "level": "info",
-                "module": "orders",
-                "timestamp": now.isoformat(),
-                "order_id": i,
-                "amount": 12.5,
-                "request_id": "4f1c2a",
-                "url": "http://localhost/orders",
-            }
-        )
+        {
+            "event": f"order {i} placed",
+            "level": "info",
+            "module": "orders",
+            "timestamp": now.isoformat(),
+            "order_id": i,
+            "amount": 12.5,
+            "request_id": "4f1c2a",
+            "url": "http://localhost/orders",
+        }
         for i in range(count)
     ]
+
+
+def sample_rows(count: int) -> list[dict[str, Any]]:
+    return [build_row(event) for event in sample_events(count)]
 
 
 def timed(write: Callable[[list[dict[str, Any]]], None], rows: list[dict[str, Any]]) -> float:
@@ -247,15 +270,327 @@ def bench_throughput(tmp: Path, count: int, rounds: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in results.items()}
 
 
+# -- (c) the burst regime ----------------------------------------------------------------------
+
+BACKGROUND_RATE = 2000
+REQUEST_EVENTS = 3
+REQUEST_IO = 0.005
+
+
+def indexed_log_table(name: str, meta: MetaData) -> Table:
+    """A log table with the indexes real apps put on it (and the primary key)."""
+    return Table(
+        name,
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("timestamp", DateTime(timezone=True), nullable=False),
+        Column("level", String(20), nullable=False),
+        Column("module", String(100), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("traceback", Text),
+        Column("context", JSON),
+        Index(f"ix_{name}_timestamp_level_module", "timestamp", "level", "module"),
+        Index(f"ix_{name}_level_timestamp", "level", "timestamp"),
+        Index(f"ix_{name}_timestamp_module", "timestamp", "module"),
+    )
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """Return the user + system CPU seconds of process ``pid`` so far (0 without one)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(") ", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class Burst:
+    """One database: the floor, the worker thread and the spool, each in its own app and table."""
+
+    def __init__(self, url: str, tmp: Path, label: str) -> None:
+        self.url = url
+        self.label = label
+        self.tables: dict[str, Table] = {}
+        self.apps: dict[str, Flask] = {}
+        suffix = uuid.uuid4().hex[:6]
+        for mode in ("thread", "spool"):
+            app = Flask(f"burst_{mode}")
+            app.config.update(SQLALCHEMY_DATABASE_URI=url, APP_NAME="burst", LOG_FLUSH_INTERVAL=0.05)
+            if mode == "thread":  # sized so that the burst fits: its best case
+                app.config.update(LOG_QUEUE_SIZE=200_000, LOG_BATCH_SIZE=2000)
+            else:
+                app.config.update(LOG_SPOOL_DIR=str(tmp / f"spool-{label}"))
+            db = SQLAlchemy(app)
+            table = indexed_log_table(f"burst_{mode}_{suffix}", MetaData())
+            with app.app_context():
+                table.create(db.engine)
+            newlog.init_app(app, db=db, model=table)
+            self.apps[mode], self.tables[mode] = app, table
+        for mode in ("thread", "spool"):  # warm up: the writer process connects, the tables exist
+            with self.apps[mode].app_context():
+                for i in range(200):
+                    emit(i)
+        if not newlog.flush(120):
+            raise SystemExit(f"burst ({label}): the warm-up events were not all stored: {newlog.health()}")
+        # The live list structlog's cached loggers use: a variant replaces its items.
+        self.live = newlog.log_config.processors
+        chain = list(self.live)
+        self.chains = {
+            "floor": [p for p in chain if p is not newlog.log_config.handler],
+            "thread": chain,
+            "spool": chain,
+        }
+
+    def round(self, variant: str, events: int, threads: int) -> dict[str, Any]:
+        app = self.apps["thread" if variant == "floor" else variant]
+        self.live[:] = self.chains[variant]
+        worker = app.extensions["newlog"].worker
+        before = worker.stats()
+        writer_pid = before.get("writer_pid")
+        writer_cpu = cpu_seconds(writer_pid)
+        stop = threading.Event()
+        ready = threading.Barrier(threads + 2)
+        counts = [0] * (threads + 1)
+        requests: list[list[float]] = [[] for _ in range(threads)]
+
+        def background() -> None:
+            with app.app_context():
+                ready.wait()
+                period, next_at = 1.0 / BACKGROUND_RATE, time.perf_counter()
+                while not stop.is_set():
+                    pause = next_at - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                    emit(counts[threads])
+                    counts[threads] += 1
+                    next_at += period
+
+        def request_thread(index: int) -> None:
+            durations = requests[index]
+            ready.wait()
+            while not stop.is_set():
+                with app.test_request_context("/orders/42", headers={"User-Agent": "bench"}):
+                    for _ in range(REQUEST_EVENTS):
+                        start = time.perf_counter_ns()
+                        emit(index)
+                        durations.append((time.perf_counter_ns() - start) / 1000)
+                counts[index] += REQUEST_EVENTS
+                time.sleep(REQUEST_IO)
+
+        helpers = [threading.Thread(target=background)] + [
+            threading.Thread(target=request_thread, args=(index,)) for index in range(threads)
+        ]
+        for helper in helpers:
+            helper.start()
+        foreground: list[float] = []
+        with app.app_context():
+            ready.wait()
+            started = time.perf_counter()
+            for i in range(events):
+                start = time.perf_counter_ns()
+                emit(i)
+                foreground.append((time.perf_counter_ns() - start) / 1000)
+            stop.set()
+            for helper in helpers:
+                helper.join()
+            burst_seconds = time.perf_counter() - started
+            produced = events + sum(counts)
+            stored_ok = worker.flush(300) if variant != "floor" else True
+            stored_seconds = time.perf_counter() - started
+        after = worker.stats()
+        return {
+            "foreground": foreground,
+            "requests": [value for durations in requests for value in durations],
+            "produced_per_s": produced / burst_seconds,
+            "persisted_per_s": produced / stored_seconds if variant != "floor" else None,
+            "lost": (after["dropped_overflow"] + after["dropped_failed"]) - (before["dropped_overflow"] + before["dropped_failed"]),
+            "stored_ok": stored_ok,
+            "writer_cpu": (cpu_seconds(writer_pid) - writer_cpu) / stored_seconds if writer_pid else None,
+        }
+
+    def close(self) -> None:
+        self.live[:] = self.chains["thread"]
+        newlog.shutdown(60)
+        for mode, app in self.apps.items():
+            with app.app_context():
+                db = app.extensions["sqlalchemy"]
+                self.tables[mode].drop(db.engine)
+                db.engine.dispose()
+
+
+def bench_burst(url: str, tmp: Path, label: str, events: int, threads: int, rounds: int) -> dict[str, dict[str, Any]]:
+    burst = Burst(url, tmp, label)
+    results: dict[str, dict[str, Any]] = {name: {"foreground": [], "requests": [], "rates": [], "persisted": [], "lost": 0, "ok": True, "cpu": []} for name in ("floor", "thread", "spool")}
+    try:
+        for _ in range(rounds):
+            for variant in ("floor", "thread", "spool"):
+                outcome = burst.round(variant, events, threads)
+                result = results[variant]
+                result["foreground"] += outcome["foreground"]
+                result["requests"] += outcome["requests"]
+                result["rates"].append(outcome["produced_per_s"])
+                if outcome["persisted_per_s"] is not None:
+                    result["persisted"].append(outcome["persisted_per_s"])
+                if outcome["writer_cpu"] is not None:
+                    result["cpu"].append(outcome["writer_cpu"])
+                result["lost"] += outcome["lost"]
+                result["ok"] = result["ok"] and outcome["stored_ok"]
+    finally:
+        burst.close()
+    return results
+
+
+def report_burst(label: str, results: dict[str, dict[str, Any]], events: int, threads: int, rounds: int, target_rows: int) -> None:
+    print(
+        f"(c) burst regime, {label}: {events} back-to-back calls + {BACKGROUND_RATE}/s background + {threads} request "
+        f"threads ({REQUEST_EVENTS} events per request, {REQUEST_IO * 1000:.0f} ms I/O between), {rounds} interleaved rounds (µs)"
+    )
+    floor: dict[str, tuple[float, float, float]] = {}
+    for variant, result in results.items():
+        line = f"    {variant:6s}"
+        for part in ("foreground", "requests"):
+            ordered = sorted(result[part])
+            p50, p99, p999 = (percentile(ordered, q) for q in (0.5, 0.99, 0.999))
+            if variant == "floor":
+                floor[part] = (p50, p99, p999)
+            base = floor[part]
+            line += (
+                f" | {part[:4]} p50 {p50:7.1f} p99 {p99:7.1f} p99.9 {p999:8.1f}"
+                f" ({p50 / base[0]:4.2f}x {p99 / base[1]:4.2f}x {p999 / base[2]:4.2f}x)"
+            )
+        line += f" | produced {statistics.median(result['rates']):7.0f}/s"
+        if result["persisted"]:
+            line += f" persisted {statistics.median(result['persisted']):7.0f}/s"
+            line += f" lost {result['lost']}" + ("" if result["ok"] else " (flush False)")
+        if result["cpu"]:
+            line += f" writer CPU {statistics.median(result['cpu']) * 100:3.0f}% of a core"
+        print(line)
+    for variant in ("thread", "spool"):
+        result = results[variant]
+        fg = sorted(result["foreground"])
+        rq = sorted(result["requests"])
+        p50 = percentile(fg, 0.5) / floor["foreground"][0]
+        p99 = percentile(fg, 0.99) / floor["foreground"][1]
+        r50 = percentile(rq, 0.5) / floor["requests"][0]
+        r99 = percentile(rq, 0.99) / floor["requests"][1]
+        persisted = statistics.median(result["persisted"])
+        met = p50 <= 1.3 and p99 <= 2 and r50 <= 1.3 and r99 <= 2 and persisted >= target_rows and result["lost"] == 0
+        print(
+            f"    {variant}: foreground p50 {p50:.2f}x p99 {p99:.2f}x, requests p50 {r50:.2f}x p99 {r99:.2f}x (targets <= 1.3x, <= 2x); "
+            f"persisted {persisted:.0f} rows/s (target >= {target_rows}); lost {result['lost']} -> {'MET' if met else 'NOT MET'}"
+        )
+
+
+def bench_store_capacity(url: str, tmp: Path, count: int = 50_000) -> dict[str, float]:
+    """Rows/s one writer stores with a core to itself, into the indexed table, from rows already made.
+
+    thread sink: ``DatabaseSink`` (the worker thread's writer) in batches of 1,000;
+    spool writer: a ``SpoolWriter`` delivering a spool of ``count`` rows in batches of 5,000.
+    """
+    engine = create_engine(url)
+    rows = sample_rows(count)
+    results: dict[str, float] = {}
+    try:
+        table = indexed_log_table(f"capacity_thread_{uuid.uuid4().hex[:6]}", MetaData())
+        table.create(engine)
+        sink = DatabaseSink(engine, table)
+        start = time.perf_counter()
+        for offset in range(0, count, 1000):
+            sink(rows[offset : offset + 1000])
+        results["thread sink (DatabaseSink)"] = count / (time.perf_counter() - start)
+        table.drop(engine)
+
+        table = indexed_log_table(f"capacity_spool_{uuid.uuid4().hex[:6]}", MetaData())
+        table.create(engine)
+        directory = tmp / f"capacity-{uuid.uuid4().hex[:6]}"
+        config = WriterConfig(dir=str(directory), key="capacity", url=url, table=table.name, batch_rows=5000)
+        queue = SpoolQueue(directory, config, start_writer=False)
+        for event in sample_events(count):
+            queue.enqueue(event)
+        reports = io.BytesIO()
+        writer = SpoolWriter({**config, "owner": queue.owner, "parent_pid": os.getpid()}, control=None, reports=reports)
+        writer.connect()
+        start = time.perf_counter()
+        while writer.deliver_once():
+            pass
+        elapsed = time.perf_counter() - start
+        assert writer.counters["rows_written"] == count, writer.counters
+        results["spool writer (SpoolWriter)"] = count / elapsed
+        for report in reports.getvalue().decode().splitlines():  # what the queue's supervisor would have read
+            queue._handle_report(report)
+        assert queue.shutdown(0.1)
+        table.drop(engine)
+    finally:
+        engine.dispose()
+    return results
+
+
+# -- (d) serializing a row ----------------------------------------------------------------------
+
+
+def bench_serialize(count: int = 20000) -> dict[str, float]:
+    rows = sample_rows(200)
+
+    def with_json(row: dict[str, Any]) -> bytes:
+        return json.dumps({**row, "timestamp": row["timestamp"].isoformat()}, default=str).encode() + b"\n"
+
+    results: dict[str, list[float]] = {"orjson (encode_row)": [], "stdlib json": []}
+    for _ in range(5):
+        for name, encode in (("orjson (encode_row)", encode_row), ("stdlib json", with_json)):
+            start = time.perf_counter()
+            for i in range(count):
+                encode(rows[i % len(rows)])
+            results[name].append((time.perf_counter() - start) / count * 1e6)
+    return {name: min(values) for name, values in results.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=5000, help="log calls per variant and round")
     parser.add_argument("--rate", type=float, default=2000, help="log calls per second while measuring")
     parser.add_argument("--rows", type=int, default=20000, help="distinct prepared rows for the throughput runs")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved throughput rounds of 2,000 rows per writer")
+    parser.add_argument("--burst", type=int, default=20000, help="back-to-back foreground calls per burst round")
+    parser.add_argument("--threads", type=int, default=2, help="request threads in the burst regime")
+    parser.add_argument("--burst-rounds", type=int, default=3, help="interleaved burst rounds per variant")
+    parser.add_argument("--postgres", default=os.environ.get("NEWLOG_TEST_POSTGRES_URL"), help="PostgreSQL URL for (c)")
+    parser.add_argument("--only", choices=["all", "burst"], default="all", help="'burst': run (c) and (d) only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        databases = [("SQLite file", f"sqlite:///{tmp / 'burst.db'}", 20_000)]
+        if args.postgres:
+            databases.append(("PostgreSQL", args.postgres, 40_000))
+        else:
+            print("(c) PostgreSQL skipped: pass --postgres URL or set NEWLOG_TEST_POSTGRES_URL")
+        saved_stdout = sys.stdout
+        sys.stdout = open(os.devnull, "w")  # every variant prints its lines to /dev/null (a real write)
+        try:
+            bursts = [
+                (label, bench_burst(url, tmp, label.split()[0].lower(), args.burst, args.threads, args.burst_rounds), target)
+                for label, url, target in databases
+            ]
+        finally:
+            sys.stdout.close()
+            sys.stdout = saved_stdout
+        for label, results, target in bursts:
+            report_burst(label, results, args.burst, args.threads, args.burst_rounds, target)
+        print("(c) storing capacity: rows/s one writer stores from rows already made (a core to itself, indexed table)")
+        for label, url, target in databases:
+            for name, value in bench_store_capacity(url, tmp).items():
+                print(f"    {label:12s} {name:28s} {value:8.0f} rows/s (target >= {target})")
+        print("(d) serializing one row for the spool (µs per row, best of 5)")
+        for name, value in bench_serialize().items():
+            print(f"    {name:22s} {value:6.2f}")
+        if args.only == "burst":
+            return
         latency = bench_request_thread(tmp, args.events, args.rate)
         throughput = bench_throughput(tmp, args.rows, args.rounds)
     floor_p50, floor_p99 = latency["floor"]

@@ -119,7 +119,11 @@ def shutdown(timeout: float | None = None) -> bool:
 
 
 def health() -> dict[str, Any]:
-    """Return ``{"ok": bool, "workers": [stats, ...]}`` for this process; ok is False when a worker is dead."""
+    """Return ``{"ok": bool, "workers": [stats, ...]}`` for this process; ok is False when a worker is dead.
+
+    In the durable mode (``LOG_SPOOL_DIR``) a worker is its writer process: dead, or alive with a
+    stale heartbeat (``writer_stale``), is not ok.
+    """
     workers = [worker.stats() for worker in all_workers()]
-    ok = all(stats["alive"] or stats["closed"] for stats in workers)
+    ok = all((stats["alive"] or stats["closed"]) and not stats.get("writer_stale") for stats in workers)
     return {"ok": ok, "workers": workers}

@@ -37,8 +37,10 @@ from newlog.heartbeat import HeartbeatFile, default_directory
 from newlog.identity import Identity, default_identity
 from newlog.queue_worker import LogQueueWorker
 from newlog.request_event import log_request_completed, watch_requests
-from newlog.settings import Settings
+from newlog.settings import ConfigError, Settings
 from newlog.sinks import AppContextSink, default_sink
+from newlog.spool import SpoolQueue
+from newlog.spool_app import start_spool
 from newlog.sync_writes import sync_writer_for
 from newlog.tracing import incoming_trace_context
 
@@ -60,8 +62,8 @@ def init_app(
     errors: ErrorProfile | None = None,
     identity: Mapping[str, Any] | None = None,
     request_only: Iterable[str] = (),
-) -> LogQueueWorker:
-    """Wire ``app`` to newlog and return its started worker.
+) -> LogQueueWorker | SpoolQueue:
+    """Wire ``app`` to newlog and return its started worker (a spool queue when ``LOG_SPOOL_DIR`` is set).
 
     Settings come from ``app.config`` (else the environment) and are validated first: a bad
     one raises :class:`~newlog.ConfigError` before anything starts; keys newlog does not own
@@ -92,24 +94,35 @@ def init_app(
         if _running_the_health_command():
             app_state.outputs.stream = sys.stderr  # its stdout is JSON only
         try:
-            writer = AppContextSink(app, sink) if sink is not None else default_sink(
-                app, db=db, table=model, settings=settings
-            )
-            if settings.LOG_SYNC_WRITES:
-                app_state.sync_writer = sync_writer_for(app, db, writer, settings)
-            app_state.health_dir = health_directory(app, settings, writer)
-            worker = LogQueueWorker(
-                writer,
-                queue_size=settings.LOG_QUEUE_SIZE,
-                batch_size=settings.LOG_BATCH_SIZE,
-                flush_interval=settings.LOG_FLUSH_INTERVAL,
-                retry_seconds=settings.LOG_RETRY_SECONDS,
-                warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
-                reserve=settings.reserve_slots,
-                shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
-                heartbeat=HeartbeatFile(app_state.health_dir, app.name, settings.LOG_HEARTBEAT_INTERVAL),
-                heartbeat_interval=settings.LOG_HEARTBEAT_INTERVAL,
-            )
+            if settings.LOG_SPOOL_DIR is not None:
+                for given, name in ((sink is not None, "sink=..."), (settings.LOG_SYNC_WRITES, "LOG_SYNC_WRITES")):
+                    if given:
+                        raise ConfigError(
+                            f"newlog.init_app: LOG_SPOOL_DIR={settings.LOG_SPOOL_DIR!r} and {name} exclude each other "
+                            "(the spool's writer process writes to the app's database itself); drop one of them"
+                        )
+                worker = start_spool(app, db, model, settings)
+                app_state.health_dir = health_directory(app, settings, worker.sink)
+                worker.heartbeat = HeartbeatFile(app_state.health_dir, app.name, settings.LOG_HEARTBEAT_INTERVAL)
+            else:
+                writer = AppContextSink(app, sink) if sink is not None else default_sink(
+                    app, db=db, table=model, settings=settings
+                )
+                if settings.LOG_SYNC_WRITES:
+                    app_state.sync_writer = sync_writer_for(app, db, writer, settings)
+                app_state.health_dir = health_directory(app, settings, writer)
+                worker = LogQueueWorker(
+                    writer,
+                    queue_size=settings.LOG_QUEUE_SIZE,
+                    batch_size=settings.LOG_BATCH_SIZE,
+                    flush_interval=settings.LOG_FLUSH_INTERVAL,
+                    retry_seconds=settings.LOG_RETRY_SECONDS,
+                    warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
+                    reserve=settings.reserve_slots,
+                    shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
+                    heartbeat=HeartbeatFile(app_state.health_dir, app.name, settings.LOG_HEARTBEAT_INTERVAL),
+                    heartbeat_interval=settings.LOG_HEARTBEAT_INTERVAL,
+                )
         except BaseException:
             app_state.outputs.close()
             raise

@@ -41,7 +41,7 @@ Sink = Callable[[Sequence[Mapping[str, Any]]], None]
 WARNING = logging.WARNING
 _MAX_BACKOFF = 1.0
 _FORK_WAIT = 2.0
-_workers: weakref.WeakSet[LogQueueWorker] = weakref.WeakSet()
+_workers: weakref.WeakSet[Any] = weakref.WeakSet()
 _error_text_cleaner = Sanitizer()
 _in_pipeline: ContextVar[bool] = ContextVar("newlog_in_pipeline", default=False)
 # A ContextVar, not a threading.local: under gevent a thread-local made before monkey-patching
@@ -61,6 +61,13 @@ def pipeline_thread() -> Iterator[None]:
         yield
     finally:
         _in_pipeline.reset(token)
+
+
+def report_shutdown(problems: list[str], last_error: str | None) -> None:
+    """Report a shutdown's problems (if any) in one line on the ``newlog`` logger."""
+    if problems:
+        with pipeline_thread():
+            _stdlib_log.error("newlog: shutdown: %s (last error: %s)", "; ".join(problems), last_error or "none")
 
 
 def default_is_poison(exc: BaseException) -> bool:
@@ -319,11 +326,7 @@ class LogQueueWorker:
             problems.append(f"{lost} log event(s) dropped after retrying")
         if tail:
             problems.append(f"{tail} newest event(s) dropped because the queue was full (since the last report)")
-        if problems:
-            with pipeline_thread():
-                _stdlib_log.error(
-                    "newlog: shutdown: %s (last error: %s)", "; ".join(problems), self._last_error or "none"
-                )
+        report_shutdown(problems, self._last_error)
         if self.heartbeat is not None:
             if left or lost:
                 self._publish_heartbeat()
@@ -602,9 +605,14 @@ def _check_sizes(queue_size: int, batch_size: int, reserve: int, flush_interval:
             raise ValueError(f"LogQueueWorker: intervals must be > 0 seconds, got {value!r}")
 
 
-def all_workers() -> list[LogQueueWorker]:
-    """Return the live workers of this process."""
+def all_workers() -> list[Any]:
+    """Return the live workers of this process (thread workers and spool queues)."""
     return list(_workers)
+
+
+def register_worker(worker: Any) -> None:
+    """Count ``worker`` (any object with the worker interface) among :func:`all_workers`."""
+    _workers.add(worker)
 
 
 _paused_for_fork: list[threading.Lock] = []
@@ -618,7 +626,7 @@ def _pause_workers_before_fork() -> None:
     forked while the worker thread was inside a SQLite call inherits SQLite's mutex locked and
     hangs at its first write. A sink that hangs delays the fork by at most ``_FORK_WAIT`` seconds.
     """
-    for worker in list(_workers):
+    for worker in _thread_workers():
         if worker._writing.acquire(timeout=_FORK_WAIT):
             _paused_for_fork.append(worker._writing)
 
@@ -636,6 +644,10 @@ def _reset_workers_in_child() -> None:
 
 
 _adopt_lock = threading.Lock()
+
+
+def _thread_workers() -> list[LogQueueWorker]:
+    return [worker for worker in list(_workers) if isinstance(worker, LogQueueWorker)]
 
 
 os.register_at_fork(

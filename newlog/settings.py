@@ -169,6 +169,9 @@ class Settings:
     LOG_CALLSITE: bool = False
     LOG_REQUEST_EVENT: bool = False
     LOG_SYNC_WRITES: bool = False
+    LOG_SPOOL_DIR: str | None = None
+    LOG_SPOOL_MAX_BYTES: int = 256 * 1024 * 1024
+    LOG_SPOOL_BATCH_SIZE: int = 5000
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 
     @classmethod
@@ -228,6 +231,9 @@ _PARSERS: dict[str, Parser] = {
     "LOG_CALLSITE": _boolean,
     "LOG_REQUEST_EVENT": _boolean,
     "LOG_SYNC_WRITES": _boolean,
+    "LOG_SPOOL_DIR": _optional_path,
+    "LOG_SPOOL_MAX_BYTES": _positive_int,
+    "LOG_SPOOL_BATCH_SIZE": _positive_int,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 

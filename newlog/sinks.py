@@ -8,9 +8,11 @@ sink inside the app context, for sinks that use flask-sqlalchemy's session or ``
 On PostgreSQL through psycopg 3 the default sink writes a batch with ``COPY ... FROM STDIN``
 instead of an ``INSERT`` executemany (about twice the rows per second, see
 ``benchmarks/bench_load.py``), when the log table is one it can reproduce exactly: the
-row columns are date-times, strings (incl. enums) and JSON, and no other column has a
-Python-side default. The values go through the same SQLAlchemy bind processors and the
-same psycopg adapters as the INSERT, so the stored rows are identical.
+row columns are date-times, strings (incl. enums) and JSON, and every other column's default
+is either the database's own (``server_default``, a serial key) or computed in Python (see
+:mod:`newlog.column_defaults`: computed per row here, as the INSERT would). The values go
+through the same SQLAlchemy bind processors and the same psycopg adapters as the INSERT, so
+the stored rows are identical.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import JSON, DateTime, MetaData, String, Table, create_engine, i
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
+from newlog.column_defaults import Filler, NotInPython, defaults_filler, python_default_columns
 from newlog.models import ROW_COLUMNS, log_table
 from newlog.queue_worker import Sink, error_text
 from newlog.rows import build_row
@@ -218,10 +221,13 @@ class AppContextSink:
 class CopyPlan:
     """How to COPY rows into one table: the statement and each row column's bind processor."""
 
-    def __init__(self, statement: str, keys: tuple[str, ...], processors: tuple[Any, ...]) -> None:
+    def __init__(
+        self, statement: str, keys: tuple[str, ...], processors: tuple[Any, ...], fill: Filler = dict
+    ) -> None:
         self.statement = statement
         self.keys = keys
         self.processors = processors
+        self.fill = fill
 
     def write(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """COPY ``rows`` on ``connection`` (inside its transaction); raise SQLAlchemy errors like execute()."""
@@ -239,6 +245,7 @@ class CopyPlan:
             ) from exc
 
     def _record(self, row: Mapping[str, Any]) -> list[Any]:
+        row = self.fill(row)
         try:
             values = [row[key] for key in self.keys]
         except KeyError as exc:
@@ -250,23 +257,27 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
     """Return the COPY plan for ``table`` on ``engine``, or None when COPY could store different rows.
 
     COPY is used only on PostgreSQL through psycopg 3 (sync), when every row column is a
-    DateTime, String (Text, Enum) or JSON (JSONB) column, and no other column has a
-    Python-side default that an INSERT would fill in.
+    DateTime, String (Text, Enum) or JSON (JSONB) column, and no other column's default is
+    a SQL expression or a sequence (those only an INSERT statement evaluates). Columns with
+    a Python-side default get it computed per row and are copied too.
     """
     dialect = engine.dialect
     if psycopg is None or dialect.name != "postgresql" or dialect.driver != "psycopg":
         return None
-    columns = [table.c[key] for key in ROW_COLUMNS]
-    if not all(isinstance(column.type, _COPY_TYPES) for column in columns):
+    row_columns = [table.c[key] for key in ROW_COLUMNS]
+    if not all(isinstance(column.type, _COPY_TYPES) for column in row_columns):
         return None
-    others = [column for column in table.c if column.key not in ROW_COLUMNS]
-    if any(column.default is not None or column.onupdate is not None for column in others):
+    try:
+        defaulted = python_default_columns(table)
+        fill = defaults_filler(table)
+    except NotInPython:
         return None
+    columns = row_columns + defaulted
     processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(column.name) for column in columns)
     statement = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
-    return CopyPlan(statement, ROW_COLUMNS, processors)
+    return CopyPlan(statement, tuple(column.key for column in columns), processors, fill)
 
 
 def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Settings | None = None) -> DatabaseSink:

@@ -9,7 +9,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, Column, DateTime, Enum, Integer, MetaData, String, Table, Text, create_engine, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Enum,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    create_engine,
+    func,
+    text,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
@@ -116,11 +131,50 @@ def test_copy_is_used_only_where_it_stores_the_same_rows(engine: Engine, tmp_pat
     meta = MetaData()
     assert copy_plan(engine, log_table("plain", meta)) is not None
     assert copy_plan(create_engine(f"sqlite:///{tmp_path / 'x.db'}"), log_table("plain", MetaData())) is None
-    with_default = log_table("with_default", meta)
-    with_default.append_column(Column("created_by", String(20), default="newlog"))
-    assert copy_plan(engine, with_default) is None
+    with_python_default = log_table("with_python_default", meta)
+    with_python_default.append_column(Column("created_by", String(20), default="newlog"))
+    assert copy_plan(engine, with_python_default) is not None
+    with_sql_default = log_table("with_sql_default", meta)
+    with_sql_default.append_column(Column("created_at", DateTime(timezone=True), default=func.now()))
+    assert copy_plan(engine, with_sql_default) is None
     odd_type = Table(
         "odd", meta, Column("id", Integer, primary_key=True), Column("timestamp", String(40)),
         *(Column(name, Text) for name in ("level", "module", "message", "traceback")), Column("context", Integer),
     )
     assert copy_plan(engine, odd_type) is None
+
+
+CREATED_AT = dt.datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=dt.timezone.utc)
+
+
+def app_model_table(name: str, meta: MetaData) -> Table:
+    """A real app's log model: extra columns with Python-side defaults (scalar, callable, context-sensitive)."""
+    table = legacy_table(name, meta)
+    table.append_column(Column("created_at", DateTime(timezone=True), nullable=False, default=lambda: CREATED_AT))
+    table.append_column(Column("source", String(20), nullable=False, default="web"))
+    table.append_column(Column("archived", Boolean, nullable=False, default=False))
+    table.append_column(Column("message_length", Integer, default=lambda ctx: len(ctx.get_current_parameters()["message"])))
+    table.append_column(Column("trace_id", Uuid, default=lambda: uuid.UUID(int=7)))
+    table.append_column(Column("note", Text, server_default="server side"))
+    return table
+
+
+def test_copy_fills_python_side_defaults_of_a_real_model_like_the_insert(engine: Engine, meta: MetaData) -> None:
+    by_copy = app_model_table(f"copy_{uuid.uuid4().hex[:8]}", meta)
+    by_insert = app_model_table(f"insert_{uuid.uuid4().hex[:8]}", meta)
+    meta.create_all(engine)
+    copy_sink, insert_sink = DatabaseSink(engine, by_copy), DatabaseSink(engine, by_insert, use_copy=False)
+    assert (copy_sink.method, insert_sink.method) == ("copy", "executemany")
+
+    rows = rows_of(EVENTS)
+    copy_sink(rows)
+    insert_sink(rows)
+
+    columns = "timestamp, level::text, module, message, traceback, context::text, created_at, source, archived, message_length, trace_id, note"
+    with engine.connect() as connection:
+        copied, inserted = (
+            [tuple(row) for row in connection.execute(text(f'SELECT {columns} FROM "{table.name}" ORDER BY id'))]
+            for table in (by_copy, by_insert)
+        )
+    assert copied == inserted
+    assert copied[0][6:] == (CREATED_AT, "web", False, len("plain"), uuid.UUID(int=7), "server side")

@@ -1,0 +1,70 @@
+"""Wire a Flask app's log table to a :class:`~newlog.spool.SpoolQueue` (``LOG_SPOOL_DIR`` is set)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Table
+
+from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
+from newlog.settings import ConfigError, Settings
+from newlog.sinks import default_sink, resolve_table
+from newlog.spool import SpoolQueue, WriterConfig
+from newlog.spool_files import target_key
+
+
+def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQueue:
+    """Return the started spool queue writing ``app``'s events to its log table through a writer process.
+
+    The table is ``model`` (a Table or model class), else the app's ``LOG_TABLE`` model,
+    else newlog's own table of that name, created by the writer if missing. The model's
+    Python-side column defaults are computed in the app process (the writer only sees rows).
+    """
+    db = db if db is not None else app.extensions.get("sqlalchemy")
+    if db is None:
+        raise ConfigError(
+            f"newlog.init_app: LOG_SPOOL_DIR={settings.LOG_SPOOL_DIR!r} needs the app's flask-sqlalchemy "
+            "extension (call db.init_app(app) first, or pass db=...)"
+        )
+    with app.app_context():
+        engine = db.engine
+    table: Table | None
+    if model is not None and not isinstance(model, str):
+        table = resolve_table(db, model)
+    else:
+        name = model if isinstance(model, str) else settings.LOG_TABLE
+        table = resolve_table(db, name) if name in db.metadata.tables else None
+    name = table.name if table is not None else (model if isinstance(model, str) else settings.LOG_TABLE)
+    fill = None
+    extra: list[str] = []
+    if table is not None:
+        try:
+            extra = [column.key for column in python_default_columns(table)]
+            fill = defaults_filler(table) if extra else None
+        except NotInPython as exc:
+            raise ConfigError(
+                f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; the spool's writer process stores "
+                "rows by COPY/executemany without the app's model, so give that column a server_default "
+                "(e.g. server_default=func.now()) or leave LOG_SPOOL_DIR unset"
+            ) from None
+    config = WriterConfig(
+        dir=str(settings.LOG_SPOOL_DIR),
+        key=target_key(engine.url.render_as_string(hide_password=True), name),
+        url=engine.url.render_as_string(hide_password=False),
+        table=name,
+        create_table=table is None,
+        extra_columns=extra,
+        batch_rows=settings.LOG_SPOOL_BATCH_SIZE,
+        poll_interval=min(settings.LOG_FLUSH_INTERVAL, 0.02),
+        drain_seconds=max(settings.LOG_SHUTDOWN_TIMEOUT, 30.0),
+    )
+    return SpoolQueue(
+        settings.LOG_SPOOL_DIR,
+        config,
+        max_bytes=settings.LOG_SPOOL_MAX_BYTES,
+        fill=fill,
+        warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
+        shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
+        probe=default_sink(app, db=db, table=table if table is not None else name, settings=settings),
+    )

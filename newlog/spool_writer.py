@@ -1,0 +1,512 @@
+"""The spool writer process: ``python -m newlog.spool_writer``, started by :class:`newlog.spool.SpoolQueue`.
+
+It stores the rows of its app process's spool segments, and of segments left by dead app
+processes of the same target, in batches (COPY on PostgreSQL, an executemany elsewhere).
+Each batch's transaction also advances the segment's row in ``newlog_spool_progress``
+from the offset the batch starts at to the one it ends at (``UPDATE ... WHERE
+byte_offset = <start>``): a crash of this process or of the app loses no row and stores
+none twice, and two writers can never store the same lines.
+
+Rows the database refuses (a value too long for its column, a line that is not a row) are
+stored one by one; the refused ones go to ``<key>.rejected`` in the spool directory and are
+counted as failed. Any other error (database down, table missing) is retried with backoff
+for as long as it lasts: the spool keeps the rows meanwhile.
+
+Talks to the app process through pipes: reads one-byte commands on stdin (``F``: look now,
+``Q``: store everything and exit; end of file: the app process is gone, store what it left
+and exit) and reports on stdout (``P seq offset rows failed`` after each batch of the app's
+own segments, ``A rows failed`` for rows recovered from dead processes, ``H {json}`` its
+heartbeat every second: the app process publishes it in its own heartbeat file, see
+:mod:`newlog.heartbeat`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import select
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    insert,
+    inspect,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select as sql_select
+from sqlalchemy.engine import Engine
+
+from newlog.models import log_table
+from newlog.sinks import describe_error, is_poison
+from newlog.spool_files import (
+    REJECTED_SUFFIX,
+    Segment,
+    owner_alive,
+    owner_lock_path,
+    segments,
+)
+from newlog.spool_store import SpoolRowStore
+
+PROGRESS_TABLE = "newlog_spool_progress"
+HEARTBEAT_SECONDS = 1.0
+READ_BYTES = 4 * 1024 * 1024
+PUNCH_BYTES = 16 * 1024 * 1024
+_MAX_BACKOFF = 5.0
+
+_log = logging.getLogger("newlog.spool_writer")
+
+
+def progress_table(meta: MetaData) -> Table:
+    """Return the table holding each segment's delivered offset and row counts."""
+    return Table(
+        PROGRESS_TABLE,
+        meta,
+        Column("segment", String(200), primary_key=True),
+        Column("byte_offset", BigInteger, nullable=False),
+        Column("rows_written", BigInteger, nullable=False),
+        Column("rows_failed", BigInteger, nullable=False),
+    )
+
+
+class Resync(Exception):
+    """The segment's progress row moved under us (another writer stored those lines): reload it."""
+
+
+class _SegmentState:
+    """What the writer knows of one segment: its open file, delivery lock and progress."""
+
+    def __init__(self, segment: Segment, fd: int) -> None:
+        self.segment = segment
+        self.fd = fd
+        self.offset = 0
+        self.rows = 0
+        self.failed = 0
+        self.punched = 0
+        self.loaded = False
+
+
+class SpoolWriter:
+    """Deliver the segments of one target (``config["key"]``) in ``config["dir"]`` to the database."""
+
+    def __init__(self, config: dict[str, Any], *, control: int | None = 0, reports: Any = None) -> None:
+        self.config = config
+        self.directory = Path(config["dir"])
+        self.key = config["key"]
+        self.owner = config["owner"]
+        self.parent_pid = int(config["parent_pid"])
+        self.batch_rows = int(config.get("batch_rows", 5000))
+        self.poll_interval = float(config.get("poll_interval", 0.02))
+        self.drain_seconds = float(config.get("drain_seconds", 30.0))
+        self.control = control
+        self.reports = reports if reports is not None else sys.stdout.buffer
+        self.states: dict[str, _SegmentState] = {}
+        self.draining_since: float | None = None
+        self.recovered = [0, 0]
+        self.counters = {"batches": 0, "rows_written": 0, "rows_failed": 0, "retries": 0}
+        self.last_error: str | None = None
+        self._errors: dict[str, float] = {}
+        self._next_heartbeat = 0.0
+        self.engine: Engine | None = None
+        self.store: SpoolRowStore | None = None
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Build the engine (one connection), find or create the log table and the progress table."""
+        engine = create_engine(self.config["url"], pool_size=1, max_overflow=0, pool_pre_ping=True)
+        try:
+            self._prepare(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        self.engine = engine
+
+    def _prepare(self, engine: Engine) -> None:
+        table_name = self.config["table"]
+        if not inspect(engine).has_table(table_name):
+            if not self.config.get("create_table"):
+                raise LookupError(
+                    f"log table {table_name!r} does not exist yet (create it with the app's migrations / create_all); "
+                    "the spool keeps the rows until it does"
+                )
+            _create(engine, log_table(table_name, MetaData()))
+        table = Table(table_name, MetaData(), autoload_with=engine)
+        self.progress = progress_table(MetaData())
+        _create(engine, self.progress)
+        self.store = SpoolRowStore(engine, table, self.config.get("extra_columns", ()))
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Deliver until told to stop (or the app is gone) and everything is delivered; return the exit status."""
+        backoff = self.poll_interval
+        while True:
+            self._read_commands(0 if backoff <= self.poll_interval else backoff)
+            if self.draining_since is not None and time.monotonic() - self.draining_since > self.drain_seconds:
+                self._fail("gave up after draining for %.0fs: the rest stays in the spool" % self.drain_seconds)
+                return 2
+            try:
+                if self.engine is None:
+                    self.connect()
+                busy = self.deliver_once() if self.directory.is_dir() else False
+                backoff = self.poll_interval
+            except (sa_exc.SQLAlchemyError, OSError, LookupError) as exc:
+                self._fail(describe_error(exc))
+                self.counters["retries"] += 1
+                self._dispose_on_error()
+                backoff = min(_MAX_BACKOFF, backoff * 2 if backoff > self.poll_interval else 0.1)
+                self._heartbeat()
+                continue
+            self._heartbeat()
+            if busy:
+                continue
+            if self.draining_since is not None and self._own_done():
+                try:
+                    self._cleanup_own()
+                except (sa_exc.SQLAlchemyError, OSError) as exc:  # delivered: only the clean-up failed
+                    self._fail(f"could not remove the delivered spool: {describe_error(exc)}")
+                return 0
+            self._read_commands(self.poll_interval)
+
+    def _read_commands(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for a command; note a ``Q``, end of file or a new parent (the app is gone)."""
+        if self.draining_since is None and os.getppid() != self.parent_pid:
+            self.draining_since = time.monotonic()
+        if self.control is None:
+            time.sleep(timeout)
+            return
+        try:
+            ready, _, _ = select.select([self.control], [], [], timeout)
+        except (OSError, ValueError):
+            ready = []
+        if not ready:
+            return
+        try:
+            data = os.read(self.control, 4096)
+        except OSError:
+            data = b""
+        if (not data or b"Q" in data) and self.draining_since is None:
+            self.draining_since = time.monotonic()
+        if not data:
+            self.control = None
+
+    def deliver_once(self) -> bool:
+        """Store one batch of every segment that has complete lines; return True if anything was stored."""
+        busy = False
+        present = segments(self.directory, self.key)
+        latest: dict[str, int] = {}
+        for segment in present:
+            latest[segment.owner] = max(latest.get(segment.owner, -1), segment.seq)
+        alive: dict[str, bool] = {}
+        for segment in present:
+            own = segment.owner == self.owner
+            if not own:
+                if segment.owner not in alive:
+                    alive[segment.owner] = owner_alive(self.directory, self.key, segment.owner)
+                if alive[segment.owner]:
+                    continue  # another live process's writer delivers it
+            state = self._state(segment)
+            if state is None:
+                continue
+            finished = (own and self.draining_since is not None) or (not own) or segment.seq < latest[segment.owner]
+            stored = self._deliver(state, complete=finished)
+            busy = busy or stored
+            if not stored and finished and state.offset >= os.fstat(state.fd).st_size:
+                self._retire(state)
+        for owner, _ in latest.items():
+            if owner != self.owner and not alive.get(owner, True):
+                self._forget_owner(owner)
+        return busy
+
+    def _state(self, segment: Segment) -> _SegmentState | None:
+        state = self.states.get(segment.name)
+        if state is None:
+            try:
+                fd = os.open(self.directory / segment.name, os.O_RDWR | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # one writer per segment at a time
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            state = self.states[segment.name] = _SegmentState(segment, fd)
+        if not state.loaded:
+            self._load_progress(state)
+        return state
+
+    def _load_progress(self, state: _SegmentState) -> None:
+        assert self.engine is not None
+        name = state.segment.name
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sql_select(self.progress.c.byte_offset, self.progress.c.rows_written, self.progress.c.rows_failed).where(
+                    self.progress.c.segment == name
+                )
+            ).first()
+            if row is None:
+                connection.execute(
+                    insert(self.progress).values(segment=name, byte_offset=0, rows_written=0, rows_failed=0)
+                )
+                row = (0, 0, 0)
+        state.offset, state.rows, state.failed = (int(value) for value in row)
+        state.loaded = True
+        self._report(state, 0, 0)
+
+    def _deliver(self, state: _SegmentState, *, complete: bool) -> bool:
+        """Store the next batch of complete lines of ``state``; a torn last line of a finished segment fails."""
+        data = b""
+        size = READ_BYTES
+        while True:
+            data = os.pread(state.fd, size, state.offset)
+            if b"\n" in data or len(data) < size:
+                break
+            size *= 2  # one row longer than the read: read more
+        end = data.rfind(b"\n")
+        if end < 0:
+            if data and complete and len(data) < size:
+                self._store(state, [data], len(data))  # a row cut short by a crash of the app mid-write
+                return True
+            return False
+        lines = data[: end + 1].split(b"\n", self.batch_rows)
+        if len(lines) > self.batch_rows:
+            lines = lines[: self.batch_rows]
+        else:
+            lines = lines[:-1]
+        length = sum(len(line) + 1 for line in lines)
+        self._store(state, lines, length)
+        return True
+
+    def _store(self, state: _SegmentState, lines: list[bytes], length: int) -> None:
+        rows, bad = self._decode(lines)
+        try:
+            self._commit(state, rows, len(bad), length, bad)
+        except Resync:
+            state.loaded = False
+        except sa_exc.SQLAlchemyError as exc:
+            if not is_poison(exc):
+                raise
+            self._store_one_by_one(state, lines)
+
+    def _store_one_by_one(self, state: _SegmentState, lines: list[bytes]) -> None:
+        """Store the lines of a refused batch one per transaction; send the refused ones to the rejected file."""
+        for line in lines:
+            rows, bad = self._decode([line])
+            try:
+                self._commit(state, rows, len(bad), len(line) + 1, bad)
+            except Resync:
+                state.loaded = False
+                return
+            except sa_exc.SQLAlchemyError as exc:
+                if not is_poison(exc):
+                    raise
+                self._commit(state, [], 1, len(line) + 1, [(line, describe_error(exc))])
+
+    def _commit(
+        self, state: _SegmentState, rows: list[Any], failed: int, length: int, bad: list[tuple[bytes, str]]
+    ) -> None:
+        """In one transaction: claim the lines (progress moves from our offset on) and store their rows."""
+        assert self.engine is not None and self.store is not None
+        progress = self.progress
+        with self.engine.begin() as connection:
+            claimed = connection.execute(
+                update(progress)
+                .where(progress.c.segment == state.segment.name, progress.c.byte_offset == state.offset)
+                .values(
+                    byte_offset=state.offset + length,
+                    rows_written=state.rows + len(rows),
+                    rows_failed=state.failed + failed,
+                )
+            )
+            if claimed.rowcount != 1:
+                raise Resync(state.segment.name)
+            self.store.write(connection, rows)
+            if bad:
+                self._reject(bad)  # before the commit: a crash after it repeats a rejection, never loses one
+        state.offset += length
+        state.rows += len(rows)
+        state.failed += failed
+        if state.offset - state.punched >= PUNCH_BYTES:
+            state.punched = punch_hole(state.fd, state.offset, self._fail)
+        self.counters["batches"] += 1
+        self.counters["rows_written"] += len(rows)
+        self.counters["rows_failed"] += failed
+        self._report(state, len(rows), failed)
+
+    def _decode(self, lines: list[bytes]) -> tuple[list[Any], list[tuple[bytes, str]]]:
+        assert self.store is not None
+        encode = self.store.encode
+        rows, bad = [], []
+        for line in lines:
+            try:
+                values = orjson.loads(line)
+                if not isinstance(values, dict):
+                    raise ValueError("not a JSON object")
+                rows.append(encode(values))
+            except (ValueError, TypeError, AttributeError, orjson.JSONDecodeError) as exc:
+                bad.append((line, f"unreadable spool line: {exc}"))
+        return rows, bad
+
+    def _reject(self, bad: list[tuple[bytes, str]]) -> None:
+        path = self.directory / f"{self.key}{REJECTED_SUFFIX}"
+        with open(path, "ab") as rejected:
+            for line, reason in bad:
+                rejected.write(orjson.dumps({"error": reason, "line": line.decode("utf-8", "backslashreplace")}) + b"\n")
+
+    def _report(self, state: _SegmentState, rows: int, failed: int) -> None:
+        if state.segment.owner == self.owner:
+            self._send(f"P {state.segment.seq} {state.offset} {state.rows} {state.failed}")
+        elif rows or failed:
+            self.recovered[0] += rows
+            self.recovered[1] += failed
+            self._send(f"A {self.recovered[0]} {self.recovered[1]}")
+
+    def _send(self, line: str) -> None:
+        try:
+            self.reports.write(line.encode() + b"\n")
+            self.reports.flush()
+        except (OSError, ValueError):
+            pass  # the app process is gone: the spool and the progress table still say everything
+
+    # -- finishing segments ------------------------------------------------------------------
+
+    def _retire(self, state: _SegmentState) -> None:
+        """Remove a fully delivered, finished segment and its progress row."""
+        assert self.engine is not None
+        name = state.segment.name
+        try:
+            os.unlink(self.directory / name)
+        except FileNotFoundError:
+            pass
+        os.close(state.fd)
+        del self.states[name]
+        with self.engine.begin() as connection:
+            connection.execute(delete(self.progress).where(self.progress.c.segment == name))
+
+    def _forget_owner(self, owner: str) -> None:
+        """Remove a dead owner's lock file once none of its segments is left."""
+        if any(segment.owner == owner for segment in segments(self.directory, self.key)):
+            return
+        try:
+            owner_lock_path(self.directory, self.key, owner).unlink()
+        except FileNotFoundError:
+            pass
+
+    def _own_done(self) -> bool:
+        if not self.directory.is_dir():
+            return True  # the spool directory was removed: nothing is left to store
+        for segment in segments(self.directory, self.key):
+            if segment.owner == self.owner:
+                state = self.states.get(segment.name)
+                if state is None or state.offset < os.fstat(state.fd).st_size:
+                    return False
+        return True
+
+    def _cleanup_own(self) -> None:
+        for state in [state for state in self.states.values() if state.segment.owner == self.owner]:
+            self._retire(state)
+
+    # -- health --------------------------------------------------------------------------------
+
+    def _fail(self, message: str) -> None:
+        """Keep ``message`` as the last error; print it on stderr at most once per 10 s."""
+        self.last_error = message
+        now = time.monotonic()
+        if self._errors.get(message, 0.0) <= now:
+            self._errors[message] = now + 10.0
+            print(f"newlog spool writer (pid {os.getpid()}): {message}", file=sys.stderr, flush=True)
+
+    def _dispose_on_error(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        for state in self.states.values():
+            state.loaded = False  # reload the offsets: the failed transaction may or may not have committed
+
+    def _heartbeat(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if now < self._next_heartbeat and not force:
+            return
+        self._next_heartbeat = now + HEARTBEAT_SECONDS
+        beat = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "owner": self.owner,
+            "parent_pid": self.parent_pid,
+            **self.counters,
+            "recovered_rows": self.recovered[0],
+            "segments": len(self.states),
+            "last_error": self.last_error,
+            "draining": self.draining_since is not None,
+            "updated_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        }
+        text = json.dumps(beat)
+        self._send(f"H {text}")
+
+
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+_libc: Any = None
+
+
+def punch_hole(fd: int, offset: int, report: Callable[[str], None]) -> int:
+    """Free the disk blocks of the delivered bytes ``[0, offset)`` of a live segment; return the freed length.
+
+    The app appends to its one segment for as long as it lives (no rotation: no thread can ever
+    write to a closed file), so delivered rows are freed in place: offsets stay valid, reads of
+    the hole return zeros. Without hole punching (a file system that lacks it) the segment grows
+    until the app exits; that is reported once.
+    """
+    global _libc
+    length = offset - offset % 4096
+    if length <= 0:
+        return 0
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        flags = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
+        if _libc.fallocate(fd, flags, ctypes.c_long(0), ctypes.c_long(length)) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    except (OSError, AttributeError) as exc:
+        report(f"cannot free delivered spool space (fallocate punch hole: {exc}): the spool file grows until the app exits")
+        return 1 << 62  # do not try again for this segment
+    return length
+
+
+def _create(engine: Engine, table: Table) -> None:
+    """Create ``table`` unless it exists (another process creating it at the same moment is fine)."""
+    try:
+        table.create(engine, checkfirst=True)
+    except sa_exc.DatabaseError:
+        if not inspect(engine).has_table(table.name):
+            raise
+
+
+def main() -> int:
+    """Run the writer described by ``$NEWLOG_SPOOL_WRITER``; return its exit status."""
+    config = json.loads(os.environ["NEWLOG_SPOOL_WRITER"])
+    writer = SpoolWriter(config, control=sys.stdin.fileno())
+    try:
+        return writer.run()
+    except KeyboardInterrupt:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,405 @@
+"""The durable mode (``LOG_SPOOL_DIR``): every accepted event stored exactly once, through real app and writer
+processes, on SQLite and PostgreSQL, whatever process is killed when."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    func,
+    text,
+)
+
+import newlog
+from newlog.clock import SystemClock
+from newlog.heartbeat import read_heartbeats
+from newlog.settings import ConfigError
+from newlog.spool_files import STALE_SECONDS
+from tests.conftest import MakeApp
+from tests.newlog.spool_support import (
+    AppProcess,
+    kill_process,
+    spool_files,
+    stored_seqs,
+    wait_for_rows,
+    wait_until_gone,
+)
+from tests.support import stored_rows
+
+N = 3000
+
+
+@pytest.fixture
+def spool_dir(tmp_path: Path) -> Path:
+    return tmp_path / "spool"
+
+
+@pytest.fixture
+def table_name() -> str:
+    return f"spool_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def drop_table(database_url: str, table_name: str) -> Any:
+    yield
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP TABLE IF EXISTS "{table_name}"'))
+    engine.dispose()
+
+
+def exactly_once(url: str, table: str, count: int) -> None:
+    seqs = stored_seqs(url, table)
+    duplicated = {seq: times for seq, times in seqs.items() if times > 1}
+    missing = set(range(count)) - set(seqs)
+    assert not duplicated and not missing and len(seqs) == count, (
+        f"{len(missing)} missing (e.g. {sorted(missing)[:5]}), {len(duplicated)} duplicated, {len(seqs)} stored"
+    )
+
+
+def test_every_event_is_stored_once_and_the_spool_is_emptied(
+    make_app: MakeApp, database_url: str, spool_dir: Path
+) -> None:
+    app = make_app(database_url, init=False, LOG_SPOOL_DIR=str(spool_dir))
+    queue = newlog.init_app(app)
+    for seq in range(500):
+        newlog.log_info("spooled", module="orders", seq=seq, payload={"nested": [1, 2.5, None, "Zoë ✓"]})
+    newlog.log_warning("careful", module="orders", seq=500)
+    assert newlog.flush(60)
+
+    rows = stored_rows(app)
+    assert [row["context"]["seq"] for row in rows] == list(range(501))
+    assert rows[0]["module"] == "orders" and rows[0]["context"]["payload"] == {"nested": [1, 2.5, None, "Zoë ✓"]}
+    assert rows[-1]["level"] == "WARNING"
+    stats = queue.stats()
+    assert stats["mode"] == "spool" and stats["alive"]
+    assert (stats["enqueued"], stats["written"], stats["dropped_failed"], stats["queued"]) == (501, 501, 0, 0)
+
+    writer_pid = stats["writer_pid"]
+    assert newlog.shutdown(30)
+    wait_until_gone(writer_pid)
+    assert spool_files(spool_dir) == []
+    assert not list(spool_dir.glob("*.owner"))
+
+
+def legacy_model_table(name: str) -> Table:
+    """A real app's log model: an extra ``created_at`` column with a Python-side default."""
+    return Table(
+        name,
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("timestamp", DateTime(timezone=True), nullable=False),
+        Column("level", String(20), nullable=False),
+        Column("module", String(100), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("traceback", Text),
+        Column("context", JSON),
+        Column("created_at", DateTime(timezone=True), nullable=False, default=lambda: CREATED_AT),
+        Column("source", String(20), nullable=False, default="web"),
+    )
+
+
+CREATED_AT = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+HOSTILE = [
+    {"nested": {"deep": [1, 2.5, None, True, "tab\there", 'quote"s', "back\\slash"]}},
+    {"text": "unicode ✓ 😀 中文 e\u0301 \\N \\u00e9"},
+    {"number": 2**62, "small": 1e-300, "negative": -0.0},
+]
+
+
+def test_spooled_rows_equal_the_thread_mode_rows(make_app: MakeApp, database_url: str, tmp_path: Path) -> None:
+    """Same events, same app model, once through the worker thread and once through the spool: same rows."""
+    stored: dict[str, list[tuple[Any, ...]]] = {}
+    for mode in ("thread", "spool"):
+        table = legacy_model_table(f"{mode}_{uuid.uuid4().hex[:8]}")
+        app = make_app(database_url, init=False, APP_NAME="equal")
+        if mode == "spool":
+            app.config["LOG_SPOOL_DIR"] = str(tmp_path / "spool")
+        db = app.extensions["sqlalchemy"]
+        with app.app_context():
+            table.create(db.engine)
+        try:
+            newlog.init_app(app, db=db, model=table)
+            with app.app_context():
+                newlog.log_info("plain", module="api")
+                for index, extra in enumerate(HOSTILE):
+                    newlog.log_warning(f"event {index}", module="api", **extra)
+                try:
+                    raise RuntimeError("boom")
+                except RuntimeError:
+                    newlog.log_error("failed", module="api", order_id=7)
+            assert newlog.flush(60)
+            columns = "level, module, message, traceback, context, created_at, source"
+            with app.app_context(), db.engine.connect() as connection:
+                result = connection.execute(text(f'SELECT {columns} FROM "{table.name}" ORDER BY id'))
+                stored[mode] = [
+                    tuple(json.loads(value) if name == "context" and isinstance(value, str) else value for name, value in row._mapping.items())
+                    for row in result
+                ]
+        finally:
+            newlog.shutdown(30)
+            with app.app_context():
+                table.drop(db.engine)
+                db.engine.dispose()
+    assert len(stored["spool"]) == 5
+    assert stored["spool"] == stored["thread"]
+    created = stored["spool"][0][5]  # SQLite hands a raw SELECT the text, without offset
+    assert str(created).startswith("2025-01-02 03:04:05") and stored["spool"][0][6] == "web"
+
+
+@pytest.mark.usefixtures("drop_table")
+@pytest.mark.parametrize("also_kill_the_writer", [False, True], ids=["app-only", "app-and-writer"])
+def test_kill_9_of_the_app_then_a_restart_stores_exactly_the_accepted_events(
+    database_url: str, table_name: str, spool_dir: Path, also_kill_the_writer: bool
+) -> None:
+    app = AppProcess(database_url, table_name, spool_dir)
+    writer = app.writer_pid()
+    assert app.log(0, N) == N
+    if also_kill_the_writer:
+        kill_process(writer)
+    app.kill()
+    if not also_kill_the_writer:
+        wait_until_gone(writer)  # a writer whose app is gone stores what is left, then exits by itself
+
+    restarted = AppProcess(database_url, table_name, spool_dir)
+    wait_for_rows(database_url, table_name, N)
+    assert restarted.flush()
+    exactly_once(database_url, table_name, N)
+    assert restarted.stop() == 0
+    exactly_once(database_url, table_name, N)
+    assert spool_files(spool_dir) == []
+
+
+@pytest.mark.usefixtures("drop_table")
+def test_kill_9_of_the_writer_mid_batch_stores_every_row_once(
+    database_url: str, table_name: str, spool_dir: Path
+) -> None:
+    app = AppProcess(database_url, table_name, spool_dir)
+    assert app.log(0, 10) == 10 and app.flush()  # the table exists; the writer is connected
+    writer = app.writer_pid()
+    engine = create_engine(database_url)
+    with blocked_table(engine, table_name) as writer_blocked:
+        assert app.log(10, N - 10) == N - 10
+        writer_blocked(writer)  # the writer has claimed a batch in its transaction and waits to store it
+        kill_process(writer)
+    engine.dispose()
+    assert app.flush(), app.stats()
+    stats = app.stats()
+    assert stats["writer_restarts"] >= 1 and stats["writer_pid"] != writer
+    assert (stats["enqueued"], stats["written"], stats["queued"]) == (N, N, 0)
+    exactly_once(database_url, table_name, N)
+    assert app.stop() == 0
+
+
+class blocked_table:
+    """Hold a lock that stops the writer inside its batch transaction; ``writer_blocked(pid)`` waits for it.
+
+    PostgreSQL: ``LOCK TABLE`` on the log table (the writer's COPY waits on it, after its progress
+    UPDATE; ``pg_stat_activity`` shows the wait). SQLite: an exclusive transaction on the file
+    (the writer waits in its busy handler).
+    """
+
+    def __init__(self, engine: Any, table: str) -> None:
+        self.engine = engine
+        self.table = table
+
+    def __enter__(self) -> Any:
+        self.connection = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            self.connection.begin()
+            self.connection.execute(text(f'LOCK TABLE "{self.table}" IN ACCESS EXCLUSIVE MODE'))
+        else:
+            self.connection.exec_driver_sql("BEGIN EXCLUSIVE")
+        return self.writer_blocked
+
+    def writer_blocked(self, pid: int) -> None:
+        if self.engine.dialect.name != "postgresql":
+            time.sleep(0.3)  # SQLite shows no waiter: give the writer's poll (20 ms) time to reach the lock
+            return
+        deadline = time.monotonic() + 30
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%' "
+            "AND pid <> pg_backend_pid()"
+        )
+        with self.engine.connect() as probe:
+            while probe.execute(query).scalar() == 0:
+                assert time.monotonic() < deadline, "the writer never reached the locked table"
+                time.sleep(0.01)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.engine.dialect.name == "postgresql":
+            self.connection.rollback()
+        else:
+            self.connection.exec_driver_sql("ROLLBACK")
+        self.connection.close()
+
+
+def test_a_full_spool_drops_the_newest_events_counted_and_keeps_room_for_warnings(tmp_path: Path) -> None:
+    app = Flask("full_spool")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'missing-dir' / 'logs.db'}",  # the writer cannot store
+        LOG_SPOOL_DIR=str(tmp_path / "spool"),
+        LOG_SPOOL_MAX_BYTES=20_000,
+        LOG_SHUTDOWN_TIMEOUT=0.5,
+        LOG_HEALTH_DIR=str(tmp_path / "health"),
+        LOG_DRAIN_ON_SIGTERM=False,
+    )
+    SQLAlchemy(app)
+    queue = newlog.init_app(app)
+    accepted = sum(queue.enqueue({"event": f"info {i}", "level": "info"}) for i in range(1000))
+    warnings = sum(queue.enqueue({"event": f"warning {i}", "level": "warning"}, 30) for i in range(1000))
+    stats = queue.stats()
+    assert 0 < accepted < 1000 and 0 < warnings < 1000
+    assert stats["dropped_overflow_below_warning"] == 1000 - accepted
+    assert stats["dropped_overflow_warning_or_above"] == 1000 - warnings
+    assert stats["enqueued"] == accepted + warnings == stats["written"] + stats["dropped_failed"] + stats["queued"]
+    assert stats["spool_bytes_pending"] <= 20_000
+    assert not queue.flush(0.1)
+
+
+def test_rows_the_database_refuses_go_to_the_rejected_file_counted(make_app: MakeApp, tmp_path: Path) -> None:
+    from tests.conftest import require_postgres
+
+    url = require_postgres()
+    table = legacy_model_table(f"refuse_{uuid.uuid4().hex[:8]}")
+    table.c.message.type = String(10)
+    app = make_app(url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"))
+    db = app.extensions["sqlalchemy"]
+    with app.app_context():
+        table.create(db.engine)
+    try:
+        queue = newlog.init_app(app, db=db, model=table)
+        newlog.log_info("short", seq=0)
+        newlog.log_info("far too long for the column", seq=1)
+        newlog.log_info("short too", seq=2)
+        assert not newlog.flush(60)  # something logged since the last flush was lost
+        stats = queue.stats()
+        assert (stats["enqueued"], stats["written"], stats["dropped_failed"], stats["queued"]) == (3, 2, 1, 0)
+        with app.app_context(), db.engine.connect() as connection:
+            assert connection.execute(text(f'SELECT message FROM "{table.name}" ORDER BY id')).scalars().all() == [
+                "short",
+                "short too",
+            ]
+        rejected = [json.loads(line) for line in next((tmp_path / "spool").glob("*.rejected")).read_text().splitlines()]
+        assert len(rejected) == 1 and "far too long" in rejected[0]["line"] and "too long" in rejected[0]["error"]
+    finally:
+        newlog.shutdown(30)
+        with app.app_context():
+            table.drop(db.engine)
+
+
+def test_spool_settings_that_cannot_work_are_refused(make_app: MakeApp, sqlite_url: str, tmp_path: Path) -> None:
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"))
+    db = app.extensions["sqlalchemy"]
+    with pytest.raises(ConfigError, match="LOG_SPOOL_DIR.*sink=.*exclude each other"):
+        newlog.init_app(app, sink=lambda rows: None)
+    with_sql_default = legacy_model_table("sql_default")
+    with_sql_default.append_column(Column("inserted_at", DateTime, default=func.now()))
+    with pytest.raises(ConfigError, match="inserted_at.*server_default"):
+        newlog.init_app(app, db=db, model=with_sql_default)
+    with pytest.raises(ConfigError, match="LOG_SPOOL_MAX_BYTES"):
+        newlog.Settings.load({"LOG_SPOOL_MAX_BYTES": "0"})
+
+
+
+
+class ShiftedClock(SystemClock):
+    """The system clock, moved forward by hand (to age a heartbeat without waiting)."""
+
+    def __init__(self) -> None:
+        self.shift = 0.0
+
+    def now(self) -> float:
+        return super().now() + self.shift
+
+
+def test_health_covers_the_writer_process_through_its_heartbeat(
+    make_app: MakeApp, sqlite_url: str, spool_dir: Path
+) -> None:
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(spool_dir))
+    queue = newlog.init_app(app)
+    newlog.log_info("first")
+    assert newlog.flush(60)
+    writer = queue.stats()["writer_pid"]
+    health_dir = app.extensions["newlog"].health_dir
+
+    def published() -> list[dict[str, Any]]:
+        return [beat for beat in read_heartbeats(health_dir) if beat["pid"] == os.getpid()]
+
+    deadline = time.monotonic() + 30
+    while not published() and time.monotonic() < deadline:  # the first report of the writer is published
+        time.sleep(0.05)
+    stats = queue.stats()
+    assert newlog.health()["ok"] and not stats["writer_stale"]
+    assert [(beat["mode"], beat["writer_pid"], beat["alive"]) for beat in published()] == [("spool", writer, True)]
+
+    clock = ShiftedClock()
+    queue.clock = clock
+    os.kill(writer, signal.SIGSTOP)  # a writer hung in a database call beats no more
+    try:
+        clock.shift = STALE_SECONDS + 1
+        assert queue.stats()["writer_stale"] and not newlog.health()["ok"]
+    finally:
+        os.kill(writer, signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    while queue.stats()["writer_stale"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert newlog.health()["ok"]
+
+
+def _log_in_child(first: int) -> None:
+    for seq in range(first, first + 100):
+        newlog.log_info("from a child", seq=seq)  # no flush: the child's own writer stores them after it exits
+
+
+def test_forked_children_get_their_own_spool_and_writer(make_app: MakeApp, sqlite_url: str, spool_dir: Path) -> None:
+    import multiprocessing
+
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(spool_dir))
+    table = app.config["LOG_TABLE"]
+    queue = newlog.init_app(app)
+    newlog.log_info("parent", seq=1000)
+    assert newlog.flush(60)
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_log_in_child, args=(first,)) for first in (0, 100)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+        assert child.exitcode == 0
+    wait_for_rows(sqlite_url, table, 201)
+    assert stored_seqs(sqlite_url, table) == Counter(range(200)) + Counter([1000])
+    assert queue.stats()["enqueued"] == 1  # the children counted their own
+
+
+def test_a_clean_stop_right_after_the_writer_died_leaves_no_spool_behind(sqlite_url: str, spool_dir: Path) -> None:
+    """Found by the state machine: the stop came while the supervisor waited to restart the writer."""
+    table = f"restart_{uuid.uuid4().hex[:8]}"
+    app = AppProcess(sqlite_url, table, spool_dir)
+    assert app.log(0, 100) == 100 and app.flush()
+    first = app.writer_pid()
+    kill_process(first)
+    kill_process(app.writer_pid(other_than=first))  # killed before its first heartbeat: the next restart waits 0.5 s
+    assert app.stop() == 0  # everything is stored: shutdown must still have a writer clean up
+    exactly_once(sqlite_url, table, 100)
+    assert spool_files(spool_dir) == []
