@@ -16,6 +16,7 @@ from codemods.display import Display
 from codemods.fixers import RULES
 from codemods.model import Job, Options, Outcome
 from codemods.runner import Interrupted, RunResult, Signals, run
+from codemods.profile import locate as locate_profile
 from codemods.startup import startup_functions
 from compat.mapping import LEGACY_MODULE
 
@@ -154,6 +155,7 @@ class _Handler:
         report = self.report
         report.examined += outcome.examined
         if outcome.error:
+            self._findings(outcome)
             self.error(outcome.error)
             return
         if outcome.is_legacy or outcome.changed or outcome.findings or outcome.mentions_module:
@@ -318,7 +320,10 @@ def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, writ
         def jobs() -> list[Job]:
             """The jobs, made once the display is up (the start-up analysis reads files)."""
             startup = startup_functions(found, module) if "global-context" in rules else frozenset()
-            options = Options(module=module, delete_legacy=args.delete_legacy, startup_functions=startup)
+            profile = locate_profile(found, module) if "imports" in rules or "legacy-file" in rules else None
+            options = Options(
+                module=module, delete_legacy=args.delete_legacy, startup_functions=startup, profile_module=profile
+            )
             return [Job(f.path, f.root, rules, options, args.diff) for f in found]
 
         handler = _Handler(display, report, write=write, roots=search.roots, quiet=args.quiet)

@@ -31,6 +31,8 @@ class Options:
     delete_legacy: bool = False
     startup_functions: frozenset[str] = frozenset()
     """Dotted names of the functions that run at start-up and write the legacy dict (``codemods.startup``)."""
+    profile_module: str | None = None
+    """The dotted name of the app's profile module (``codemods.profile.locate``); None: there is none."""
 
     @property
     def module_parent(self) -> str:
@@ -211,6 +213,10 @@ class FileRewrite:
 
     text: str | None
     new_file: NewFile | None = None
+    kept: str | None = None
+    """The file is left as it is, for this reason (reported as an error); ``text`` is ignored then."""
+    findings: tuple[tuple[int, str], ...] = ()
+    """``(line, message)`` findings in the replaced file."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +249,8 @@ class FixResult:
     new_file: NewFile | None = None
     imports_legacy: bool = False
     """The source imported the legacy module (any form) before the rules ran."""
+    error: str | None = None
+    """The file is left as it is for this reason (an error of the run)."""
 
 
 @dataclass(frozen=True)

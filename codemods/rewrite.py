@@ -26,7 +26,7 @@ from codemods.fixers import FIXERS
 from codemods.names.importers import legacy_import_lines
 from codemods.names.legacy import collect
 from codemods.names.plan import finish
-from codemods.model import FileInfo, Fixer, FixResult, Job, Options, Outcome, file_info
+from codemods.model import FileInfo, Finding, Fixer, FixResult, Job, Options, Outcome, file_info
 
 
 def fix_source(
@@ -46,6 +46,9 @@ def fix_source(
             if rewrite is None:
                 return FixResult(None)
             counts = Counter({fixer.name: 1})
+            findings = [Finding(info.path, line, fixer.name, message) for line, message in rewrite.findings]
+            if rewrite.kept is not None:
+                return FixResult(None, findings=findings, error=f"{info.path}: {rewrite.kept}")
             if rewrite.text is None:
                 return FixResult(None, counts=counts, delete=True, new_file=rewrite.new_file)
             return FixResult(rewrite.text, counts=counts, new_file=rewrite.new_file)
@@ -123,6 +126,9 @@ def examine(job: Job) -> Outcome:
         outcome.error = f"{job.path}:1:1: internal error, file left unchanged: {type(error).__name__}: {error}"
         return outcome
     outcome.findings = [str(finding) for finding in result.findings]
+    if result.error is not None:
+        outcome.error = result.error
+        return outcome
     outcome.mentions_module = result.imports_legacy
     outcome.counts = {rule: n for rule, n in result.counts.items() if n}
     if result.new_file is not None:

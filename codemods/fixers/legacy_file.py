@@ -6,18 +6,25 @@ path - other repositories, notebooks, pickles - keeps working through ``compat.s
 which serves every legacy name on top of ``newlog``.
 
 What it rewrites: the file whose dotted path is ``--module`` (found from its path under the
-root given on the command line, or by walking up ``__init__.py`` files) gets, as its entire
-content, a module docstring and ``compat.STUB`` (the one stub text, shared with compat), its
-two statements on two lines so that linters (isort's I001, E702) have nothing to say::
+root given on the command line, or by walking up ``__init__.py`` files). First its couplings to
+the application (message catalogue, error enums, base exception and status mapper, log model,
+display name, environment rules) are read with ``codemods.legacy_reader`` and written to the
+profile module beside it, ``newlog_profile.py`` (``codemods.profile``: created atomically, never
+over a file with other content, shown in the diff and the summary; the same text again is
+fine). Then the file gets, as its entire content, a module docstring and the stub
+``compat.stub(<profile module>)``, its two statements on two lines so that linters (isort's I001,
+E702) have nothing to say::
 
     import compat
 
-    compat.install(__name__)  # legacy path served by compat on newlog; delete after the switch
+    compat.install(__name__, profile='app.utils.newlog_profile')  # legacy path served by compat ...
 
-``replace_file`` receives the legacy module's source before it is replaced: the seam where its
-couplings (catalogue, enums, base exception, log model, display name) can be read and written
-to one new file (``FileRewrite.new_file``: created atomically, never over another file, shown
-in the diff and the summary).
+A legacy module the reader cannot read completely is left as it is: each thing it could not
+determine is reported (``path:line: could not determine ... [legacy-file]``) and the run ends
+with an error (exit 2), because a generic stub would silently change every error answer of the
+app. Fix what is reported, or write the profile module by hand (MIGRATION.md, step 2) and
+replace the file by ``compat.stub("<profile module>")``: a stub is left alone, and the other
+rules use the profile it names.
 
 With ``--delete-legacy`` the file is deleted instead. A file that already is a stub (it
 calls ``compat.install`` or star-imports ``compat.structlog_config`` and defines nothing) is
@@ -27,25 +34,26 @@ left alone. When this rule runs, no other rule touches that file; with ``--skip 
 
 from __future__ import annotations
 
-import re
-
-from codemods.engine import FileInfo, FileRewrite, Fixer, Options
-from compat import STUB as COMPAT_STUB
+from codemods import profile
+from codemods.engine import FileInfo, FileRewrite, Fixer, NewFile, Options
+from compat import stub as compat_stub
 
 NAME = "legacy-file"
 
-_STUB_CODE = COMPAT_STUB.replace("; ", "\n\n", 1)
-"""``compat.STUB``, its two statements on two lines."""
-
-STUB = f'''"""Compatibility stub for the legacy logging module ``{{module}}``.
+DOCSTRING = '''"""Compatibility stub for the legacy logging module ``{module}``.
 
 Migrated by ``python -m codemods.apply``: the legacy API is served by ``compat.structlog_config``
-on top of ``newlog`` until nothing imports this path any more. New code imports from ``newlog``.
+on top of ``newlog`` until nothing imports this path any more; the app's couplings (error answers,
+identity fields) are in ``{profile}``. New code imports from ``newlog``.
 """
 
-{_STUB_CODE}'''
+'''
 
-_DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]", re.MULTILINE)
+
+def stub_text(module: str, profile_module: str) -> str:
+    """The whole stub file for the legacy module ``module`` using ``profile_module``: ``compat.stub`` on two lines."""
+    code = compat_stub(profile_module).replace("; ", "\n\n", 1)
+    return DOCSTRING.format(module=module, profile=profile_module) + code
 
 
 def triggers(options: Options) -> tuple[str, ...]:
@@ -54,19 +62,29 @@ def triggers(options: Options) -> tuple[str, ...]:
 
 
 def replace_file(source: str, info: FileInfo, options: Options) -> FileRewrite | None:
-    """The stub for the legacy module (deletion with ``--delete-legacy``); None if it already is a stub.
-
-    ``source`` is the legacy module as the application has it: the place to read its couplings
-    (catalogue, enums, base exception, log model...) and return them as ``FileRewrite.new_file``.
-    """
+    """The profile module and the stub using it (deletion with ``--delete-legacy``); None if it already is a stub."""
     if options.delete_legacy:
         return FileRewrite(None)
-    already = "compat.install(" in source or "from compat.structlog_config import *" in source
-    if already and not _DEFINES.search(source):
+    if profile.is_stub(source):
         return None
+    read = profile.read(source, info.path, options.module)
+    if read.text is None:
+        return FileRewrite(
+            None,
+            kept=(
+                f"not replaced: its couplings to the app could not be read completely ({len(read.findings)} "
+                "findings above); fix them, or write the profile module by hand and replace the file by "
+                "compat.stub('<profile module>') (MIGRATION.md, step 2)"
+            ),
+            findings=read.findings,
+        )
     first = source.find("\n")
     newline = "\r\n" if first > 0 and source[first - 1] == "\r" else "\n"
-    return FileRewrite(STUB.format(module=options.module).replace("\n", newline))
+    profile_module = profile.profile_module_name(options.module)
+    return FileRewrite(
+        stub_text(options.module, profile_module).replace("\n", newline),
+        new_file=NewFile(f"{profile.PROFILE_LEAF}.py", read.text.replace("\n", newline)),
+    )
 
 
 fixer = Fixer(

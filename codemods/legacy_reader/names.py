@@ -51,9 +51,11 @@ class ModuleNames:
     definition. Findings go to ``findings``.
     """
 
-    def __init__(self, path: Path, module: str, root: Path, findings: list[Finding]) -> None:
+    def __init__(
+        self, path: Path, module: str, root: Path, findings: list[Finding], source: str | None = None
+    ) -> None:
         self.path = path
-        self.source = path.read_text(encoding="utf-8")
+        self.source = path.read_text(encoding="utf-8") if source is None else source
         self.tree = ast.parse(self.source, filename=str(path))
         self.module = module
         self.root = root

@@ -28,17 +28,18 @@ IDENTITY_KEYS = ("app_name", "app_version", "environment", "host")
 
 
 def read_legacy_module(
-    path: str | Path, module: str | None = None, *, root: str | Path | None = None
+    path: str | Path, module: str | None = None, *, root: str | Path | None = None, source: str | None = None
 ) -> LegacyCouplings:
     """Read the legacy module at ``path`` and return its couplings (with findings for what it could not read).
 
     ``module`` is its dotted name (default: from the ``__init__.py`` files above it);
     ``root`` the folder its top package is in (default: found the same way), used to read
-    constants of the app's own modules (``HttpStatus.BAD_REQUEST`` -> 400).
+    constants of the app's own modules (``HttpStatus.BAD_REQUEST`` -> 400). ``source`` is the
+    module's text when the caller has read it already (the codemods do); ``path`` still names it.
     """
     path = Path(path)
     guessed_module, guessed_root = _module_name(path)
-    reader = _Reader(path, module or guessed_module, Path(root) if root else guessed_root)
+    reader = _Reader(path, module or guessed_module, Path(root) if root else guessed_root, source)
     return reader.read()
 
 
@@ -52,9 +53,9 @@ def _module_name(path: Path) -> tuple[str, Path]:
 
 
 class _Reader:
-    def __init__(self, path: Path, module: str, root: Path) -> None:
+    def __init__(self, path: Path, module: str, root: Path, source: str | None = None) -> None:
         self.result = LegacyCouplings(path=str(path), module=module)
-        self.names = ModuleNames(path, module, root, self.result.findings)
+        self.names = ModuleNames(path, module, root, self.result.findings, source)
         self.rules = RuleReader(self.names, self.result)
 
     def read(self) -> LegacyCouplings:

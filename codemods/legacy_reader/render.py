@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any
 
 from codemods.legacy_reader.model import Code, LegacyCouplings, Ref
+from codemods.names.placement import member_key
 from newlog.error_profile import PayloadShape, Text
 
 
@@ -28,21 +31,32 @@ class _Imports:
         name = self.use(first, Ref(ref.module, first))
         return f"{name}.{rest}" if rest else name
 
-    def lines(self) -> list[str]:
-        modules: list[str] = []
+    def lines(self, first_party: str) -> list[str]:
+        """The import lines as isort / ruff lay them out: stdlib, third party, the app's (``first_party``) sections."""
+        sections: list[list[tuple[bool, str, str]]] = [[], [], []]
         froms: dict[str, list[str]] = {}
-        for local, ref in sorted(self.names.items(), key=lambda item: (item[1].module, item[1].name)):
-            if not ref.name:
-                if "." in ref.module:
-                    parent, _, leaf = ref.module.rpartition(".")
-                    froms.setdefault(parent, []).append(leaf if local == leaf else f"{leaf} as {local}")
-                else:
-                    modules.append(f"import {ref.module}" if local == ref.module else f"import {ref.module} as {local}")
-            else:
-                froms.setdefault(ref.module, []).append(ref.name if local == ref.name else f"{ref.name} as {local}")
-        return sorted(modules) + [
-            f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(froms.items())
-        ]
+        for local, ref in self.names.items():
+            if not ref.name and "." not in ref.module:
+                line = f"import {ref.module}" if local == ref.module else f"import {ref.module} as {local}"
+                sections[_section(ref.module, first_party)].append((False, ref.module, line))
+                continue
+            module, name = (ref.module.rpartition(".")[0], ref.module.rpartition(".")[2]) if not ref.name else (
+                ref.module,
+                ref.name,
+            )
+            froms.setdefault(module, []).append(name if local == name else f"{name} as {local}")
+        for module, names in froms.items():
+            line = f"from {module} import {', '.join(sorted(names, key=member_key))}"
+            sections[_section(module, first_party)].append((True, module, line))
+        blocks = ["\n".join(line for _, _, line in sorted(section)) for section in sections if section]
+        return "\n\n".join(blocks).split("\n")
+
+
+def _section(module: str, first_party: str) -> int:
+    top = module.partition(".")[0]
+    if top == first_party:
+        return 2
+    return 0 if top in sys.stdlib_module_names else 1
 
 
 def render_profile_module(couplings: LegacyCouplings) -> str:
@@ -151,20 +165,24 @@ def render_profile_module(couplings: LegacyCouplings) -> str:
         "from __future__ import annotations",
         "",
     ]
-    newlog_import = "from newlog.error_profile import ErrorProfile, Outcome, PayloadShape, Rule, Text"
     body = "\n".join(arguments)
     parts = [
         f"DISPLAY_NAME = {couplings.display_name!r}",
         "",
-        *[definition + "\n" for definition in helpers.values()],
-        *[function for function in functions],
+        *["\n" + definition + "\n" for definition in helpers.values()],
+        *["\n" + function for function in functions],
+        "",
         "PROFILE = ErrorProfile(\n" + body + "\n)",
         "",
         "IDENTITY = {\n" + "\n".join(identity) + "\n}",
         f"REQUEST_ONLY = frozenset({sorted(key for key, rule in couplings.identity.items() if rule.request_only)!r})",
         "",
     ]
-    return "\n".join(header + imports.lines() + ["", newlog_import, "", ""] + parts)
+    text = "\n".join(parts)
+    for name in ("ErrorProfile", "Outcome", "PayloadShape", "Rule", "Text"):
+        if re.search(rf"\b{name}\b", text):
+            imports.use(name, Ref("newlog.error_profile", name))
+    return "\n".join(header + imports.lines(couplings.module.partition(".")[0]) + ["", ""]) + text
 
 
 def _text(text: Text) -> str:

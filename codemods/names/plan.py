@@ -19,6 +19,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from codemods.engine import IMPORT_LINE, FileState, Pruned, line_in, word_pattern
+from codemods.names.profile_args import NO_PROFILE, UNSURE, with_profile
 from codemods.names.placement import Style, clean_comment, is_import_line, place
 from codemods.names.statements import (
     AliasSpec,
@@ -52,6 +53,9 @@ from compat.mapping import NAMES, NEW_MODULE
 
 IMPORTS_RULE = "imports"
 """The rule that owns every name not owned by another rule; it alone reports what it leaves."""
+
+_INIT_NAMES = ("configure_structlog", "structlog_config")
+"""Legacy names whose calls become ``init_app`` calls (``codemods.names.profile_args``)."""
 
 _DYNAMIC = re.compile(r"\b(?:globals|locals|vars|eval|exec)\s*\(|\b__getattr__\b")
 
@@ -105,6 +109,14 @@ class _Plan:
     """local name -> binding key (textual gate: every ``Name`` with that value)."""
     module_chains: dict[str, str] = field(default_factory=dict)
     """dotted path -> binding key (textual gate, plain imports: every ``a.b.c`` attribute chain)."""
+    init_names: dict[str, str] = field(default_factory=dict)
+    """Local name -> ``configure_structlog`` or ``structlog_config`` (the instance), when every use of
+    the name means the legacy import (textual gate): its calls get the profile keywords."""
+    init_ids: dict[int, str] = field(default_factory=dict)
+    """The same for the ``Name`` nodes scope analysis proved to be uses."""
+    init_unsure: dict[str, str] = field(default_factory=dict)
+    """The same for names whose uses cannot all be proven (a fallback ``def`` under ``except ImportError``):
+    their calls are reported instead."""
 
 
 def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) -> None:
@@ -173,6 +185,8 @@ def _plan_names(
     for binding in found.names:
         by_local.setdefault((binding.name, binding.local), []).append(binding)
     for (name, local), bindings in by_local.items():
+        if rule == IMPORTS_RULE and name in _INIT_NAMES:
+            _plan_init(state, name, local, bindings, plan)
         if (name, local) in decided:
             continue
         if name not in NAMES or not selected(name):
@@ -201,6 +215,18 @@ def _plan_names(
             plan.renames_by_name[local] = new
         for node_id in uses.ids:
             plan.renames_by_id[node_id] = new
+
+
+def _plan_init(state: FileState, name: str, local: str, bindings: Sequence[NameBinding], plan: _Plan) -> None:
+    """Find the calls of ``configure_structlog`` / ``structlog_config.configure`` that get the profile keywords."""
+    plan.words.add(local)
+    uses = find_uses(state, local, [b.node for b in bindings], "(.[")
+    if uses is None:
+        plan.init_unsure[local] = name
+    elif uses.name is not None:
+        plan.init_names[local] = name
+    else:
+        plan.init_ids.update(dict.fromkeys(uses.ids, name))
 
 
 def _reexported_by_package(state: FileState, bindings: Sequence[NameBinding], found: LegacyImports) -> bool:
@@ -415,6 +441,55 @@ class _UsesTransformer(Pruned, cst.CSTTransformer):
         self.edits += 1
         self.changed = True
         return updated_node.with_changes(value=cst.Name(NEW_MODULE), attr=cst.Name(NAMES[attr].new))
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if self.rule != IMPORTS_RULE:
+            return updated_node
+        kind = self._initialises(original_node)
+        if kind is None:
+            return updated_node
+        name = get_full_name_for_node(updated_node.func) or "init_app"
+        if kind == "unsure":
+            self.state.report(self.rule, self.index, original_node, UNSURE.format(call=f"{name}(...)"))
+            return updated_node
+        call = with_profile(updated_node, self.state)
+        if call is None:
+            message = NO_PROFILE.format(call=f"{name}(...)", module=self.legacy)
+            self.state.report(self.rule, self.index, original_node, message)
+            return updated_node
+        if call is not updated_node:
+            self.edits += 1
+            self.changed = True
+        return call
+
+    def _initialises(self, call: cst.Call) -> str | None:
+        """``"yes"`` when ``call`` is ``configure_structlog(app)`` or ``structlog_config.configure(app)``
+        (any import form), ``"unsure"`` when it may be, else None."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            return self._init_name(func, "configure_structlog")
+        if not isinstance(func, cst.Attribute):
+            return None
+        if func.attr.value == "configure_structlog":
+            return "yes" if self._module_key(func.value) is not None else None
+        if func.attr.value != "configure" or not call.args:
+            return None
+        owner = func.value
+        if isinstance(owner, cst.Name):
+            return self._init_name(owner, "structlog_config")
+        if isinstance(owner, cst.Attribute) and owner.attr.value == "structlog_config":
+            return "yes" if self._module_key(owner.value) is not None else None
+        return None
+
+    def _init_name(self, node: cst.Name, legacy: str) -> str | None:
+        if id(node) in self.skip:
+            return None
+        if self.plan.init_ids.get(id(node)) == legacy or self.plan.init_names.get(node.value) == legacy:
+            return "yes"
+        renamed = self.plan.renames_by_id.get(id(node)) or self.plan.renames_by_name.get(node.value)
+        if renamed is not None and renamed == NAMES[legacy].new:  # a proven use, renamed (star imports too)
+            return "yes"
+        return "unsure" if self.plan.init_unsure.get(node.value) == legacy else None
 
     def leave_SimpleString(self, original_node: cst.SimpleString, updated_node: cst.SimpleString) -> cst.SimpleString:
         if self.legacy not in original_node.value:

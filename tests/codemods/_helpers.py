@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
+from pathlib import Path
 
 from codemods.engine import FileInfo, FixResult, Options
 from codemods.rewrite import fix_source
 from codemods.fixers import FIXERS
+from codemods.profile import profile_module_name
 from compat.mapping import LEGACY_MODULE
 
 
@@ -19,12 +21,17 @@ def run(
     skip: Sequence[str] = (),
     module: str = LEGACY_MODULE,
     delete_legacy: bool = False,
+    profile_module: str | None = "",
 ) -> FixResult:
     """Apply the rules (all of them, or ``only``, minus ``skip``) to ``src`` as if it lived at ``path``.
 
-    Runs twice, parsing statements as the rules read them and the whole file up front: both must agree.
+    ``profile_module``: the app's profile module the run found (default: the one written beside a
+    readable legacy module ``module``; None: none was found). Runs twice, parsing statements as
+    the rules read them and the whole file up front: both must agree.
     """
-    options = Options(module=module, delete_legacy=delete_legacy)
+    if profile_module == "":
+        profile_module = profile_module_name(module)
+    options = Options(module=module, delete_legacy=delete_legacy, profile_module=profile_module)
     fixers = [f for name, f in FIXERS.items() if (not only or name in only) and name not in skip]
     info = FileInfo.for_path(path, options)
     result = fix_source(src, info, fixers, options)
@@ -54,3 +61,9 @@ def check_noop(src: str, **kwargs: object) -> list[str]:
 def findings(result: FixResult) -> list[str]:
     """``line: message`` of each finding."""
     return [f"{f.line}: {f.message}" for f in result.findings]
+
+
+READABLE_LEGACY = (Path(__file__).resolve().parents[2] / "examples" / "legacy_variants" / "newer_structlog_config.py").read_text(
+    encoding="utf-8"
+)
+"""A complete legacy module (the newer variant, self-contained): the legacy-file rule can read all its couplings."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from codemods.apply import main
+from tests.codemods._helpers import READABLE_LEGACY
 
 LEGACY_IMPORT = b"from app.utils.structlog_config import configure_structlog, log_info\n"
 OLD_TIME = 1_000_000_000
@@ -42,7 +43,7 @@ def make_app(root: Path) -> dict[str, Path]:
         "utils": write(
             app / "utils" / "__init__.py", b"from .structlog_config import log_info\n\n__all__ = ['log_info']\n"
         ),
-        "legacy": write(app / "utils" / "structlog_config.py", b"def log_info(message, **kwargs):\n    pass\n"),
+        "legacy": write(app / "utils" / "structlog_config.py", READABLE_LEGACY),
         "views": write(app / "views.py", b"import app.utils.structlog_config as slc\n\nslc.log_info('x')\n"),
         "plain": write(app / "plain.py", b"import os\n\nprint(os.sep)\n"),
     }
@@ -214,29 +215,30 @@ def test_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_module_option(tmp_path: Path) -> None:
     write(tmp_path / "myapp" / "__init__.py", b"")
-    legacy = write(tmp_path / "myapp" / "logconf.py", b"def log_info(message):\n    pass\n")
+    legacy = write(tmp_path / "myapp" / "logconf.py", READABLE_LEGACY)
     user = write(
         tmp_path / "myapp" / "views.py",
         b"from .logconf import log_info\nfrom myapp import logconf\n\nlogconf.log_info('x')\n",
     )
     assert main([str(tmp_path), "--module", "myapp.logconf", "--jobs", "1"]) == 1
-    assert b"compat.install(__name__)" in legacy.read_bytes()
+    assert b"compat.install(__name__, profile='myapp.newlog_profile')" in legacy.read_bytes()
     assert user.read_bytes() == b"import newlog\nfrom newlog import log_info\n\nnewlog.log_info('x')\n"
 
 
 @pytest.mark.parametrize("layout", ["root", "parent", "src-namespace"])
 def test_the_legacy_file_is_found_from_the_root_or_the_packages(tmp_path: Path, layout: str) -> None:
     if layout == "src-namespace":
-        legacy = write(tmp_path / "src" / "app" / "utils" / "structlog_config.py", b"x = 1\n")
+        legacy = write(tmp_path / "src" / "app" / "utils" / "structlog_config.py", READABLE_LEGACY)
         root = tmp_path
     else:
         project = tmp_path / "project"
         write(project / "app" / "__init__.py", b"")
         write(project / "app" / "utils" / "__init__.py", b"")
-        legacy = write(project / "app" / "utils" / "structlog_config.py", b"x = 1\n")
+        legacy = write(project / "app" / "utils" / "structlog_config.py", READABLE_LEGACY)
         root = project if layout == "root" else tmp_path
     assert main([str(root), "--jobs", "1"]) == 1
-    assert b"compat.install(__name__)" in legacy.read_bytes()
+    assert b"compat.install(__name__, profile='app.utils.newlog_profile')" in legacy.read_bytes()
+    assert (legacy.parent / "newlog_profile.py").is_file()
 
 
 def test_delete_legacy(tmp_path: Path) -> None:

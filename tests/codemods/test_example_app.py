@@ -60,7 +60,8 @@ def test_the_app_is_migrated(migrated_app: tuple[Path, int], capsys: pytest.Capt
         ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         if path != stub:
             assert _legacy_imports(path, root) == [], path
-    assert "compat.install(__name__)" in stub.read_text(encoding="utf-8")
+    assert "compat.install(__name__, profile='app.utils.newlog_profile')" in stub.read_text(encoding="utf-8")
+    assert "PROFILE = ErrorProfile(" in (root / "app" / "utils" / "newlog_profile.py").read_text(encoding="utf-8")
 
     assert main([str(root), "--check"]) == 0
 

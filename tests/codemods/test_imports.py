@@ -36,6 +36,7 @@ def test_aliased_names_keep_their_alias() -> None:
         "warn('x')\n"
         "setup(app)\n",
         "from newlog import log_warning as warn, init_app as setup\nwarn('x')\nsetup(app)\n",
+        profile_module=None,  # the profile keywords are pinned in test_profile_args
     )
 
 
@@ -53,6 +54,7 @@ def test_renamed_name_is_renamed_at_its_uses() -> None:
         "    db.init_app(app)\n"
         "    init_app(app)\n"
         "    log_info('started')\n",
+        profile_module=None,  # the profile keywords are pinned in test_profile_args
     )
 
 
@@ -63,6 +65,7 @@ def test_renamed_name_keeps_the_old_local_name_when_the_new_one_is_taken() -> No
         "def init_app(app):\n"
         "    configure_structlog(app)\n",
         "from newlog import init_app as configure_structlog\n\ndef init_app(app):\n    configure_structlog(app)\n",
+        profile_module=None,  # the profile keywords are pinned in test_profile_args
     )
 
 
@@ -78,6 +81,7 @@ def test_the_instance_named_like_the_module_becomes_log_config() -> None:
         "def command(app):\n"
         "    log_config.configure(app)  # a CLI may not have run configure_structlog\n"
         "    log_config.shutdown()\n",
+        profile_module=None,  # the profile keywords are pinned in test_profile_args
     )
 
 
@@ -112,6 +116,7 @@ def test_module_alias_becomes_import_newlog() -> None:
         "def view(app):\n"
         "    newlog.init_app(app)\n"
         "    newlog.log_warning('x', category=newlog.ErrorCategory.UNKNOWN)\n",
+        profile_module=None,  # the profile keywords are pinned in test_profile_args
     )
 
 
@@ -203,6 +208,7 @@ def test_imports_in_functions_and_methods() -> None:
         "    def run(self):\n"
         "        from newlog import init_app\n"
         "        init_app(self.app)\n",
+        profile_module=None,  # the profile keywords are pinned in test_profile_args
     )
 
 
@@ -287,6 +293,7 @@ def test_package_init_without_all_keeps_names_it_does_not_use_itself() -> None:
         "def create_app(app):\n"
         "    init_app(app)\n",
         path="app/__init__.py",
+        profile_module=None,  # the profile keywords are pinned in test_profile_args
     )
 
 
@@ -301,10 +308,17 @@ def test_star_import_becomes_the_names_used() -> None:
         "    log_info('done')\n",
         "from newlog import get_sync_logger, init_app, log_info\n"  # no star import left to silence
         "\n"
+        "from app.utils import newlog_profile\n"
+        "\n"
         "sync_logger = get_sync_logger()\n"
         "\n"
         "def run(app):\n"
-        "    init_app(app)\n"
+        "    init_app(\n"
+        "        app,\n"
+        "        errors=newlog_profile.PROFILE,\n"
+        "        identity=newlog_profile.IDENTITY,\n"
+        "        request_only=newlog_profile.REQUEST_ONLY,\n"
+        "    )\n"
         "    log_info('done')\n",
     )
     assert findings == []
@@ -415,6 +429,7 @@ def test_another_legacy_module_path() -> None:
         "configure_structlog(app)\n",
         "from newlog import init_app\n\nfrom app.utils.structlog_config import log_info\n\ninit_app(app)\n",
         module="myapp.logconf",
+        profile_module=None,  # the profile keywords are pinned in test_profile_args
     )
 
 

@@ -184,4 +184,5 @@ def test_names_join_an_import_with_comments_at_its_end_keeping_the_comments() ->
         "\n"
         "set_static_context(region='eu')\n"
         "init_app(None)\n",
+        profile_module=None,  # the profile keywords are pinned in test_profile_args
     )
