@@ -1,7 +1,8 @@
 """Normalization: turn what a run observed into data that two runs can compare.
 
 Volatile values are masked, keeping what a reader relies on: an id keeps its *shape*
-(``<uuid>`` for a dashed UUID, ``<hex32>`` for 32 hex digits), a ``request_id`` becomes
+(``<uuid>`` for a dashed UUID, ``<hex32>`` for 32 hex digits, ``ERR-<hex12>`` for an id of the
+app's own format in a ``*_id`` key), a ``request_id`` becomes
 ``<present>`` (or stays null), timestamps, durations and host names become placeholders.
 Tracebacks keep only their unindented lines (``Traceback ...``, ``Type: message``, chained
 exception headers): frames with file paths and line numbers are dropped. Printed output is
@@ -23,6 +24,8 @@ HEX32 = re.compile(r"\b[0-9a-f]{32}\b")
 ISO_TIMESTAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 HEX_ID = re.compile(r"^[0-9a-f]{8,}$")
+HEX_RUN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-F]{8,}|[0-9a-f]{8,})(?![0-9A-Za-z])")
+"""A run of 8+ hex digits inside an id of the app's own format (``ERR-BFF6FCDB4F9D``)."""
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 PRESENT = "<present>"
@@ -75,7 +78,9 @@ class _Masker:
                 return MASKED_KEYS[key]
             if key.endswith("_id") and isinstance(value, str):
                 masked = mask_string(value)
-                return "<id>" if masked == value and HEX_ID.match(value) else masked
+                if masked == value and HEX_ID.match(value):
+                    return "<id>"
+                return HEX_RUN.sub(lambda run: f"<hex{len(run.group())}>", masked)
         if value is None or isinstance(value, (bool, int)) and not isinstance(value, enum.Enum):
             return value
         if isinstance(value, float) and not isinstance(value, enum.Enum):

@@ -104,3 +104,17 @@ def test_a_row_keeps_the_tables_other_columns() -> None:
         "context": {"order_id": 1},
         "columns": {"timestamp": "<timestamp>", "created_at": None, "tenant": "acme"},
     }
+
+
+def test_ids_are_masked_keeping_their_shape_also_in_the_apps_own_format() -> None:
+    masked = mask(
+        {
+            "error_id": "ERR-BFF6FCDB4F9D",
+            "trace_id": "abcdef0123456789",
+            "event_id": "3f2b8c1e-1111-2222-3333-444455556666",
+            "user_id": "alice",
+        }
+    )
+    assert masked == {"error_id": "ERR-<hex12>", "trace_id": "<id>", "event_id": "<uuid>", "user_id": "alice"}
+    assert mask({"error_id": "ERR-0123456789AB"}) == mask({"error_id": "ERR-FEDCBA987654"})
+    assert mask({"error_id": "ERR-0123456789AB"}) != mask({"error_id": "3f2b8c1e-1111-2222-3333-444455556666"})
