@@ -26,6 +26,8 @@ ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 HEX_ID = re.compile(r"^[0-9a-f]{8,}$")
 HEX_RUN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-F]{8,}|[0-9a-f]{8,})(?![0-9A-Za-z])")
 """A run of 8+ hex digits inside an id of the app's own format (``ERR-BFF6FCDB4F9D``)."""
+SIGNED_TOKEN = re.compile(r"(?<![\w.-])[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{4,8}\.[A-Za-z0-9_-]{20,}(?![\w.-])")
+"""A token signed with a timestamp (itsdangerous: Flask-WTF's CSRF token in a form, a session cookie): new every run."""
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 PRESENT = "<present>"
@@ -44,10 +46,11 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def mask_string(text: str) -> str:
-    """Return ``text`` with UUIDs, 32-hex ids, ISO timestamps and memory addresses masked."""
+    """Return ``text`` with UUIDs, 32-hex ids, ISO timestamps, signed tokens and memory addresses masked."""
     text = UUID.sub("<uuid>", text)
     text = HEX32.sub("<hex32>", text)
     text = ISO_TIMESTAMP.sub("<timestamp>", text)
+    text = SIGNED_TOKEN.sub("<signed-token>", text)
     return ADDRESS.sub("<addr>", text)
 
 

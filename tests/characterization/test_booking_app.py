@@ -3,25 +3,25 @@
 Plain-Enum categories, Flask-WTF CSRF on every POST/PUT/DELETE, flask-login, the app built at
 import time (``app:app``), a German catalogue. Recording it with its shipped scenario must
 finish without a traceback, every request step reaching its view (but the one the scenario
-declares a guard for). The rest of the playbook - compat, codemods, compare, the mutation of a
-rewritten call - is blocked today: the app does not start after the switch (:data:`BLOCKERS`).
-Those tests are strict expected failures that raise :class:`Blocked` only on those exact
-errors (any other failure fails them), and pass - failing as XPASS - once the start-up is fixed.
+declares a guard for). After the compat step (the legacy file replaced by the stub with the
+app's profile module, as ``codemods.apply --only legacy-file`` writes them) every step is
+replayed and still reaches its view; in the codemods-migrated copy a mutated call fails
+``compare``. The whole playbook with every stage is ``test_playbook.py``.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-import compat
 from tests.characterization.harness import (
     BOOKING_APP,
     LEGACY_FILE,
     Database,
+    clean_env,
     copy_app,
     fresh_database,
     kit,
@@ -31,18 +31,6 @@ from tests.characterization.harness import (
 )
 
 APP = "app:app"
-BLOCKERS = {
-    "newlog.init_app: the app has no flask-sqlalchemy extension; call db.init_app(app) first": (
-        "the app calls configure_structlog(app) before db.init_app(app), which the legacy module allowed; compat's "
-        "configure_structlog (newlog.init_app) refuses it"
-    ),
-}
-"""Start-up errors of the app after the switch (message -> why), each a known blocker outside the kit."""
-BLOCKED = "the booking portal does not start after the switch: " + "; then ".join(f"{why} ({message})" for message, why in BLOCKERS.items())
-
-
-class Blocked(Exception):
-    """The after-run failed on the known newlog blocker, and on nothing else."""
 
 
 def record_booking(folder: Path, database: Database) -> tuple[Path, dict[str, Any]]:
@@ -52,8 +40,6 @@ def record_booking(folder: Path, database: Database) -> tuple[Path, dict[str, An
 
 def compare_after(app: Path, before: Path, database: Database) -> dict[str, Any]:
     compared = kit(app, "compare", str(before), *database.args, "--format", "json")
-    if compared.returncode == 2 and any(message in compared.stderr for message in BLOCKERS):
-        raise Blocked(compared.stderr)
     assert compared.returncode in (0, 1), compared.stdout + compared.stderr
     assert "Traceback" not in compared.stderr
     return json.loads(compared.stdout)
@@ -78,10 +64,18 @@ def test_the_booking_portal_is_recorded_through_its_guards(tmp_path: Path, db_ki
     assert not document["problems"]
 
 
-@pytest.mark.xfail(strict=True, raises=Blocked, reason=BLOCKED)
 def test_the_switch_to_compat_is_compared(tmp_path: Path) -> None:
     app, document = record_booking(tmp_path, sqlite_database(tmp_path / "before.db"))
-    (app / LEGACY_FILE).write_text(compat.STUB)
+    switch = subprocess.run(
+        [sys.executable, "-m", "codemods.apply", "--only", "legacy-file", "--quiet", "."],
+        cwd=app,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert switch.returncode == 1, switch.stderr
+    assert "profile='app.utils.newlog_profile'" in (app / LEGACY_FILE).read_text()
 
     report = compare_after(app, tmp_path / "before.json", sqlite_database(tmp_path / "after.db"))
 
@@ -89,7 +83,6 @@ def test_the_switch_to_compat_is_compared(tmp_path: Path) -> None:
     assert not any(group["field"] == "answered_by" for group in report["not_allowed"]), "a step no longer reaches its view"
 
 
-@pytest.mark.xfail(strict=True, raises=Blocked, reason=BLOCKED)
 def test_a_mutated_call_in_the_migrated_booking_portal_fails_compare(tmp_path: Path) -> None:
     app, _ = record_booking(tmp_path, sqlite_database(tmp_path / "before.db"))
     prepare_migrated(app)

@@ -118,3 +118,9 @@ def test_ids_are_masked_keeping_their_shape_also_in_the_apps_own_format() -> Non
     assert masked == {"error_id": "ERR-<hex12>", "trace_id": "<id>", "event_id": "<uuid>", "user_id": "alice"}
     assert mask({"error_id": "ERR-0123456789AB"}) == mask({"error_id": "ERR-FEDCBA987654"})
     assert mask({"error_id": "ERR-0123456789AB"}) != mask({"error_id": "3f2b8c1e-1111-2222-3333-444455556666"})
+
+
+def test_a_signed_token_in_a_page_is_masked() -> None:
+    page = '<input type="hidden" name="csrf_token" value="IjQwYjNhOTM4OTZjYjNmMzVjNTEyNzM3NjU5N2FmNzQyMmExNDI5NTQi.aw3Thw.jOGXs3aaxAGrbqFawICmuOfA-kI">'
+    assert mask(page) == '<input type="hidden" name="csrf_token" value="<signed-token>">'
+    assert mask("app.utils.structlog_config") == "app.utils.structlog_config"
