@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods.engine import IMPORT_LINE, FileState, Pruned, line_in, word_pattern
+from codemods.engine import IMPORT_LINE, FileState, Pruned, word_pattern
 from codemods.names.placement import Style, clean_comment, is_import_line, place
 from codemods.names.statements import (
     AliasSpec,
@@ -130,7 +130,6 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
     pattern = re.compile("|".join(patterns))
     hot = state.hot(pattern)
     uses = _UsesTransformer(state, rule, selected, plan)
-    before = {i: (state.body[i], state.lines[i]) for i in hot}  # findings point into the statements as read
     if hot:
         state.transform(hot, uses, pattern)
     state.counts[rule] += uses.edits
@@ -151,8 +150,7 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
         ]
         status.left = len(left)
         for index, node, _key in left:
-            line = line_in(*before[index], node) if index in before else None
-            state.report(rule, index, node, _unconverted_message(state, key, node), line=line)
+            state.report(rule, index, node, _unconverted_message(state, key, node))
 
 
 def _chain(dotted: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.codemods._helpers import findings, run
@@ -127,6 +127,12 @@ def programs(draw: st.DrawFn) -> str:
 
 @settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
+@example(  # lazy and whole-file parsing once named different lines for the nested import's finding
+    "from __future__ import annotations\n\nfrom app.utils.structlog_config import log_info, log_error\n\n\n\n"
+    "def view(app, value, render):\n"
+    "    from app.utils.structlog_config import UnifiedLog, log_info, should_log_debug, with_log_context\n"
+    "    with with_log_context(request='r1'):\n        pass\n    return None\n"
+)
 def test_rewrite_parses_is_stable_and_reports_what_it_leaves(source: str) -> None:
     ast.parse(source)
     first = run(source, path=PATH)
