@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -142,6 +143,10 @@ def test_rewrite_parses_is_stable_and_reports_what_it_leaves(source: str) -> Non
     assert second.source is None, f"second run changed:\n{output}\n---\n{second.source}"
     if _imports_legacy(output):
         assert findings(first), f"legacy import left without a finding:\n{output}"
+    lines = source.splitlines()
+    for finding in first.findings:  # a finding about a name points at a line of the original that holds it
+        named = re.match(r"'(\w+)'", finding.message)
+        assert named is None or named.group(1) in lines[finding.line - 1], f"{finding}\n{source}"
 
 
 def _imports_legacy(source: str) -> bool:
