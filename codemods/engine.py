@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Union, overload
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
 from codemods.model import (  # noqa: F401  (the rules import the shared types from here)
     FileInfo,
@@ -61,12 +61,46 @@ def count_lines(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
-def line_in(statement: cst.BaseStatement, first_line: int, node: cst.CSTNode | None) -> int:
-    """The line of ``node`` inside a top-level ``statement`` whose text starts at ``first_line``."""
-    wrapper = MetadataWrapper(cst.Module(body=[statement]), unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    target = node if node is not None and node in positions else statement
-    return first_line + positions[target].start.line - 1
+def _positions(statement: cst.BaseStatement) -> Mapping[cst.CSTNode, CodeRange]:
+    """Where each node of a top-level ``statement`` sits, counted from the statement's first line (1)."""
+    return MetadataWrapper(cst.Module(body=[statement]), unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+class _Tracer(cst.CSTTransformer):
+    """Run a transformer and note, for each node it makes, the node of the file as read it came from.
+
+    Findings name lines of the file the user has, not of a tree a rule has already edited
+    (an unwrapped debug guard or a split import above a node moves it). libcst makes a new
+    node for every node a transformer visits, so the link is recorded in ``on_leave``.
+    """
+
+    def __init__(self, inner: cst.CSTTransformer, origins: dict[int, tuple[cst.CSTNode, cst.CSTNode]]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.origins = origins
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return self.inner.on_visit(node)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.inner.on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        self.inner.on_leave_attribute(original_node, attribute)
+
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        result = self.inner.on_leave(original_node, updated_node)
+        known = self.origins.get(id(original_node))
+        origin = original_node if known is None else known[1]
+        made = result.nodes if isinstance(result, cst.FlattenSentinel) else (result,)
+        for node in made:
+            # a node already traced (a child a rule moved up) keeps its own, closer, origin;
+            # the entry pins ``node``, so its id cannot be reused by another node
+            if isinstance(node, cst.CSTNode) and node is not original_node and id(node) not in self.origins:
+                self.origins[id(node)] = (node, origin)
+        return result
 
 
 class Reparse(Exception):
@@ -126,6 +160,11 @@ class FileState:
         """Analysis results that check for themselves whether they are still valid."""
         self._spans: dict[int, tuple[int, int]] = {}
         self._ast: dict[int, list[ast.stmt]] = {}
+        self._first_lines: dict[int, int] = {}
+        """id(top-level statement as read) -> its first line in the file as read."""
+        self._origins: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        """id(node a rule made) -> (that node, the node as read it came from); see ``_Tracer``."""
+        self._read_positions: dict[int, Mapping[cst.CSTNode, CodeRange]] = {}
         sliced = _ast_slices(source) if lazy else None
         self.lazy = sliced is not None
         if sliced is not None:
@@ -150,6 +189,7 @@ class FileState:
         self._number_lines()
         self._incremental = self._assemble() == source
         self.original_ids = {id(stmt) for stmt in module.body}
+        self._first_lines = {id(stmt): line for stmt, line in zip(module.body, self.lines)}
 
     def _start_lazy(self, source: str, texts: list[str], indent: str, newline: str) -> None:
         self._nodes = [None] * len(texts)
@@ -200,6 +240,7 @@ class FileState:
             self._nodes[index] = node
             self._modules[index] = mini
             self.original_ids.add(id(node))
+            self._first_lines[id(node)] = self.lines[index]  # unedited statements keep their line
             self._parsed.append(node)  # kept alive: an id in ``original_ids`` must never be reused
         return node
 
@@ -252,10 +293,13 @@ class FileState:
             return
         if not self.lazy:
             body: list[cst.BaseStatement] = []
+            body_lines: list[int] = []
             for i, stmt in enumerate(self.body):
                 new = replacements.get(i, stmt)
-                body.extend([new] if isinstance(new, cst.BaseStatement) else new)
-            self.set_body(body)
+                statements = [new] if isinstance(new, cst.BaseStatement) else new
+                body.extend(statements)
+                body_lines.extend([self.lines[i]] * len(statements))
+            self._set_body(body, body_lines)
             return
         nodes: list[cst.BaseStatement | None] = []
         texts: list[str | None] = []
@@ -304,6 +348,11 @@ class FileState:
 
     def set_body(self, body: Sequence[cst.BaseStatement]) -> None:
         """Replace the top-level statements; statements kept from before keep their text and line."""
+        self._set_body(body, None)
+
+    def _set_body(self, body: Sequence[cst.BaseStatement], new_lines: Sequence[int] | None) -> None:
+        """``set_body``; ``new_lines``: the line of each statement of ``body`` (a replacement takes the
+        line of the statement it replaces), else a new statement takes the line of the one before."""
         current = list(self.body)
         if len(body) == len(current) and all(a is b for a, b in zip(body, current)):
             return
@@ -314,10 +363,12 @@ class FileState:
         modules: list[cst.Module] = []
         lines: list[int] = []
         line = self.lines[0] if self.lines else 1
-        for stmt in body:
+        for position, stmt in enumerate(body):
             i = old.get(id(stmt))
             if i is not None:
                 line = self.lines[i]
+            elif new_lines is not None:
+                line = new_lines[position]
             texts.append(self._texts[i] if i is not None else None)
             modules.append(self._modules[i] if i is not None else self.module)
             lines.append(line)
@@ -373,7 +424,7 @@ class FileState:
             transformer.index = i  # type: ignore[attr-defined]
             transformer.changed = False  # type: ignore[attr-defined]
             transformer.prune = self.prune(i, pattern)  # type: ignore[attr-defined]
-            result = self.body[i].visit(transformer)
+            result = self.body[i].visit(_Tracer(transformer, self._origins))
             transformer.prune = frozenset()  # type: ignore[attr-defined]
             if not transformer.changed:  # type: ignore[attr-defined]
                 continue
@@ -436,13 +487,35 @@ class FileState:
             cached = self.cache[key] = wrapper.resolve(ScopeProvider)
         return cached  # type: ignore[return-value]
 
-    def line_of(self, index: int, node: cst.CSTNode | None = None) -> int:
-        """The line of ``node`` (inside the top-level statement ``index``) in the original file."""
-        return line_in(self.body[index], self.lines[index], node)
+    def origin(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The node of the file as read that ``node`` was made from (``node`` itself if no rule made it)."""
+        known = self._origins.get(id(node))
+        return node if known is None else known[1]
 
-    def report(self, rule: str, index: int, node: cst.CSTNode | None, message: str, *, line: int | None = None) -> None:
-        """Record a finding at ``node`` of statement ``index`` (or at ``line``, computed before an edit)."""
-        finding = Finding(self.info.path, self.line_of(index, node) if line is None else line, rule, message)
+    def line_of(self, index: int, node: cst.CSTNode | None = None) -> int:
+        """The line of ``node`` (inside the top-level statement ``index``) in the file as read.
+
+        Positions are taken in the statement as read, whatever the rules changed since, so a
+        finding names the line the user sees. A node no rule derived from the file as read (one
+        a rule wrote) gets its line in the statement as it is now.
+        """
+        statement = self.body[index]
+        read = self.origin(statement)
+        first = self._first_lines.get(id(read))
+        if first is not None:
+            positions = self._read_positions.get(id(read))
+            if positions is None:
+                positions = self._read_positions[id(read)] = _positions(read)
+            target = read if node is None else self.origin(node)
+            if target in positions:
+                return first + positions[target].start.line - 1
+        positions = _positions(statement)
+        target = node if node is not None and node in positions else statement
+        return self.lines[index] + positions[target].start.line - 1
+
+    def report(self, rule: str, index: int, node: cst.CSTNode | None, message: str) -> None:
+        """Record a finding at ``node`` of statement ``index`` (its line in the file as read)."""
+        finding = Finding(self.info.path, self.line_of(index, node), rule, message)
         if finding not in self.findings:
             self.findings.append(finding)
 

@@ -136,16 +136,22 @@ def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
 
 
 def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
-    """Stop the workers now: they hold no file open for writing, so nothing is lost."""
+    """Stop the workers now (they hold no file open for writing, so nothing is lost) and wait
+    until the executor has finished tearing itself down."""
     # ``_processes`` is the executor's own table of worker processes; the public API can only
     # wait for running tasks, and a libcst parse of a huge file can take many seconds.
-    processes = list(getattr(pool, "_processes", {}).values())
-    for process in processes:
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
         if process.is_alive():
             process.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.join(timeout=1.0)
+    # With its workers gone the executor's manager thread fails the pending futures, joins the
+    # dead workers and closes its wake-up pipe; wait for it. Returning earlier leaves that
+    # thread running while the interpreter exits, and concurrent.futures' own exit hook
+    # (``_python_exit``, run by ``threading._shutdown``) writes to the pipe as it is being
+    # closed: "OSError: [Errno 9] Bad file descriptor" or "handle is closed", printed as a
+    # traceback after our error message (``_ThreadWakeup.wakeup`` checks ``_closed`` without a
+    # lock, CPython 3.11 to 3.13). Once the thread is joined the pipe is closed and the hook
+    # does nothing. This does not wait for any task: the workers are already dead.
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run(

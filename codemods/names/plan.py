@@ -18,9 +18,24 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codemods.engine import IMPORT_LINE, FileState, Pruned, line_in, word_pattern
-from codemods.names.profile_args import NO_PROFILE, UNSURE, with_profile
+from codemods.engine import IMPORT_LINE, FileState, Pruned, word_pattern
+from codemods.names.legacy import (
+    LegacyImports,
+    ModuleBinding,
+    NameBinding,
+    Uses,
+    collect,
+    declares_all,
+    find_module_uses,
+    find_uses,
+    mentioned,
+    occurrences,
+    only_loads,
+    other_root_uses,
+    reexported,
+)
 from codemods.names.placement import Style, clean_comment, is_import_line, place
+from codemods.names.profile_args import NO_PROFILE, UNSURE, with_profile
 from codemods.names.statements import (
     AliasSpec,
     _NameCounter,
@@ -33,21 +48,6 @@ from codemods.names.statements import (
     make_alias,
     select_aliases,
     unused_names,
-)
-from codemods.names.legacy import (
-    LegacyImports,
-    ModuleBinding,
-    NameBinding,
-    Uses,
-    occurrences,
-    collect,
-    declares_all,
-    find_module_uses,
-    find_uses,
-    mentioned,
-    only_loads,
-    other_root_uses,
-    reexported,
 )
 from compat.mapping import NAMES, NEW_MODULE
 
@@ -142,7 +142,6 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
     pattern = re.compile("|".join(patterns))
     hot = state.hot(pattern)
     uses = _UsesTransformer(state, rule, selected, plan)
-    before = {i: (state.body[i], state.lines[i]) for i in hot}  # findings point into the statements as read
     if hot:
         state.transform(hot, uses, pattern)
     state.counts[rule] += uses.edits
@@ -163,8 +162,7 @@ def migrate_names(state: FileState, rule: str, selected: Callable[[str], bool]) 
         ]
         status.left = len(left)
         for index, node, _key in left:
-            line = line_in(*before[index], node) if index in before else None
-            state.report(rule, index, node, _unconverted_message(state, key, node), line=line)
+            state.report(rule, index, node, _unconverted_message(state, key, node))
 
 
 def _chain(dotted: str) -> str:

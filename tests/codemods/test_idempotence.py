@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
+import re
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.codemods._helpers import findings, run
@@ -127,6 +128,12 @@ def programs(draw: st.DrawFn) -> str:
 
 @settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
+@example(  # lazy and whole-file parsing once named different lines for the nested import's finding
+    "from __future__ import annotations\n\nfrom app.utils.structlog_config import log_info, log_error\n\n\n\n"
+    "def view(app, value, render):\n"
+    "    from app.utils.structlog_config import UnifiedLog, log_info, should_log_debug, with_log_context\n"
+    "    with with_log_context(request='r1'):\n        pass\n    return None\n"
+)
 def test_rewrite_parses_is_stable_and_reports_what_it_leaves(source: str) -> None:
     ast.parse(source)
     first = run(source, path=PATH)
@@ -136,6 +143,10 @@ def test_rewrite_parses_is_stable_and_reports_what_it_leaves(source: str) -> Non
     assert second.source is None, f"second run changed:\n{output}\n---\n{second.source}"
     if _imports_legacy(output):
         assert findings(first), f"legacy import left without a finding:\n{output}"
+    lines = source.splitlines()
+    for finding in first.findings:  # a finding about a name points at a line of the original that holds it
+        named = re.match(r"'(\w+)'", finding.message)
+        assert named is None or named.group(1) in lines[finding.line - 1], f"{finding}\n{source}"
 
 
 def _imports_legacy(source: str) -> bool:
