@@ -43,7 +43,9 @@ def install(path: str = LEGACY_MODULE, *, profile: ModuleType | str | None = Non
     module (or its dotted name, imported here, as the legacy module imported the app's
     pieces): its ``PROFILE`` answers errors as the legacy module did and its ``IDENTITY`` /
     ``REQUEST_ONLY`` fill the identity fields of every event, for every app of the process
-    (``newlog.error_adapter.use_error_profile``, ``newlog.set_identity``).
+    (``newlog.error_adapter.use_error_profile``, ``newlog.set_identity``); its ``ENUMS`` (the
+    app's ``ErrorCategory`` / ``ErrorSeverity``, when the legacy module imported them) are
+    what the old path serves under those names.
     """
     _check_path(path)
     with warnings.catch_warnings():
@@ -89,6 +91,11 @@ def use_profile(profile: ModuleType | str) -> None:
 
     use_error_profile(profile.PROFILE)
     set_identity(profile.IDENTITY, request_only=getattr(profile, "REQUEST_ONLY", ()))
+    served = sys.modules["compat.structlog_config"] if "compat.structlog_config" in sys.modules else None
+    if served is None:
+        served = importlib.import_module("compat.structlog_config")
+    for legacy_name, enum_class in getattr(profile, "ENUMS", {}).items():
+        setattr(served, legacy_name, enum_class)  # the old path serves the app's own enums, as the legacy module did
 
 
 def _check_path(path: str) -> None:

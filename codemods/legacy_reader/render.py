@@ -64,7 +64,8 @@ def render_profile_module(couplings: LegacyCouplings) -> str:
 
     The module also defines ``DISPLAY_NAME`` (the hard-coded display name, or None) and
     ``IDENTITY`` (key -> a literal or a zero-argument function) with ``REQUEST_ONLY`` (the
-    identity keys set only inside a request). Findings are listed in its docstring; a
+    identity keys set only inside a request), and ``ENUMS`` (legacy name -> the app's own
+    ``ErrorCategory`` / ``ErrorSeverity``) when the legacy module imported them from the app. Findings are listed in its docstring; a
     piece that could not be read is left to newlog's default there, so the caller must
     report ``couplings.findings`` (the codemod does). Raises ValueError when the rules or
     the payload shape could not be read at all: no profile can be built then.
@@ -178,6 +179,13 @@ def render_profile_module(couplings: LegacyCouplings) -> str:
         f"REQUEST_ONLY = frozenset({sorted(key for key, rule in couplings.identity.items() if rule.request_only)!r})",
         "",
     ]
+    enums = [
+        f"    {name!r}: {value(ref)},"
+        for name, ref in (("ErrorCategory", couplings.category_enum), ("ErrorSeverity", couplings.severity_enum))
+        if ref is not None and ref.module != couplings.module  # the legacy module's own enums go with it
+    ]
+    if enums:
+        parts += ["ENUMS = {", *enums, "}", ""]
     text = "\n".join(parts)
     for name in ("ErrorProfile", "Outcome", "PayloadShape", "Rule", "Text"):
         if re.search(rf"\b{name}\b", text):

@@ -238,3 +238,23 @@ def test_a_profile_that_is_not_one_names_what_it_lacks(tree: Path) -> None:
 
     assert result.returncode == 1
     assert "compat: pkg.utils.settings is not a profile module (it lacks PROFILE, IDENTITY)" in result.stderr
+
+
+def test_the_old_path_serves_the_apps_own_enums_named_by_the_profile(tree: Path) -> None:
+    (tree / "pkg" / "constants.py").write_text(
+        "import enum\n\n\nclass Kategorie(enum.Enum):\n    BOOKING = 'booking'\n\n\nclass Schwere(enum.Enum):\n    LOW = 'low'\n"
+    )
+    module = PROFILE_MODULE + "from pkg.constants import Kategorie, Schwere\n\nENUMS = {'ErrorCategory': Kategorie, 'ErrorSeverity': Schwere}\n"
+    (tree / "pkg" / "utils" / "legacy_profile.py").write_text(module)
+    (tree / "pkg" / "utils" / "structlog_config.py").write_text(compat.stub("pkg.utils.legacy_profile"))
+
+    out = run(
+        tree,
+        """
+        from pkg.utils.structlog_config import ErrorCategory, ErrorSeverity
+        from pkg.utils import structlog_config
+        print(json.dumps({"names": [ErrorCategory.__qualname__, ErrorSeverity.__qualname__], "member": structlog_config.ErrorCategory.BOOKING.value}))
+        """,
+    )
+
+    assert out == {"names": ["Kategorie", "Schwere"], "member": "booking"}
