@@ -223,6 +223,9 @@ class _Handler:
             if self.write:
                 assert outcome.fingerprint is not None
                 try:
+                    if outcome.new_file is not None and outcome.new_file_data is not None:  # the profile module first
+                        target = os.path.join(os.path.dirname(outcome.path), outcome.new_file.path)
+                        files.create(target, outcome.new_file_data, self.roots)
                     files.remove(outcome.path, outcome.fingerprint)
                 except (files.NotWritten, OSError) as error:
                     self.error(str(error) if isinstance(error, files.NotWritten) else f"{outcome.path}: {error}")

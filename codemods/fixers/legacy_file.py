@@ -26,7 +26,8 @@ app. Fix what is reported, or write the profile module by hand (MIGRATION.md, st
 replace the file by ``compat.stub("<profile module>")``: a stub is left alone, and the other
 rules use the profile it names.
 
-With ``--delete-legacy`` the file is deleted instead. A file that already is a stub (it
+With ``--delete-legacy`` the file is deleted instead (a legacy module that is not a stub yet
+still leaves its profile module behind: the rewritten ``init_app`` calls import it). A file that already is a stub (it
 calls ``compat.install`` or star-imports ``compat.structlog_config`` and defines nothing) is
 left alone. When this rule runs, no other rule touches that file; with ``--skip legacy-file`` the others apply to it
 (e.g. dead-flush on its handler class).
@@ -63,11 +64,12 @@ def triggers(options: Options) -> tuple[str, ...]:
 
 def replace_file(source: str, info: FileInfo, options: Options) -> FileRewrite | None:
     """The profile module and the stub using it (deletion with ``--delete-legacy``); None if it already is a stub."""
-    if options.delete_legacy:
+    stub = profile.is_stub(source)
+    if options.delete_legacy and stub:
         return FileRewrite(None)
-    if profile.is_stub(source):
+    if stub:
         return None
-    read = profile.read(source, info.path, options.module)
+    read = profile.read(source, info.path, options.module)  # also before a deletion: init_app calls use the profile
     if read.text is None:
         return FileRewrite(
             None,
@@ -81,10 +83,10 @@ def replace_file(source: str, info: FileInfo, options: Options) -> FileRewrite |
     first = source.find("\n")
     newline = "\r\n" if first > 0 and source[first - 1] == "\r" else "\n"
     profile_module = profile.profile_module_name(options.module)
-    return FileRewrite(
-        stub_text(options.module, profile_module).replace("\n", newline),
-        new_file=NewFile(f"{profile.PROFILE_LEAF}.py", read.text.replace("\n", newline)),
-    )
+    new_file = NewFile(f"{profile.PROFILE_LEAF}.py", read.text.replace("\n", newline))
+    if options.delete_legacy:
+        return FileRewrite(None, new_file=new_file)
+    return FileRewrite(stub_text(options.module, profile_module).replace("\n", newline), new_file=new_file)
 
 
 fixer = Fixer(

@@ -87,9 +87,12 @@ def test_stub_and_profile_keep_crlf_line_endings() -> None:
     assert result.new_file is not None and "\r\n" in result.new_file.text and "\n" not in result.new_file.text.replace("\r\n", "")
 
 
-def test_delete_legacy() -> None:
-    result = run(TOY_SOURCE, path=LEGACY_PATH, delete_legacy=True)
-    assert result.delete
+def test_delete_legacy_leaves_the_profile_module() -> None:
+    result = run(READABLE_LEGACY, path=LEGACY_PATH, delete_legacy=True)
+    assert result.delete and result.new_file is not None and result.new_file.path == "newlog_profile.py"
+    assert run(STUB, path=LEGACY_PATH, delete_legacy=True).new_file is None, "a stub's profile module is there already"
+    kept = run(TOY_SOURCE, path=LEGACY_PATH, delete_legacy=True)
+    assert not kept.delete and kept.error is not None, "an unreadable legacy module is not deleted either"
 
 
 def test_other_paths_are_not_the_legacy_module() -> None:
@@ -189,3 +192,11 @@ def test_a_hand_written_profile_named_by_the_stub_is_used(tmp_path: Path) -> Non
     factory = (tmp_path / "app" / "__init__.py").read_text(encoding="utf-8")
     assert "from app.profiles import mine\n" in factory and "errors=mine.PROFILE" in factory
     assert legacy.read_text(encoding="utf-8") == compat_stub("app.profiles.mine")
+
+
+def test_deleting_the_legacy_module_at_once_writes_its_profile_module_first(tmp_path: Path) -> None:
+    legacy = _project(tmp_path)
+    assert main([str(tmp_path), "--delete-legacy", "--jobs", "1"]) == 1
+    assert not legacy.exists()
+    assert "PROFILE = ErrorProfile(" in (legacy.parent / "newlog_profile.py").read_text(encoding="utf-8")
+    assert "errors=newlog_profile.PROFILE" in (tmp_path / "app" / "__init__.py").read_text(encoding="utf-8")
