@@ -169,6 +169,18 @@ def kit(folder: Path, *args: str, env: dict[str, str] | None = None) -> subproce
     )
 
 
+def codemods(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m codemods.apply --quiet --jobs 1 *args`` in ``folder`` (the project root); return the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "codemods.apply", "--quiet", "--jobs", "1", *args],
+        cwd=folder,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def run_scenario(copy: Path, target: str, database: Database, out: Path, app: str = "app:create_app") -> dict[str, Any]:
     """Record the example's scenario in ``copy`` (step 1); return the document (fail with the kit's output if it fails)."""
     result = kit(copy, "record", "--app", app, *database.args, "--scenario", SCENARIO, str(out))

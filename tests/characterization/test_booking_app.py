@@ -12,8 +12,6 @@ replayed and still reaches its view; in the codemods-migrated copy a mutated cal
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from tests.characterization.harness import (
     BOOKING_APP,
     LEGACY_FILE,
     Database,
-    clean_env,
+    codemods,
     copy_app,
     fresh_database,
     kit,
@@ -66,14 +64,7 @@ def test_the_booking_portal_is_recorded_through_its_guards(tmp_path: Path, db_ki
 
 def test_the_switch_to_compat_is_compared(tmp_path: Path) -> None:
     app, document = record_booking(tmp_path, sqlite_database(tmp_path / "before.db"))
-    switch = subprocess.run(
-        [sys.executable, "-m", "codemods.apply", "--only", "legacy-file", "--quiet", "."],
-        cwd=app,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    switch = codemods(app, "--only", "legacy-file", ".")
     assert switch.returncode == 1, switch.stderr
     assert "profile='app.utils.newlog_profile'" in (app / LEGACY_FILE).read_text()
 

@@ -15,8 +15,6 @@ it, and it fails as XPASS once they are all gone).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from tests.characterization.harness import (
     BOOKING_APP,
     LEGACY_APP,
     LEGACY_FILE,
-    clean_env,
+    codemods,
     copy_app,
     kit,
     run_scenario,
@@ -93,17 +91,6 @@ class Gaps(Exception):
     """Every difference compare reported is one of :data:`KNOWN_GAPS`."""
 
 
-def _codemods(app: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "codemods.apply", "--quiet", "--jobs", "1", *args],
-        cwd=app,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 @dataclass
 class Stage:
     """What ``compare`` made of one stage: its JSON report and the replayed document."""
@@ -139,26 +126,26 @@ def _run_playbook(name: str, folder: Path) -> Playbook:
     before = run_scenario(app, "legacy", sqlite_database(folder / "before.db"), before_path, app=example.app)
     stages = []
 
-    step2 = _codemods(app, "--only", "legacy-file", ".")
+    step2 = codemods(app, "--only", "legacy-file", ".")
     assert step2.returncode == 1, step2.stderr
     profile = app / "app" / "utils" / "newlog_profile.py"
     assert "PROFILE = ErrorProfile(" in profile.read_text(encoding="utf-8")
     assert "profile='app.utils.newlog_profile'" in (app / LEGACY_FILE).read_text(encoding="utf-8")
     stages.append(_compare(app, before_path, "compat"))
 
-    package_only = _codemods(app, "app")
+    package_only = codemods(app, "app")
     assert package_only.returncode == 1, package_only.stderr
-    refused = _codemods(app, "--delete-legacy", "--only", "legacy-file", ".")  # nothing rewrites the importers
+    refused = codemods(app, "--delete-legacy", "--only", "legacy-file", ".")  # nothing rewrites the importers
     assert refused.returncode == 2, refused.stderr
     assert (app / LEGACY_FILE).exists()
     for path in example.outside:
         assert f"{path}:" in refused.stderr, f"--delete-legacy does not name {path}:\n{refused.stderr}"
-    whole = _codemods(app, ".")
+    whole = codemods(app, ".")
     assert whole.returncode == 1, whole.stderr
-    assert _codemods(app, "--check", ".").returncode == 0
+    assert codemods(app, "--check", ".").returncode == 0
     stages.append(_compare(app, before_path, "codemods"))
 
-    deleted = _codemods(app, "--delete-legacy", ".")
+    deleted = codemods(app, "--delete-legacy", ".")
     assert deleted.returncode == 1, deleted.stderr
     assert not (app / LEGACY_FILE).exists() and profile.exists()
     stages.append(_compare(app, before_path, "delete-legacy"))
