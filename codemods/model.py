@@ -29,8 +29,9 @@ class Options:
 
     module: str = LEGACY_MODULE
     delete_legacy: bool = False
-    startup_functions: frozenset[str] = frozenset()
-    """Dotted names of the functions that run at start-up and write the legacy dict (``codemods.startup``)."""
+    startup_functions: frozenset[str] | None = frozenset()
+    """Dotted names of the functions that run at start-up and write the legacy dict (``codemods.startup``);
+    None while that analysis is still running (a file that writes the legacy dict is then deferred)."""
 
     @property
     def module_parent(self) -> str:
@@ -289,3 +290,5 @@ class Outcome:
     """The file imported the legacy module before the rewrite."""
     importers: list[int] = field(default_factory=list)
     """Lines that import the legacy module after the rewrite (any form; for ``--delete-legacy``)."""
+    deferred: bool = False
+    """Not examined: the file writes the legacy dict and the start-up analysis was not done yet (run it again)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures
 import concurrent.futures.process
 import contextlib
+import dataclasses
 import ctypes
 import multiprocessing
 import os
@@ -30,8 +31,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any, TypeVar
 
-from codemods.model import Job, Outcome
+from codemods.model import Job, Options, Outcome
+
+T = TypeVar("T")
 
 _CHUNK = 8
 """Files per task: small, so outcomes stream; large enough that task overhead stays invisible."""
@@ -154,56 +158,108 @@ def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+def background(compute: Callable[[], T]) -> concurrent.futures.Future[T]:
+    """Run ``compute`` in a daemon thread of this process (start it after the pool: see the module docstring).
+
+    A daemon thread, not a ``ThreadPoolExecutor``: an interrupted run must not wait at exit for an
+    analysis whose result nobody needs any more.
+    """
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def target() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(compute())
+        except BaseException as error:  # noqa: BLE001  (handed to the parent's loop, which raises it)
+            future.set_exception(error)
+
+    threading.Thread(target=target, daemon=True, name="codemods-analysis").start()
+    return future
+
+
+def _sizes(count: int) -> Iterator[int]:
+    """Task sizes: 1, 2, 4, then ``_CHUNK``: the first outcomes come back after one file, not a whole chunk."""
+    size = 1
+    while count > 0:
+        yield min(size, count)
+        count -= size
+        size = min(size * 2, _CHUNK)
+
+
 def run(
-    jobs: Sequence[Job] | Callable[[], Sequence[Job]],
+    jobs: Sequence[Job],
     workers: int,
     handle: Callable[[Outcome], None],
     *,
-    total: int | None = None,
+    options: Callable[[], Options] | None = None,
     on_started: Callable[[], None] = lambda: None,
     on_progress: Callable[[int], None] = lambda n: None,
     signals: Signals | None = None,
 ) -> RunResult:
     """Examine ``jobs`` in ``workers`` processes; call ``handle`` on each outcome, in order, in this process.
 
-    ``jobs`` may be a function that makes them: it is called once the pool and the display are up
-    (so what it takes to prepare them does not delay the first output); ``total`` is then their
-    number. ``on_started`` runs once the pool is up (start a display there), ``on_progress(n)``
-    each time ``n`` more files are examined. A signal stops the run: ``interrupted`` is then True
-    and ``done`` tells how many outcomes were handled. ``signals``: the handlers the caller
-    installed (by default, ``run`` installs its own).
+    ``options``: computes the options the jobs really need (the start-up analysis, which reads
+    the whole tree) while the workers already examine files; it runs in a thread of this process
+    once the pool is up. Until it returns, jobs go out with their own options, and a worker hands
+    back a ``deferred`` outcome for a file that needs the full ones: that file is examined again
+    with them (outcomes are still handed in order). ``on_started`` runs once the pool is up
+    (start a display there), ``on_progress(n)`` each time ``n`` more files are examined. A signal
+    stops the run: ``interrupted`` is then True and ``done`` tells how many outcomes were handled.
+    ``signals``: the handlers the caller installed (by default, ``run`` installs its own).
     """
-    count = len(jobs) if not callable(jobs) else (total or 0)
     done = 0
     with contextlib.nullcontext(signals) if signals is not None else Signals() as signals:
         pool: concurrent.futures.ProcessPoolExecutor | None = None
         try:
-            pool = _pool(max(1, min(workers, -(-count // _CHUNK) or 1)))
+            pool = _pool(max(1, min(workers, len(jobs))))
             on_started()
-            made = jobs() if callable(jobs) else jobs
-            chunks = [list(made[i : i + _CHUNK]) for i in range(0, len(made), _CHUNK)]
-            results: dict[int, list[Outcome]] = {}
-            inflight: dict[concurrent.futures.Future[list[Outcome]], int] = {}
+            later = background(options) if options is not None else None
+            outcomes: dict[int, Outcome] = {}
+            inflight: dict[concurrent.futures.Future[list[Outcome]], list[int]] = {}
+            waiting: list[int] = []
+            """Files whose outcome came back deferred, to examine again once ``later`` is known."""
+            tasks = iter(_sizes(len(jobs)))
             submitted = 0
-            handed = 0
-            limit = max(4, workers * 4)
-            while handed < len(chunks):
-                while submitted < len(chunks) and len(inflight) < limit:
-                    inflight[pool.submit(_examine_all, chunks[submitted])] = submitted
-                    submitted += 1
+            limit = workers * 2  # a task queued behind each running one, no deeper: a deferred file sent again is not far back
+
+            def submit(indexes: list[int]) -> None:
+                assert pool is not None
+                chosen = [jobs[i] for i in indexes]
+                if later is not None and later.done():
+                    full = later.result()
+                    chosen = [dataclasses.replace(job, options=full) for job in chosen]
+                inflight[pool.submit(_examine_all, chosen)] = indexes
+
+            while done < len(jobs):
+                if later is not None and later.done() and waiting:
+                    submit(waiting)
+                    waiting = []
+                while len(inflight) < limit and (size := next(tasks, 0)):
+                    submit(list(range(submitted, submitted + size)))
+                    submitted += size
+                watched: list[concurrent.futures.Future[Any]] = list(inflight)
+                if later is not None and waiting and not later.done():
+                    watched.append(later)
                 finished, _ = concurrent.futures.wait(
-                    inflight, timeout=_POLL, return_when=concurrent.futures.FIRST_COMPLETED
+                    watched, timeout=_POLL, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 for future in finished:
-                    index = inflight.pop(future)
-                    results[index] = future.result()
-                    on_progress(len(results[index]))
-                while handed in results:
-                    for outcome in results.pop(handed):
-                        with signals.critical():
-                            handle(outcome)
-                            done += 1
-                    handed += 1
+                    if future is later:
+                        continue
+                    indexes = inflight.pop(future)
+                    examined = 0
+                    for index, outcome in zip(indexes, future.result()):
+                        if outcome.deferred:
+                            waiting.append(index)
+                        else:
+                            outcomes[index] = outcome
+                            examined += 1
+                    if examined:
+                        on_progress(examined)
+                while done in outcomes:
+                    with signals.critical():
+                        handle(outcomes.pop(done))
+                        done += 1
             pool.shutdown(wait=True)
             pool = None
             return RunResult(done, interrupted=False)
