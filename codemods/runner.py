@@ -19,8 +19,8 @@ from __future__ import annotations
 import concurrent.futures
 import concurrent.futures.process
 import contextlib
-import dataclasses
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import signal
