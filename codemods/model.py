@@ -1,9 +1,10 @@
-"""The data a run passes around, with no libcst in sight: the parent process imports only this.
+"""The data a run passes around, with no libcst in sight.
 
 Options and where a file sits (``Options``, ``FileInfo``), what a rule is and returns
 (``Fixer``, ``FileRewrite``, ``NewFile``, ``FixResult``, ``Finding``), and what travels between
 the parent and the worker processes (``Job``, ``Outcome``, ``Fingerprint``). Keeping libcst out
-of the parent lets it draw its first output before the workers have even imported libcst.
+of it lets the parent parse the command line, search the tree and report a usage error without
+loading libcst; it loads it only to fork the workers (``codemods.runner``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 - Worker processes always do the parsing (``--jobs 1`` is one worker): a file that takes libcst
   seconds to parse never keeps the parent from answering Ctrl-C or SIGTERM. Workers write
   nothing (``codemods.rewrite``), so stopping them at any moment is safe.
-- The pool is started (``fork``: all workers at the first submit) before the progress display
+- The parent imports libcst and the rules just before it forks the workers, which share them
+  (one import, not one per worker). The pool is started (``fork``: all workers at the first
+  submit) before the progress display
   starts its refresh thread, and only the parent draws: a child forked while another thread
   holds the display's or a stream's lock would deadlock on it.
 - Workers die with the parent: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` where Linux has it, else a
@@ -112,7 +114,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
     if not armed:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="codemods-watchdog").start()
-    import codemods.rewrite  # noqa: F401, PLC0415  (libcst and the rules load now, while the parent searches)
+    import codemods.rewrite  # noqa: F401, PLC0415  (already there when forked; a spawned worker loads it now)
 
 
 def _watch_parent(parent: int) -> None:
@@ -122,7 +124,7 @@ def _watch_parent(parent: int) -> None:
 
 
 def _examine_all(jobs: Sequence[Job]) -> list[Outcome]:
-    # imported here, in the worker: the parent never loads libcst and the rules (see codemods.model)
+    # imported here: the parent loads libcst only to fork the workers (see ``_pool``)
     from codemods.rewrite import examine  # noqa: PLC0415
 
     return [examine(job) for job in jobs]
@@ -131,6 +133,11 @@ def _examine_all(jobs: Sequence[Job]) -> list[Outcome]:
 def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     """A started pool (every worker forked now, before any display thread exists)."""
     methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods:
+        # The parent loads libcst and the rules once and every forked worker shares them: imported
+        # in each worker instead, two workers on two busy cores competed with each other and with
+        # the start-up analysis, and the first line came about 0.4 s later (bench_codemods.py).
+        import codemods.rewrite  # noqa: F401, PLC0415
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
