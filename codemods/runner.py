@@ -146,6 +146,20 @@ def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     return pool
 
 
+def _stop_all_the_way(pool: concurrent.futures.ProcessPoolExecutor, signals: Signals) -> bool:
+    """``_stop`` the pool, finishing even if Ctrl-C or SIGTERM comes meanwhile; return whether one came.
+
+    A signal that cut the teardown short (say, right after a worker died) would leave the
+    executor's manager thread running at exit, and the traceback ``_stop`` avoids.
+    """
+    try:
+        with signals.critical():
+            _stop(pool)
+    except Interrupted:
+        return True
+    return False
+
+
 def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     """Stop the workers now (they hold no file open for writing, so nothing is lost) and wait
     until the executor has finished tearing itself down."""
@@ -214,67 +228,99 @@ def run(
     stops the run: ``interrupted`` is then True and ``done`` tells how many outcomes were handled.
     ``signals``: the handlers the caller installed (by default, ``run`` installs its own).
     """
-    done = 0
     with contextlib.nullcontext(signals) if signals is not None else Signals() as signals:
         pool: concurrent.futures.ProcessPoolExecutor | None = None
+        feed: _Feed | None = None
+        result = RunResult(0, interrupted=False)
         try:
-            pool = _pool(max(1, min(workers, len(jobs))))
-            on_started()
-            later = background(options) if options is not None else None
-            outcomes: dict[int, Outcome] = {}
-            inflight: dict[concurrent.futures.Future[list[Outcome]], list[int]] = {}
-            waiting: list[int] = []
-            """Files whose outcome came back deferred, to examine again once ``later`` is known."""
-            tasks = iter(_sizes(len(jobs)))
-            submitted = 0
-            limit = workers * 2  # a task queued behind each running one, no deeper: a deferred file sent again is not far back
-
-            def submit(indexes: list[int]) -> None:
-                assert pool is not None
-                chosen = [jobs[i] for i in indexes]
-                if later is not None and later.done():
-                    full = later.result()
-                    chosen = [dataclasses.replace(job, options=full) for job in chosen]
-                inflight[pool.submit(_examine_all, chosen)] = indexes
-
-            while done < len(jobs):
-                if later is not None and later.done() and waiting:
-                    submit(waiting)
-                    waiting = []
-                while len(inflight) < limit and (size := next(tasks, 0)):
-                    submit(list(range(submitted, submitted + size)))
-                    submitted += size
-                watched: list[concurrent.futures.Future[Any]] = list(inflight)
-                if later is not None and waiting and not later.done():
-                    watched.append(later)
-                finished, _ = concurrent.futures.wait(
-                    watched, timeout=_POLL, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                for future in finished:
-                    if future is later:
-                        continue
-                    indexes = inflight.pop(future)
-                    examined = 0
-                    for index, outcome in zip(indexes, future.result()):
-                        if outcome.deferred:
-                            waiting.append(index)
-                        else:
-                            outcomes[index] = outcome
-                            examined += 1
-                    if examined:
-                        on_progress(examined)
-                while done in outcomes:
-                    with signals.critical():
-                        handle(outcomes.pop(done))
-                        done += 1
-            pool.shutdown(wait=True)
-            pool = None
-            return RunResult(done, interrupted=False)
-        except Interrupted:
-            return RunResult(done, interrupted=True)
-        except concurrent.futures.process.BrokenProcessPool as error:
-            reason = f"a worker process died ({error}); killed from outside, or out of memory?"
-            return RunResult(done, interrupted=False, failure=reason)
+            try:
+                with signals.critical():  # a signal now waits until the pool exists, so it is stopped
+                    pool = _pool(max(1, min(workers, len(jobs))))
+                on_started()
+                later = background(options) if options is not None else None
+                feed = _Feed(pool, jobs, workers, later)
+                feed.hand_over(handle, on_progress, signals)
+                pool.shutdown(wait=True)
+                pool = None
+                result = RunResult(feed.done, interrupted=False)
+            except Interrupted:
+                result = RunResult(feed.done if feed else 0, interrupted=True)
+            except concurrent.futures.process.BrokenProcessPool as error:
+                reason = f"a worker process died ({error}); killed from outside, or out of memory?"
+                result = RunResult(feed.done if feed else 0, interrupted=False, failure=reason)
         finally:
-            if pool is not None:
-                _stop(pool)
+            if pool is not None and _stop_all_the_way(pool, signals):
+                result = dataclasses.replace(result, interrupted=True)
+        return result
+
+
+class _Feed:
+    """Sends the jobs to the pool in growing tasks and hands their outcomes over in order."""
+
+    def __init__(
+        self,
+        pool: concurrent.futures.ProcessPoolExecutor,
+        jobs: Sequence[Job],
+        workers: int,
+        later: concurrent.futures.Future[Options] | None,
+    ) -> None:
+        self.pool = pool
+        self.jobs = jobs
+        self.later = later
+        self.done = 0
+        """Outcomes handed over so far."""
+        self.limit = workers * 2
+        """Tasks in flight: one queued behind each running one, no more, so a deferred file sent again is not far
+        back in the queue."""
+        self.inflight: dict[concurrent.futures.Future[list[Outcome]], list[int]] = {}
+        self.waiting: list[int] = []
+        """Files whose outcome came back deferred, to examine again once ``later`` is known."""
+
+    def hand_over(
+        self, handle: Callable[[Outcome], None], on_progress: Callable[[int], None], signals: Signals
+    ) -> None:
+        """Run every job; call ``handle`` on each outcome in the order of ``jobs`` (see ``run``)."""
+        outcomes: dict[int, Outcome] = {}
+        tasks = iter(_sizes(len(self.jobs)))
+        submitted = 0
+        while self.done < len(self.jobs):
+            if self.waiting and self._known():
+                self._submit(self.waiting)
+                self.waiting = []
+            while len(self.inflight) < self.limit and (size := next(tasks, 0)):
+                self._submit(list(range(submitted, submitted + size)))
+                submitted += size
+            watched: list[concurrent.futures.Future[Any]] = list(self.inflight)
+            if self.later is not None and self.waiting:
+                watched.append(self.later)
+            finished, _ = concurrent.futures.wait(
+                watched, timeout=_POLL, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for future in finished:
+                if future is self.later:
+                    continue
+                indexes = self.inflight.pop(future)
+                examined = 0
+                for index, outcome in zip(indexes, future.result()):
+                    if outcome.deferred:
+                        self.waiting.append(index)
+                    else:
+                        outcomes[index] = outcome
+                        examined += 1
+                if examined:
+                    on_progress(examined)
+            while self.done in outcomes:
+                with signals.critical():
+                    handle(outcomes.pop(self.done))
+                    self.done += 1
+
+    def _known(self) -> bool:
+        return self.later is not None and self.later.done()
+
+    def _submit(self, indexes: list[int]) -> None:
+        chosen = [self.jobs[i] for i in indexes]
+        if self._known():
+            assert self.later is not None
+            full = self.later.result()  # raises what the analysis raised
+            chosen = [dataclasses.replace(job, options=full) for job in chosen]
+        self.inflight[self.pool.submit(_examine_all, chosen)] = indexes

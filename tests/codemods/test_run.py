@@ -228,3 +228,38 @@ def test_a_file_sent_out_before_the_start_up_analysis_is_examined_again_with_it(
     assert [Path(o.path).name for o in handled] == ["a_factory.py", "b_views.py"]
     assert '+    set_static_context(region="eu")\n' in handled[0].diff
     assert "+from newlog import log_info\n" in handled[1].diff
+
+
+def _die(jobs: object) -> None:
+    """A worker's task that kills its worker (the pool breaks)."""
+    os._exit(1)
+
+
+def test_ctrl_c_while_the_pool_is_torn_down_after_a_dead_worker_still_tears_it_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C arriving in the middle of ``_stop`` waits for it: no executor thread is left behind."""
+    from codemods import runner
+    from codemods.model import Job, Options
+
+    (tmp_path / "a.py").write_text(LEGACY, encoding="utf-8")
+    stop = runner._stop
+    pools = []
+
+    def interrupted_stop(pool: object) -> None:
+        pools.append(pool)
+        signal.raise_signal(signal.SIGINT)  # its handler runs before the teardown below starts
+        stop(pool)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "_examine_all", _die)  # forked workers see it too
+    monkeypatch.setattr(runner, "_stop", interrupted_stop)
+    job = Job(str(tmp_path / "a.py"), str(tmp_path), ("imports",), Options(), diff=False)
+
+    result = runner.run([job], 1, lambda outcome: None)
+
+    assert result.failure is not None and "a worker process died" in result.failure
+    assert result.interrupted and result.done == 0
+    (pool,) = pools
+    # ``shutdown(wait=True)`` clears these once it has joined the manager thread and the workers
+    assert pool._executor_manager_thread is None, "the teardown was cut short"  # type: ignore[attr-defined]
+    assert pool._processes is None  # type: ignore[attr-defined]
