@@ -333,6 +333,7 @@ def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, writ
                 args.jobs,
                 handler,
                 options=full_options if analyse else None,
+                preload=not display.live,  # on a terminal the display comes first, in a pipe the first line
                 on_started=display.start,
                 on_progress=display.advance,
                 signals=signals,

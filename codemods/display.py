@@ -83,6 +83,8 @@ class Display:
         self.total = total
         self.color = color
         self.live = not quiet and total > 0 and _is_terminal(self.err)
+        if self.live:  # loaded now, before the workers are forked and compete for the CPU
+            import rich.progress  # noqa: F401, PLC0415
         self._progress: Progress | None = None
         self._task = None
 

@@ -4,7 +4,7 @@
   seconds to parse never keeps the parent from answering Ctrl-C or SIGTERM. Workers write
   nothing (``codemods.rewrite``), so stopping them at any moment is safe.
 - The parent imports libcst and the rules just before it forks the workers, which share them
-  (one import, not one per worker). The pool is started (``fork``: all workers at the first
+  (one import, not one per worker), unless a live display is to be drawn first. The pool is started (``fork``: all workers at the first
   submit) before the progress display
   starts its refresh thread, and only the parent draws: a child forked while another thread
   holds the display's or a stream's lock would deadlock on it.
@@ -130,10 +130,10 @@ def _examine_all(jobs: Sequence[Job]) -> list[Outcome]:
     return [examine(job) for job in jobs]
 
 
-def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+def _pool(workers: int, *, preload: bool) -> concurrent.futures.ProcessPoolExecutor:
     """A started pool (every worker forked now, before any display thread exists)."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods:
+    if preload and "fork" in methods:
         # The parent loads libcst and the rules once and every forked worker shares them: imported
         # in each worker instead, two workers on two busy cores competed with each other and with
         # the start-up analysis, and the first line came about 0.4 s later (bench_codemods.py).
@@ -213,6 +213,7 @@ def run(
     handle: Callable[[Outcome], None],
     *,
     options: Callable[[], Options] | None = None,
+    preload: bool = True,
     on_started: Callable[[], None] = lambda: None,
     on_progress: Callable[[int], None] = lambda n: None,
     signals: Signals | None = None,
@@ -223,9 +224,12 @@ def run(
     the whole tree) while the workers already examine files; it runs in a thread of this process
     once the pool is up. Until it returns, jobs go out with their own options, and a worker hands
     back a ``deferred`` outcome for a file that needs the full ones: that file is examined again
-    with them (outcomes are still handed in order). ``on_started`` runs once the pool is up
-    (start a display there), ``on_progress(n)`` each time ``n`` more files are examined. A signal
-    stops the run: ``interrupted`` is then True and ``done`` tells how many outcomes were handled.
+    with them (outcomes are still handed in order). ``preload``: load libcst in this process
+    before forking the workers (the first outcome comes sooner); False when what ``on_started``
+    draws should come first (a live display: the workers load libcst while it is drawn).
+    ``on_started`` runs once the pool is up (start a display there), ``on_progress(n)`` each time
+    ``n`` more files are examined. A signal stops the run: ``interrupted`` is then True and
+    ``done`` tells how many outcomes were handled.
     ``signals``: the handlers the caller installed (by default, ``run`` installs its own).
     """
     with contextlib.nullcontext(signals) if signals is not None else Signals() as signals:
@@ -235,7 +239,7 @@ def run(
         try:
             try:
                 with signals.critical():  # a signal now waits until the pool exists, so it is stopped
-                    pool = _pool(max(1, min(workers, len(jobs))))
+                    pool = _pool(max(1, min(workers, len(jobs))), preload=preload)
                 on_started()
                 later = background(options) if options is not None else None
                 feed = _Feed(pool, jobs, workers, later)
