@@ -295,16 +295,20 @@ _login_signals_connected = False
 
 
 def _connect_login_signals() -> None:
-    """With flask-login, keep ``user_id`` current when a view logs a user in or out."""
+    """With flask-login, bind ``user_id`` when a view logs a user in.
+
+    Logging out leaves it bound for the rest of the request, as the legacy module's
+    ``user_id_var`` did: the request's own events (``"user logged out"``) keep the user's id;
+    the next request starts without it.
+    """
     global _login_signals_connected
     if _login_signals_connected:
         return
     try:
-        from flask_login import user_logged_in, user_logged_out
+        from flask_login import user_logged_in
     except ImportError:
         return
     user_logged_in.connect(_on_user_logged_in)
-    user_logged_out.connect(_on_user_logged_out)
     _login_signals_connected = True
 
 
@@ -317,8 +321,3 @@ def _on_user_logged_in(sender: Any, user: Any = None, **extra: Any) -> None:
         user_id_var.set(user_id)
         bind_context(user_id=user_id)
 
-
-def _on_user_logged_out(sender: Any, user: Any = None, **extra: Any) -> None:
-    if has_request_context() and EXTENSION_KEY in current_app.extensions:
-        user_id_var.set(None)
-        bind_context(user_id=None)

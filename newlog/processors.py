@@ -101,9 +101,11 @@ def add_request_context(logger: Any, method_name: str, event_dict: EventDict) ->
 
 
 def add_user_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-    """With flask-login, add current_user_id / current_username (and role, is_admin) when authenticated.
+    """With flask-login, add current_user_id / current_username / username (and role, is_admin) when authenticated.
 
-    A method attribute is stored as its value (``user.is_admin()``), as the legacy module did.
+    Read when the event is logged, as the legacy module's user-context processor did: ``username``
+    is the user's (a ``username`` the call passes wins). A method attribute is stored as its
+    value (``user.is_admin()``), as the legacy module did.
     """
     if _current_user is None or not has_request_context():
         return event_dict
@@ -113,6 +115,7 @@ def add_user_context(logger: Any, method_name: str, event_dict: EventDict) -> Ev
             return event_dict
         event_dict.setdefault("current_user_id", getattr(user, "id", None))
         event_dict.setdefault("current_username", getattr(user, "username", None))
+        event_dict.setdefault("username", getattr(user, "username", None))
         for attribute, key in (("role", "current_user_role"), ("is_admin", "is_admin")):
             if key not in event_dict and hasattr(user, attribute):
                 value = _value_of(getattr(user, attribute))
