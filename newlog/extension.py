@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from flask import Flask, current_app, g, has_request_context, request
@@ -32,7 +32,8 @@ from newlog.context import (
     request_id_var,
     user_id_var,
 )
-from newlog.error_adapter import use_error_profile
+from newlog.error_adapter import current_error_profile, use_error_profile
+from newlog.error_profile import ErrorProfile
 from newlog.heartbeat import HeartbeatFile, default_directory
 from newlog.identity import Identity, default_identity
 from newlog.queue_worker import LogQueueWorker
@@ -43,9 +44,6 @@ from newlog.spool import SpoolQueue
 from newlog.spool_app import start_spool
 from newlog.sync_writes import sync_writer_for
 from newlog.tracing import incoming_trace_context
-
-if TYPE_CHECKING:
-    from newlog.error_profile import ErrorProfile
 
 EXTENSION_KEY = state.EXTENSION_KEY
 
@@ -262,9 +260,15 @@ def _restore_outer_context(outer: tuple[dict[str, Any], str | None, Any] | None)
 
 
 def _log_unhandled(exc: BaseException) -> None:
+    """Log an exception that escaped a request or app context as the legacy ``log_app_teardown`` did.
+
+    Its message is the app's own (the error profile's ``teardown_message``), with ``error_type``.
+    """
     if isinstance(exc, _NOT_APP_ERRORS):
         return
-    log_error("Application error", module="system", exception=exc)
+    profile = current_error_profile()
+    message = profile.teardown_message if profile is not None else ErrorProfile.teardown_message
+    log_error(message, module="system", exception=exc, error_type=type(exc).__name__)
 
 
 _NOT_APP_ERRORS = (click.exceptions.Exit, click.exceptions.Abort, click.exceptions.ClickException, SystemExit)
