@@ -220,6 +220,9 @@ class ErrorProfile:
     exception that escapes a request or app context (the legacy ``log_app_teardown``), and
     ``user_context`` the ``(key, attribute of current_user)`` pairs its log handler stored
     for a logged-in user (None: newlog's own set, see ``newlog.processors.add_user_context``).
+    ``stdout`` False says the legacy module printed nothing itself (structlog's stdlib
+    ``LoggerFactory``: every event went to stdlib logging only); ``newlog.init_app`` then keeps
+    stdout quiet unless ``LOG_CONSOLE_LEVEL`` is set (see ``newlog.output.Outputs.legacy_stdlib``).
     """
 
     rules: tuple[Rule, ...]
@@ -237,6 +240,7 @@ class ErrorProfile:
     source: str = ""
     teardown_message: str = "Application error"
     user_context: tuple[tuple[str, str], ...] | None = None
+    stdout: bool = True
 
     def __post_init__(self) -> None:
         if (

@@ -89,6 +89,9 @@ def init_app(
         if pending is not None:
             app_state.set_identity(pending)
         app_state.open_outputs()
+        profile = errors if errors is not None else current_error_profile()
+        if profile is not None and not profile.stdout and _console_not_set(app):
+            app_state.outputs.use_legacy_stdlib()
         if _running_the_health_command():
             app_state.outputs.stream = sys.stderr  # its stdout is JSON only
         try:
@@ -257,6 +260,11 @@ def _restore_outer_context(outer: tuple[dict[str, Any], str | None, Any] | None)
         bind_context(**bindings)
     request_id_var.set(request_id)
     user_id_var.set(user_id)
+
+
+def _console_not_set(app: Flask) -> bool:
+    """Whether neither the app's config nor the environment sets ``LOG_CONSOLE_LEVEL``."""
+    return "LOG_CONSOLE_LEVEL" not in app.config and "LOG_CONSOLE_LEVEL" not in os.environ
 
 
 def _log_unhandled(exc: BaseException) -> None:

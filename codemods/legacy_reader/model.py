@@ -114,6 +114,7 @@ class LegacyCouplings:
     double_call: bool = False
     teardown_message: str | None = None
     user_context: tuple[tuple[str, str], ...] | None = None
+    stdout: bool = True
     findings: list[Finding] = field(default_factory=list)
 
     def imports(self) -> dict[str, Ref]:

@@ -72,6 +72,7 @@ class _Reader:
         self._read_identity()
         self._read_user_context()
         self._read_teardown()
+        self._read_logger_factory()
         self.rules.resolve_enums()
         return self.result
 
@@ -473,6 +474,15 @@ class _Reader:
             ]
             if pairs:
                 self.result.user_context = tuple(pairs)
+                return
+
+    def _read_logger_factory(self) -> None:
+        """``structlog.configure(logger_factory=structlog.stdlib.LoggerFactory())``: events went to stdlib logging only."""
+        for node in ast.walk(self.names.tree):
+            if isinstance(node, ast.keyword) and node.arg == "logger_factory":
+                factory = node.value.func if isinstance(node.value, ast.Call) else node.value
+                name = factory.attr if isinstance(factory, ast.Attribute) else getattr(factory, "id", None)
+                self.result.stdout = name != "LoggerFactory"
                 return
 
     def _read_teardown(self) -> None:

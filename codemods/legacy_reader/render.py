@@ -126,6 +126,8 @@ def render_profile_module(couplings: LegacyCouplings) -> str:
     ]
     if couplings.teardown_message is not None:
         arguments.append(f"    teardown_message={couplings.teardown_message!r},")
+    if not couplings.stdout:
+        arguments.append("    stdout=False,  # structlog's stdlib LoggerFactory: events went to stdlib logging only")
     if couplings.user_context is not None:
         arguments.append(f"    user_context={couplings.user_context!r},")
     if couplings.catalogue is not None:

@@ -151,13 +151,15 @@ def test_newer_variant_fixture_couplings() -> None:
     ],
     ids=["booking", "older", "newer"],
 )
-def test_the_teardown_message_and_the_user_keys_the_handler_stored(
+def test_the_teardown_message_the_user_keys_and_the_quiet_stdout_of_the_legacy_chain(
     path: Path, teardown_message: str, user_context: tuple[tuple[str, str], ...]
 ) -> None:
     couplings = read_legacy_module(path, "app.utils.structlog_config", root=path.parents[2])
 
     assert (couplings.teardown_message, couplings.user_context) == (teardown_message, user_context)
+    assert couplings.stdout is False  # structlog's stdlib LoggerFactory: the chain printed nothing itself
     rendered = render_profile_module(couplings)
+    assert "    stdout=False," in rendered
     assert f"teardown_message={teardown_message!r}," in rendered
     assert f"user_context={user_context!r}," in rendered
 
