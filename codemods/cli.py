@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import os
 import re
@@ -320,14 +321,20 @@ def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, writ
         for note in search.notes:
             display.line(note)
 
-        def jobs() -> list[Job]:
-            """The jobs, made once the display is up (the start-up analysis reads files)."""
-            startup = startup_functions(found, module) if "global-context" in rules else frozenset()
-            profile = locate_profile(found, module) if "imports" in rules or "legacy-file" in rules else None
-            options = Options(
-                module=module, delete_legacy=args.delete_legacy, startup_functions=startup, profile_module=profile
-            )
-            return [Job(f.path, f.root, rules, options, args.diff) for f in found]
+        analyse = "global-context" in rules
+        # the profile module is decided once, before any worker starts (it reads only the legacy module)
+        profile = locate_profile(found, module) if "imports" in rules or "legacy-file" in rules else None
+        options = Options(
+            module=module,
+            delete_legacy=args.delete_legacy,
+            startup_functions=None if analyse else frozenset(),
+            profile_module=profile,
+        )
+        jobs = [Job(f.path, f.root, rules, options, args.diff) for f in found]
+
+        def full_options() -> Options:
+            """The options with what runs at start-up (it reads the tree: the workers start meanwhile)."""
+            return dataclasses.replace(options, startup_functions=startup_functions(found, module))
 
         handler = _Handler(display, report, write=write, roots=search.roots, quiet=args.quiet)
         with display:
@@ -335,7 +342,8 @@ def _migrate(args: argparse.Namespace, rules: tuple[str, ...], module: str, writ
                 jobs,
                 args.jobs,
                 handler,
-                total=len(found),
+                options=full_options if analyse else None,
+                preload=not display.live,  # on a terminal the display comes first, in a pipe the first line
                 on_started=display.start,
                 on_progress=display.advance,
                 signals=signals,

@@ -1,9 +1,10 @@
-"""The data a run passes around, with no libcst in sight: the parent process imports only this.
+"""The data a run passes around, with no libcst in sight.
 
 Options and where a file sits (``Options``, ``FileInfo``), what a rule is and returns
 (``Fixer``, ``FileRewrite``, ``NewFile``, ``FixResult``, ``Finding``), and what travels between
 the parent and the worker processes (``Job``, ``Outcome``, ``Fingerprint``). Keeping libcst out
-of the parent lets it draw its first output before the workers have even imported libcst.
+of it lets the parent parse the command line, search the tree and report a usage error without
+loading libcst; it loads it only to fork the workers (``codemods.runner``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ class Options:
 
     module: str = LEGACY_MODULE
     delete_legacy: bool = False
-    startup_functions: frozenset[str] = frozenset()
-    """Dotted names of the functions that run at start-up and write the legacy dict (``codemods.startup``)."""
+    startup_functions: frozenset[str] | None = frozenset()
+    """Dotted names of the functions that run at start-up and write the legacy dict (``codemods.startup``);
+    None while that analysis is still running (a file that writes the legacy dict is then deferred)."""
     profile_module: str | None = None
     """The dotted name of the app's profile module (``codemods.profile.locate``); None: there is none."""
 
@@ -297,3 +299,5 @@ class Outcome:
     """The file imported the legacy module before the rewrite."""
     importers: list[int] = field(default_factory=list)
     """Lines that import the legacy module after the rewrite (any form; for ``--delete-legacy``)."""
+    deferred: bool = False
+    """Not examined: the file writes the legacy dict and the start-up analysis was not done yet (run it again)."""

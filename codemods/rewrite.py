@@ -9,6 +9,7 @@ without leaving anything half-done on disk.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import io
 import os
@@ -27,6 +28,7 @@ from codemods.names.importers import legacy_import_lines
 from codemods.names.legacy import collect
 from codemods.names.plan import finish
 from codemods.model import FileInfo, Finding, Fixer, FixResult, Job, Options, Outcome, file_info
+from codemods.startup import WRITER_WORDS
 
 
 def fix_source(
@@ -94,6 +96,11 @@ def examine(job: Job) -> Outcome:
         outcome.error = f"{job.path}: cannot read the file: {error.strerror or error}"
         return outcome
     options = job.options
+    if options.startup_functions is None:  # the start-up analysis is still running (``codemods.runner.run``)
+        if "global-context" in job.rules and any(word in data for word in WRITER_WORDS):
+            outcome.deferred = True
+            return outcome
+        options = dataclasses.replace(options, startup_functions=frozenset())  # none of them matters here
     words = triggers(job.rules, options) + ((options.module_last.encode(),) if options.delete_legacy else ())
     triggered = any(word in data for word in words)
     maybe_legacy = options.module_last in (path.stem, path.parent.name)

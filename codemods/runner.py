@@ -3,7 +3,9 @@
 - Worker processes always do the parsing (``--jobs 1`` is one worker): a file that takes libcst
   seconds to parse never keeps the parent from answering Ctrl-C or SIGTERM. Workers write
   nothing (``codemods.rewrite``), so stopping them at any moment is safe.
-- The pool is started (``fork``: all workers at the first submit) before the progress display
+- The parent imports libcst and the rules just before it forks the workers, which share them
+  (one import, not one per worker), unless a live display is to be drawn first. The pool is started (``fork``: all workers at the first
+  submit) before the progress display
   starts its refresh thread, and only the parent draws: a child forked while another thread
   holds the display's or a stream's lock would deadlock on it.
 - Workers die with the parent: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` where Linux has it, else a
@@ -20,6 +22,7 @@ import concurrent.futures
 import concurrent.futures.process
 import contextlib
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -30,8 +33,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any, TypeVar
 
-from codemods.model import Job, Outcome
+from codemods.model import Job, Options, Outcome
+
+T = TypeVar("T")
 
 _CHUNK = 8
 """Files per task: small, so outcomes stream; large enough that task overhead stays invisible."""
@@ -108,7 +114,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
     if not armed:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="codemods-watchdog").start()
-    import codemods.rewrite  # noqa: F401, PLC0415  (libcst and the rules load now, while the parent searches)
+    import codemods.rewrite  # noqa: F401, PLC0415  (already there when forked; a spawned worker loads it now)
 
 
 def _watch_parent(parent: int) -> None:
@@ -118,21 +124,40 @@ def _watch_parent(parent: int) -> None:
 
 
 def _examine_all(jobs: Sequence[Job]) -> list[Outcome]:
-    # imported here, in the worker: the parent never loads libcst and the rules (see codemods.model)
+    # imported here: the parent loads libcst only to fork the workers (see ``_pool``)
     from codemods.rewrite import examine  # noqa: PLC0415
 
     return [examine(job) for job in jobs]
 
 
-def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+def _pool(workers: int, *, preload: bool) -> concurrent.futures.ProcessPoolExecutor:
     """A started pool (every worker forked now, before any display thread exists)."""
     methods = multiprocessing.get_all_start_methods()
+    if preload and "fork" in methods:
+        # The parent loads libcst and the rules once and every forked worker shares them: imported
+        # in each worker instead, two workers on two busy cores competed with each other and with
+        # the start-up analysis, and the first line came about 0.4 s later (bench_codemods.py).
+        import codemods.rewrite  # noqa: F401, PLC0415
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
     )
     pool.submit(os.getpid)  # with fork, the first submit forks every worker, here and now
     return pool
+
+
+def _stop_all_the_way(pool: concurrent.futures.ProcessPoolExecutor, signals: Signals) -> bool:
+    """``_stop`` the pool, finishing even if Ctrl-C or SIGTERM comes meanwhile; return whether one came.
+
+    A signal that cut the teardown short (say, right after a worker died) would leave the
+    executor's manager thread running at exit, and the traceback ``_stop`` avoids.
+    """
+    try:
+        with signals.critical():
+            _stop(pool)
+    except Interrupted:
+        return True
+    return False
 
 
 def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
@@ -154,64 +179,152 @@ def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+def background(compute: Callable[[], T]) -> concurrent.futures.Future[T]:
+    """Run ``compute`` in a daemon thread of this process (start it after the pool: see the module docstring).
+
+    A daemon thread, not a ``ThreadPoolExecutor``: an interrupted run must not wait at exit for an
+    analysis whose result nobody needs any more.
+    """
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def target() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(compute())
+        except BaseException as error:  # noqa: BLE001  (handed to the parent's loop, which raises it)
+            future.set_exception(error)
+
+    threading.Thread(target=target, daemon=True, name="codemods-analysis").start()
+    return future
+
+
+def _sizes(count: int) -> Iterator[int]:
+    """Task sizes: 1, 2, 4, then ``_CHUNK``: the first outcomes come back after one file, not a whole chunk."""
+    size = 1
+    while count > 0:
+        yield min(size, count)
+        count -= size
+        size = min(size * 2, _CHUNK)
+
+
 def run(
-    jobs: Sequence[Job] | Callable[[], Sequence[Job]],
+    jobs: Sequence[Job],
     workers: int,
     handle: Callable[[Outcome], None],
     *,
-    total: int | None = None,
+    options: Callable[[], Options] | None = None,
+    preload: bool = True,
     on_started: Callable[[], None] = lambda: None,
     on_progress: Callable[[int], None] = lambda n: None,
     signals: Signals | None = None,
 ) -> RunResult:
     """Examine ``jobs`` in ``workers`` processes; call ``handle`` on each outcome, in order, in this process.
 
-    ``jobs`` may be a function that makes them: it is called once the pool and the display are up
-    (so what it takes to prepare them does not delay the first output); ``total`` is then their
-    number. ``on_started`` runs once the pool is up (start a display there), ``on_progress(n)``
-    each time ``n`` more files are examined. A signal stops the run: ``interrupted`` is then True
-    and ``done`` tells how many outcomes were handled. ``signals``: the handlers the caller
-    installed (by default, ``run`` installs its own).
+    ``options``: computes the options the jobs really need (the start-up analysis, which reads
+    the whole tree) while the workers already examine files; it runs in a thread of this process
+    once the pool is up. Until it returns, jobs go out with their own options, and a worker hands
+    back a ``deferred`` outcome for a file that needs the full ones: that file is examined again
+    with them (outcomes are still handed in order). ``preload``: load libcst in this process
+    before forking the workers (the first outcome comes sooner); False when what ``on_started``
+    draws should come first (a live display: the workers load libcst while it is drawn).
+    ``on_started`` runs once the pool is up (start a display there), ``on_progress(n)`` each time
+    ``n`` more files are examined. A signal stops the run: ``interrupted`` is then True and
+    ``done`` tells how many outcomes were handled.
+    ``signals``: the handlers the caller installed (by default, ``run`` installs its own).
     """
-    count = len(jobs) if not callable(jobs) else (total or 0)
-    done = 0
     with contextlib.nullcontext(signals) if signals is not None else Signals() as signals:
         pool: concurrent.futures.ProcessPoolExecutor | None = None
+        feed: _Feed | None = None
+        result = RunResult(0, interrupted=False)
         try:
-            pool = _pool(max(1, min(workers, -(-count // _CHUNK) or 1)))
-            on_started()
-            made = jobs() if callable(jobs) else jobs
-            chunks = [list(made[i : i + _CHUNK]) for i in range(0, len(made), _CHUNK)]
-            results: dict[int, list[Outcome]] = {}
-            inflight: dict[concurrent.futures.Future[list[Outcome]], int] = {}
-            submitted = 0
-            handed = 0
-            limit = max(4, workers * 4)
-            while handed < len(chunks):
-                while submitted < len(chunks) and len(inflight) < limit:
-                    inflight[pool.submit(_examine_all, chunks[submitted])] = submitted
-                    submitted += 1
-                finished, _ = concurrent.futures.wait(
-                    inflight, timeout=_POLL, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                for future in finished:
-                    index = inflight.pop(future)
-                    results[index] = future.result()
-                    on_progress(len(results[index]))
-                while handed in results:
-                    for outcome in results.pop(handed):
-                        with signals.critical():
-                            handle(outcome)
-                            done += 1
-                    handed += 1
-            pool.shutdown(wait=True)
-            pool = None
-            return RunResult(done, interrupted=False)
-        except Interrupted:
-            return RunResult(done, interrupted=True)
-        except concurrent.futures.process.BrokenProcessPool as error:
-            reason = f"a worker process died ({error}); killed from outside, or out of memory?"
-            return RunResult(done, interrupted=False, failure=reason)
+            try:
+                with signals.critical():  # a signal now waits until the pool exists, so it is stopped
+                    pool = _pool(max(1, min(workers, len(jobs))), preload=preload)
+                on_started()
+                later = background(options) if options is not None else None
+                feed = _Feed(pool, jobs, workers, later)
+                feed.hand_over(handle, on_progress, signals)
+                pool.shutdown(wait=True)
+                pool = None
+                result = RunResult(feed.done, interrupted=False)
+            except Interrupted:
+                result = RunResult(feed.done if feed else 0, interrupted=True)
+            except concurrent.futures.process.BrokenProcessPool as error:
+                reason = f"a worker process died ({error}); killed from outside, or out of memory?"
+                result = RunResult(feed.done if feed else 0, interrupted=False, failure=reason)
         finally:
-            if pool is not None:
-                _stop(pool)
+            if pool is not None and _stop_all_the_way(pool, signals):
+                result = dataclasses.replace(result, interrupted=True)
+        return result
+
+
+class _Feed:
+    """Sends the jobs to the pool in growing tasks and hands their outcomes over in order."""
+
+    def __init__(
+        self,
+        pool: concurrent.futures.ProcessPoolExecutor,
+        jobs: Sequence[Job],
+        workers: int,
+        later: concurrent.futures.Future[Options] | None,
+    ) -> None:
+        self.pool = pool
+        self.jobs = jobs
+        self.later = later
+        self.done = 0
+        """Outcomes handed over so far."""
+        self.limit = workers * 2
+        """Tasks in flight: one queued behind each running one, no more, so a deferred file sent again is not far
+        back in the queue."""
+        self.inflight: dict[concurrent.futures.Future[list[Outcome]], list[int]] = {}
+        self.waiting: list[int] = []
+        """Files whose outcome came back deferred, to examine again once ``later`` is known."""
+
+    def hand_over(
+        self, handle: Callable[[Outcome], None], on_progress: Callable[[int], None], signals: Signals
+    ) -> None:
+        """Run every job; call ``handle`` on each outcome in the order of ``jobs`` (see ``run``)."""
+        outcomes: dict[int, Outcome] = {}
+        tasks = iter(_sizes(len(self.jobs)))
+        submitted = 0
+        while self.done < len(self.jobs):
+            if self.waiting and self._known():
+                self._submit(self.waiting)
+                self.waiting = []
+            while len(self.inflight) < self.limit and (size := next(tasks, 0)):
+                self._submit(list(range(submitted, submitted + size)))
+                submitted += size
+            watched: list[concurrent.futures.Future[Any]] = list(self.inflight)
+            if self.later is not None and self.waiting:
+                watched.append(self.later)
+            finished, _ = concurrent.futures.wait(
+                watched, timeout=_POLL, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for future in finished:
+                if future is self.later:
+                    continue
+                indexes = self.inflight.pop(future)
+                examined = 0
+                for index, outcome in zip(indexes, future.result()):
+                    if outcome.deferred:
+                        self.waiting.append(index)
+                    else:
+                        outcomes[index] = outcome
+                        examined += 1
+                if examined:
+                    on_progress(examined)
+            while self.done in outcomes:
+                with signals.critical():
+                    handle(outcomes.pop(self.done))
+                    self.done += 1
+
+    def _known(self) -> bool:
+        return self.later is not None and self.later.done()
+
+    def _submit(self, indexes: list[int]) -> None:
+        chosen = [self.jobs[i] for i in indexes]
+        if self._known():
+            assert self.later is not None
+            full = self.later.result()  # raises what the analysis raised
+            chosen = [dataclasses.replace(job, options=full) for job in chosen]
+        self.inflight[self.pool.submit(_examine_all, chosen)] = indexes

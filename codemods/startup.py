@@ -31,7 +31,8 @@ from typing import Protocol
 
 from codemods.model import Options, dotted_name
 
-_WRITER_WORDS = (b"_global_context", b"bind_context")
+WRITER_WORDS = (b"_global_context", b"bind_context")
+"""A file without these bytes cannot write the legacy dict: the analysis does not concern it."""
 _FACTORY_WORDS = (b"create_app", b"Flask")
 _MAX_ROUNDS = 8
 
@@ -68,9 +69,9 @@ def startup_functions(found: Sequence[_Located], module: str) -> frozenset[str]:
     cache = _Cache()
     for item in found:
         data = cache.read(item.path)
-        if data is not None and any(word in data for word in (*_WRITER_WORDS, *_FACTORY_WORDS)):
+        if data is not None and any(word in data for word in (*WRITER_WORDS, *_FACTORY_WORDS)):
             texts[item.path] = data
-    if not any(word in data for data in texts.values() for word in _WRITER_WORDS):
+    if not any(word in data for data in texts.values() for word in WRITER_WORDS):
         return frozenset()
     by_path = {item.path: item for item in found}
 

@@ -7,6 +7,7 @@ import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -185,3 +186,80 @@ def test_a_closed_output_pipe_ends_the_run_quietly(tmp_path: Path) -> None:
     process.wait(timeout=120)
     assert process.returncode == 141, err
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+FACTORY = (
+    "from flask import Flask\n"
+    "from app.utils.structlog_config import _global_context\n\n\n"
+    "def create_app():\n"
+    "    app = Flask(__name__)\n"
+    '    _global_context["region"] = "eu"\n'
+    "    return app\n"
+)
+
+
+def test_a_file_sent_out_before_the_start_up_analysis_is_examined_again_with_it(tmp_path: Path) -> None:
+    """The first file needs the analysis, which is made to finish only after the second file is done."""
+    from codemods.model import Job, Options, Outcome
+    from codemods.runner import run
+    from codemods.startup import startup_functions
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").touch()
+    factory, plain = tmp_path / "app" / "a_factory.py", tmp_path / "app" / "b_views.py"
+    factory.write_text(FACTORY, encoding="utf-8")
+    plain.write_text(LEGACY, encoding="utf-8")
+    rules = ("imports", "global-context")
+    unknown = Options(startup_functions=None)
+    jobs = [Job(str(path), str(tmp_path), rules, unknown, diff=True) for path in (factory, plain)]
+    second_done = threading.Event()
+    analysed: list[Options] = []
+
+    def analysis() -> Options:
+        second_done.wait()  # the first file's job went out before this returns
+        analysed.append(Options(startup_functions=startup_functions(jobs, unknown.module)))
+        return analysed[0]
+
+    handled: list[Outcome] = []
+    result = run(jobs, 1, handled.append, options=analysis, on_progress=lambda n: second_done.set())
+
+    assert result.done == 2 and not result.interrupted
+    assert analysed[0].startup_functions == {"app.a_factory.create_app"}
+    assert [Path(o.path).name for o in handled] == ["a_factory.py", "b_views.py"]
+    assert '+    set_static_context(region="eu")\n' in handled[0].diff
+    assert "+from newlog import log_info\n" in handled[1].diff
+
+
+def _die(jobs: object) -> None:
+    """A worker's task that kills its worker (the pool breaks)."""
+    os._exit(1)
+
+
+def test_ctrl_c_while_the_pool_is_torn_down_after_a_dead_worker_still_tears_it_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C arriving in the middle of ``_stop`` waits for it: no executor thread is left behind."""
+    from codemods import runner
+    from codemods.model import Job, Options
+
+    (tmp_path / "a.py").write_text(LEGACY, encoding="utf-8")
+    stop = runner._stop
+    pools = []
+
+    def interrupted_stop(pool: object) -> None:
+        pools.append(pool)
+        signal.raise_signal(signal.SIGINT)  # its handler runs before the teardown below starts
+        stop(pool)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "_examine_all", _die)  # forked workers see it too
+    monkeypatch.setattr(runner, "_stop", interrupted_stop)
+    job = Job(str(tmp_path / "a.py"), str(tmp_path), ("imports",), Options(), diff=False)
+
+    result = runner.run([job], 1, lambda outcome: None)
+
+    assert result.failure is not None and "a worker process died" in result.failure
+    assert result.interrupted and result.done == 0
+    (pool,) = pools
+    # ``shutdown(wait=True)`` clears these once it has joined the manager thread and the workers
+    assert pool._executor_manager_thread is None, "the teardown was cut short"  # type: ignore[attr-defined]
+    assert pool._processes is None  # type: ignore[attr-defined]
