@@ -150,8 +150,8 @@ class Employee(UserMixin):
         return self._role
 
 
-def test_user_attributes_that_are_methods_are_stored_as_their_values(make_app) -> None:
-    app = make_app()
+def add_admin_login(app: Flask) -> None:
+    """``POST /login`` logs in user 1, an admin, and logs "logged in"."""
     app.secret_key = "test-only"
     LoginManager(app).user_loader(lambda ident: Employee(int(ident), "admin"))
 
@@ -160,6 +160,11 @@ def test_user_attributes_that_are_methods_are_stored_as_their_values(make_app) -
         login_user(Employee(1, "admin"))
         newlog.log_info("logged in")
         return "ok"
+
+
+def test_user_attributes_that_are_methods_are_stored_as_their_values(make_app) -> None:
+    app = make_app()
+    add_admin_login(app)
 
     app.test_client().post("/login")
 
@@ -200,14 +205,7 @@ def test_a_profile_keeps_the_legacy_teardown_message_and_user_keys(make_app) -> 
     )
     app = make_app(init=False)
     newlog.init_app(app, sink=RecordingSink(), errors=profile)
-    app.secret_key = "test-only"
-    LoginManager(app).user_loader(lambda ident: Employee(int(ident), "admin"))
-
-    @app.post("/login")
-    def login() -> str:
-        login_user(Employee(1, "admin"))
-        newlog.log_info("logged in")
-        return "ok"
+    add_admin_login(app)
 
     @app.get("/boom")
     def boom() -> str:
