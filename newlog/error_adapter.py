@@ -689,7 +689,11 @@ def error_monitor(func: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coro
 @overload
 def error_monitor(func: Callable[P, R]) -> Callable[P, R]: ...
 def error_monitor(func: Callable[P, Any]) -> Callable[P, Any]:
-    """Decorate a sync or async function: on ``Exception`` log it once and re-raise it unchanged."""
+    """Decorate a sync or async function: on ``Exception`` log it once and re-raise it unchanged.
+
+    The error event carries ``extra={"function": <the function's name>}``, as the legacy
+    (older variant's) ``error_monitor`` stored it.
+    """
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -697,7 +701,7 @@ def error_monitor(func: Callable[P, Any]) -> Callable[P, Any]:
             try:
                 return await func(*args, **kwargs)
             except Exception as exc:
-                _handle(exc, None, None)
+                _handle(exc, None, {"function": func.__name__})
                 raise
 
         return async_wrapper
@@ -707,7 +711,7 @@ def error_monitor(func: Callable[P, Any]) -> Callable[P, Any]:
         try:
             return func(*args, **kwargs)
         except Exception as exc:
-            _handle(exc, None, None)
+            _handle(exc, None, {"function": func.__name__})
             raise
 
     return wrapper

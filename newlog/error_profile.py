@@ -214,6 +214,15 @@ class ErrorProfile:
     answered with (the app's exception -> status mapper), None for the rule's status.
     ``new_error_id``, ``now`` and ``format_timestamp`` make ``error_id`` and ``timestamp``
     in the legacy formats. ``http_default_code`` stands in for an HTTP exception without a code.
+
+    Two things the legacy module logged rather than answered, kept here because the same
+    reader finds them: ``teardown_message`` is the message of the event logged for an
+    exception that escapes a request or app context (the legacy ``log_app_teardown``), and
+    ``user_context`` the ``(key, attribute of current_user)`` pairs its log handler stored
+    for a logged-in user (None: newlog's own set, see ``newlog.processors.add_user_context``).
+    ``stdout`` False says the legacy module printed nothing itself (structlog's stdlib
+    ``LoggerFactory``: every event went to stdlib logging only); ``newlog.init_app`` then keeps
+    stdout quiet unless ``LOG_CONSOLE_LEVEL`` is set (see ``newlog.output.Outputs.legacy_stdlib``).
     """
 
     rules: tuple[Rule, ...]
@@ -229,6 +238,9 @@ class ErrorProfile:
     http_default_code: int = 500
     variant: Literal["older", "newer"] | None = None
     source: str = ""
+    teardown_message: str = "Application error"
+    user_context: tuple[tuple[str, str], ...] | None = None
+    stdout: bool = True
 
     def __post_init__(self) -> None:
         if (

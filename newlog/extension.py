@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from flask import Flask, current_app, g, has_request_context, request
@@ -32,7 +32,8 @@ from newlog.context import (
     request_id_var,
     user_id_var,
 )
-from newlog.error_adapter import use_error_profile
+from newlog.error_adapter import current_error_profile, use_error_profile
+from newlog.error_profile import ErrorProfile
 from newlog.heartbeat import HeartbeatFile, default_directory
 from newlog.identity import Identity, default_identity
 from newlog.queue_worker import LogQueueWorker
@@ -43,9 +44,6 @@ from newlog.spool import SpoolQueue
 from newlog.spool_app import start_spool
 from newlog.sync_writes import sync_writer_for
 from newlog.tracing import incoming_trace_context
-
-if TYPE_CHECKING:
-    from newlog.error_profile import ErrorProfile
 
 EXTENSION_KEY = state.EXTENSION_KEY
 
@@ -91,6 +89,9 @@ def init_app(
         if pending is not None:
             app_state.set_identity(pending)
         app_state.open_outputs()
+        profile = errors if errors is not None else current_error_profile()
+        if profile is not None and not profile.stdout and _console_not_set(app):
+            app_state.outputs.use_legacy_stdlib()
         if _running_the_health_command():
             app_state.outputs.stream = sys.stderr  # its stdout is JSON only
         try:
@@ -261,10 +262,21 @@ def _restore_outer_context(outer: tuple[dict[str, Any], str | None, Any] | None)
     user_id_var.set(user_id)
 
 
+def _console_not_set(app: Flask) -> bool:
+    """Whether neither the app's config nor the environment sets ``LOG_CONSOLE_LEVEL``."""
+    return "LOG_CONSOLE_LEVEL" not in app.config and "LOG_CONSOLE_LEVEL" not in os.environ
+
+
 def _log_unhandled(exc: BaseException) -> None:
+    """Log an exception that escaped a request or app context as the legacy ``log_app_teardown`` did.
+
+    Its message is the app's own (the error profile's ``teardown_message``), with ``error_type``.
+    """
     if isinstance(exc, _NOT_APP_ERRORS):
         return
-    log_error("Application error", module="system", exception=exc)
+    profile = current_error_profile()
+    message = profile.teardown_message if profile is not None else ErrorProfile.teardown_message
+    log_error(message, module="system", exception=exc, error_type=type(exc).__name__)
 
 
 _NOT_APP_ERRORS = (click.exceptions.Exit, click.exceptions.Abort, click.exceptions.ClickException, SystemExit)
@@ -295,16 +307,20 @@ _login_signals_connected = False
 
 
 def _connect_login_signals() -> None:
-    """With flask-login, keep ``user_id`` current when a view logs a user in or out."""
+    """With flask-login, bind ``user_id`` when a view logs a user in.
+
+    Logging out leaves it bound for the rest of the request, as the legacy module's
+    ``user_id_var`` did: the request's own events (``"user logged out"``) keep the user's id;
+    the next request starts without it.
+    """
     global _login_signals_connected
     if _login_signals_connected:
         return
     try:
-        from flask_login import user_logged_in, user_logged_out
+        from flask_login import user_logged_in
     except ImportError:
         return
     user_logged_in.connect(_on_user_logged_in)
-    user_logged_out.connect(_on_user_logged_out)
     _login_signals_connected = True
 
 
@@ -317,8 +333,3 @@ def _on_user_logged_in(sender: Any, user: Any = None, **extra: Any) -> None:
         user_id_var.set(user_id)
         bind_context(user_id=user_id)
 
-
-def _on_user_logged_out(sender: Any, user: Any = None, **extra: Any) -> None:
-    if has_request_context() and EXTENSION_KEY in current_app.extensions:
-        user_id_var.set(None)
-        bind_context(user_id=None)

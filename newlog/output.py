@@ -145,6 +145,9 @@ class Outputs:
         self.mode = mode
         self.console_level: int | None = None if console_level == "OFF" else LEVEL_NUMBERS[console_level]
         self.forward = forward
+        self.legacy_stdlib = False
+        """True: like the legacy chain, stdout gets nothing and stdlib logging every event, also a logger
+        without handlers (stdlib's last-resort handler prints WARNING and above on stderr, as before)."""
         self.stream: TextIO | None = None
         self.files: list[_File] = []
         self.errors = 0
@@ -199,6 +202,11 @@ class Outputs:
             if file.setting == "LOG_FILE":
                 return file.handler
         return None
+
+    def use_legacy_stdlib(self) -> None:
+        """Print nothing on stdout and hand every event to stdlib logging, as the legacy module's chain did."""
+        self.console_level = None
+        self.legacy_stdlib = True
 
     def close(self) -> None:
         """Stop writing to newlog's files (each is closed when no other app uses it)."""
@@ -315,8 +323,8 @@ class LineWriter:
         return getattr(self.stdlib, attribute)
 
     def forwards(self, outputs: Outputs) -> bool:
-        """Return True when lines go to the stdlib logger too (``LOG_STDLIB`` on and a handler to reach)."""
-        return outputs.forward and self.stdlib.hasHandlers()
+        """Return True when lines go to the stdlib logger too (``LOG_STDLIB`` on and a handler to reach, or legacy mode)."""
+        return outputs.forward and (outputs.legacy_stdlib or self.stdlib.hasHandlers())
 
     def _write(self, method: str, line: str, newlog_json: str | None) -> None:
         outputs = self._outputs_for()

@@ -14,6 +14,7 @@ from flask import has_request_context, request
 
 from newlog import state
 from newlog.context import request_id_var, user_id_var
+from newlog.error_adapter import current_error_profile
 
 EventDict = dict[str, Any]
 
@@ -101,9 +102,13 @@ def add_request_context(logger: Any, method_name: str, event_dict: EventDict) ->
 
 
 def add_user_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-    """With flask-login, add current_user_id / current_username (and role, is_admin) when authenticated.
+    """With flask-login, add the logged-in user's keys: username, current_user_id, current_username, role, is_admin.
 
-    A method attribute is stored as its value (``user.is_admin()``), as the legacy module did.
+    Read when the event is logged, as the legacy module's user-context processor did: ``username``
+    is the user's (a ``username`` the call passes wins). The ``current_*`` keys are those the
+    app's legacy handler stored (the error profile's ``user_context``), else newlog's own set
+    (``current_user_role`` / ``is_admin`` only where the user has them). A method attribute is
+    stored as its value (``user.is_admin()``), as the legacy module did.
     """
     if _current_user is None or not has_request_context():
         return event_dict
@@ -111,16 +116,26 @@ def add_user_context(logger: Any, method_name: str, event_dict: EventDict) -> Ev
         user = _current_user._get_current_object()
         if not getattr(user, "is_authenticated", False):
             return event_dict
-        event_dict.setdefault("current_user_id", getattr(user, "id", None))
-        event_dict.setdefault("current_username", getattr(user, "username", None))
-        for attribute, key in (("role", "current_user_role"), ("is_admin", "is_admin")):
-            if key not in event_dict and hasattr(user, attribute):
-                value = _value_of(getattr(user, attribute))
+        event_dict.setdefault("username", getattr(user, "username", None))
+        profile = current_error_profile()
+        legacy_keys = profile.user_context if profile is not None else None
+        for key, attribute in legacy_keys if legacy_keys is not None else _USER_CONTEXT:
+            if key not in event_dict and (legacy_keys is not None or hasattr(user, attribute)):
+                value = _value_of(getattr(user, attribute, None))
                 if value is not _FAILED:
                     event_dict[key] = value
     except Exception:  # noqa: BLE001 - no login manager on this app, or a broken user loader
         pass
     return event_dict
+
+
+_USER_CONTEXT = (
+    ("current_user_id", "id"),
+    ("current_username", "username"),
+    ("current_user_role", "role"),
+    ("is_admin", "is_admin"),
+)
+"""newlog's own user keys (the older legacy variant's set), without a profile that names the app's."""
 
 
 _FAILED = object()

@@ -112,6 +112,9 @@ class LegacyCouplings:
     display_name: str | None = None
     identity: dict[str, IdentityRule] = field(default_factory=dict)
     double_call: bool = False
+    teardown_message: str | None = None
+    user_context: tuple[tuple[str, str], ...] | None = None
+    stdout: bool = True
     findings: list[Finding] = field(default_factory=list)
 
     def imports(self) -> dict[str, Ref]:

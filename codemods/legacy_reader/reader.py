@@ -70,6 +70,9 @@ class _Reader:
         self._read_error_context()
         self._read_error_handler()
         self._read_identity()
+        self._read_user_context()
+        self._read_teardown()
+        self._read_logger_factory()
         self.rules.resolve_enums()
         return self.result
 
@@ -446,6 +449,63 @@ class _Reader:
             if key not in self.result.identity:
                 self.names.finding(function.lineno, f"could not determine the identity field {key}")
 
+    def _read_user_context(self) -> None:
+        """The keys the log handler stored from ``current_user`` (``context["current_username"] = current_user.username``)."""
+        for node in ast.walk(self.names.tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            local = {  # is_admin = getattr(current_user, "is_admin", False)
+                target.id: attribute
+                for statement in ast.walk(node)
+                if isinstance(statement, ast.Assign)
+                for target in statement.targets
+                if isinstance(target, ast.Name) and (attribute := _user_attribute(statement.value, {})) is not None
+            }
+            pairs = [
+                (key, attribute)
+                for statement in ast.walk(node)
+                if isinstance(statement, ast.Assign)
+                for target in statement.targets
+                if isinstance(target, ast.Subscript)
+                and isinstance(target.value, ast.Name)
+                and target.value.id != "event_dict"
+                and (key := self._event_key(target)) is not None
+                and (attribute := _user_attribute(statement.value, local)) is not None
+            ]
+            if pairs:
+                self.result.user_context = tuple(pairs)
+                return
+
+    def _read_logger_factory(self) -> None:
+        """``structlog.configure(logger_factory=structlog.stdlib.LoggerFactory())``: events went to stdlib logging only."""
+        for node in ast.walk(self.names.tree):
+            if isinstance(node, ast.keyword) and node.arg == "logger_factory":
+                factory = node.value.func if isinstance(node.value, ast.Call) else node.value
+                name = factory.attr if isinstance(factory, ast.Attribute) else getattr(factory, "id", None)
+                self.result.stdout = name != "LoggerFactory"
+                return
+
+    def _read_teardown(self) -> None:
+        """The message of the event ``configure_structlog``'s ``teardown_appcontext`` hook logged."""
+        for node in ast.walk(self.names.tree):
+            if not isinstance(node, ast.FunctionDef) or not any(
+                (decorator.attr if isinstance(decorator, ast.Attribute) else getattr(decorator, "id", None))
+                == "teardown_appcontext"
+                for decorator in node.decorator_list
+            ):
+                continue
+            for call in ast.walk(node):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in ("error", "critical", "exception")
+                    and call.args
+                    and isinstance(call.args[0], ast.Constant)
+                    and isinstance(call.args[0].value, str)
+                ):
+                    self.result.teardown_message = call.args[0].value
+                    return
+
     def _identity_block(self, body: list[ast.stmt], *, request_only: bool, fallback_of: dict[str, Code] | None) -> None:
         for statement in body:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
@@ -582,3 +642,25 @@ class _Reader:
         ):
             return target.slice.value
         return None
+
+
+def _user_attribute(value: ast.expr, local: dict[str, str]) -> str | None:
+    """The attribute of ``current_user`` that ``value`` reads (``current_user.id``, ``getattr(current_user, "role")``,
+    ``current_user.is_admin()``, a local holding one of those), else None."""
+    for node in ast.walk(value):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "current_user":
+            return node.attr
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == "current_user"
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            return node.args[1].value
+        if isinstance(node, ast.Name) and node.id in local:
+            return local[node.id]
+    return None

@@ -124,6 +124,12 @@ def render_profile_module(couplings: LegacyCouplings) -> str:
         f"    default_suggestions=({''.join(value(text) + ', ' for text in couplings.default_suggestions).rstrip()}),",
         f"    http_default_code={couplings.http_default_code!r},",
     ]
+    if couplings.teardown_message is not None:
+        arguments.append(f"    teardown_message={couplings.teardown_message!r},")
+    if not couplings.stdout:
+        arguments.append("    stdout=False,  # structlog's stdlib LoggerFactory: events went to stdlib logging only")
+    if couplings.user_context is not None:
+        arguments.append(f"    user_context={couplings.user_context!r},")
     if couplings.catalogue is not None:
         arguments.append(f"    catalogue={value(couplings.catalogue)},")
     if couplings.catalogue_default is not None:

@@ -95,6 +95,16 @@ class StepPair:
     legacy_doc: dict[str, Any]
     target_doc: dict[str, Any]
     index: int
+    moved: set[tuple[int, str]] = field(default_factory=set)
+    """``(id(legacy row), context key)`` a delta showed to be carried elsewhere in the target row (see :meth:`move`)."""
+
+    def move(self, legacy_row: dict[str, Any], key: str) -> None:
+        """Record that ``key`` of ``legacy_row``'s context is carried elsewhere in its target row (not lost).
+
+        Only for a delta that checked it (the arguments are formatted into the message): any
+        other key a legacy row had and its target row lacks stays a difference.
+        """
+        self.moved.add((id(legacy_row), key))
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -181,6 +191,8 @@ def _missing_after(name: str, kind: str, pair: StepPair, originals: dict[int, An
         current = legacy_row.get("context") if isinstance(legacy_row.get("context"), dict) else {}
         target_context = target_row.get("context") if isinstance(target_row.get("context"), dict) else {}
         for path, value in _valued_paths(original):
+            if (id(legacy_row), path[0]) in pair.moved:
+                continue
             if _lookup(target_context, path) is _MISSING and _lookup(current, path) is _MISSING:
                 yield Difference(name, kind, f"rows[{index}].context.{'.'.join(path)}", value, ABSENT)
 

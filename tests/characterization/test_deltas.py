@@ -67,6 +67,28 @@ def one(legacy: dict[str, Any], target: dict[str, Any]) -> Case:
     return Case([legacy], [target])
 
 
+ENUM_EVENT = "Characterize enum in an event"
+OUTSIDE = row("System", "WARNING", "system", app_version="unbekannt")
+IN_APP = row("System", "WARNING", "system", app_version="3.2.1")
+IN_REQUEST = row("System", "WARNING", "system", app_version="3.2.1", request_id="<present>")
+OWN = row("Admin access", "INFO", "auth", method="GET", url="http://localhost/admin/logs?limit=3")
+
+
+def viewer(listed: list[dict[str, Any]]) -> dict[str, Any]:
+    """A request step of the app's log viewer: its answer lists stored rows."""
+    return step("request/GET /admin/logs?limit=3", "request", kind="request", result=listed)
+
+
+def enums(*, plain: bool) -> dict[str, Any]:
+    def member(value: str) -> dict[str, Any]:
+        return {"enum": "app.constants.E", "value": value, "equals_value": not plain}
+
+    return {"categories": {"DATABASE": member("database")}, "severities": {"HIGH": member("high")}}
+
+
+PLAIN_ENUMS, STR_ENUMS = enums(plain=True), enums(plain=False)
+
+
 CASES: dict[str, tuple[Case, Case]] = {
     "asynchronous-write": (
         one(step(rows=[row()], result={"rows_visible_right_after_logging": 1}), step(rows=[row()], result={"rows_visible_right_after_logging": 0})),
@@ -110,6 +132,36 @@ CASES: dict[str, tuple[Case, Case]] = {
     "stdlib-exception-traceback": (
         one(step(rows=[row("Failed", "ERROR", traceback=TRACEBACK)], printed=[["traceback", "ValueError: bad value"]]), step(rows=[row("Failed", "ERROR", traceback=TRACEBACK)])),
         one(step(rows=[row("Failed", "ERROR", traceback=TRACEBACK)], printed=[["traceback", "KeyError: 'other'"]]), step(rows=[row("Failed", "ERROR", traceback=TRACEBACK)])),
+    ),
+    "log-viewer-lists-what-is-stored": (
+        Case(
+            [step("program/outside/act", "outside"), viewer([OWN, IN_APP, IN_REQUEST])],
+            [step("program/outside/act", "outside", rows=[OUTSIDE]), viewer([OUTSIDE, IN_APP, IN_REQUEST])],
+        ),
+        Case(  # the new row pushed out a row the legacy listed, but the one left is not the legacy's first
+            [step("program/outside/act", "outside"), viewer([IN_APP, IN_REQUEST])],
+            [step("program/outside/act", "outside", rows=[OUTSIDE]), viewer([OUTSIDE, IN_REQUEST])],
+        ),
+    ),
+    "plain-enum-value-stored": (
+        one(
+            step("program/request/error_enums", "request", rows=[row("POST -> 200", module="http")], result=PLAIN_ENUMS),
+            step(
+                "program/request/error_enums",
+                "request",
+                rows=[row(ENUM_EVENT, category="database", severity="high"), row("POST -> 200", module="http")],
+                result=PLAIN_ENUMS,
+            ),
+        ),
+        one(  # str Enums: the legacy handler could write them, so a missing row there is a real loss
+            step("program/request/error_enums", "request", rows=[row("POST -> 200", module="http")], result=STR_ENUMS),
+            step(
+                "program/request/error_enums",
+                "request",
+                rows=[row(ENUM_EVENT, category="database", severity="high"), row("POST -> 200", module="http")],
+                result=STR_ENUMS,
+            ),
+        ),
     ),
     "stored-outside-app-context": (
         Case(
@@ -204,8 +256,8 @@ CASES: dict[str, tuple[Case, Case]] = {
         ),
     ),
     "positional-args-formatted": (
-        one(step(rows=[row("Processed %s items", positional_args=[3])]), step(rows=[row("Processed 3 items", positional_args=[3])])),
-        one(step(rows=[row("Processed %s items", positional_args=[3])]), step(rows=[row("Processed 4 items", positional_args=[3])])),
+        one(step(rows=[row("Processed %s items", positional_args=[3])]), step(rows=[row("Processed 3 items")])),
+        one(step(rows=[row("Processed %s items", positional_args=[3])]), step(rows=[row("Processed 4 items")])),
     ),
     "traceback-of-exception-argument": (
         one(step(rows=[row("Failed", "ERROR", error="'x'")]), step(rows=[row("Failed", "ERROR", "characterize", "KeyError: 'x'", error="'x'")])),
@@ -342,6 +394,28 @@ def test_no_delta_can_hide_a_key_that_vanished() -> None:
 
     assert [(d.path, d.legacy, d.target, d.delta) for d in report.differences] == [("rows[0].context.region", "local", "<absent>", None)]
     assert report.applied["forgiving"] == 1
+
+
+def test_formatted_positional_args_are_not_a_vanished_key_but_other_keys_still_are() -> None:
+    legacy = document([step(rows=[row("Processed %s items", positional_args=[3], region="local")])])
+    formatted = document([step(rows=[row("Processed 3 items", region="local")])])
+    lost = document([step(rows=[row("Processed 3 items")])])
+
+    assert compare(legacy, formatted, deltas=[by_name()["positional-args-formatted"]]).differences == []
+    assert [d.path for d in compare(legacy, lost, deltas=[by_name()["positional-args-formatted"]]).differences] == [
+        "rows[0].context.region"
+    ]
+
+
+def test_the_log_viewer_does_not_list_rows_of_steps_the_replay_did_not_run() -> None:
+    program = step("program/app_context/act", rows=[IN_APP])
+    legacy = document([program, viewer([IN_APP, IN_REQUEST])])
+    replayed = {**document([viewer([IN_REQUEST])]), "not_run": {"program": "the stub is deleted"}}
+    wrong = {**document([viewer([OUTSIDE])]), "not_run": {"program": "the stub is deleted"}}
+    only = [by_name()["log-viewer-lists-what-is-stored"]]
+
+    assert [d for d in compare(legacy, replayed, deltas=only).differences if d.path == "result"] == []
+    assert [d.path for d in compare(legacy, wrong, deltas=only).differences if d.path == "result"] == ["result"]
 
 
 def test_a_vanished_key_is_reported_once_without_deltas() -> None:

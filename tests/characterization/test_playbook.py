@@ -6,10 +6,7 @@ the package first - deleting the stub must then be refused, naming the entry poi
 it that still import the old path - and then on the whole project; step 5 deletes the stub.
 After each stage ``compare`` replays the record: no step may fail to reach its view, no HTTP
 answer (status, body) may change except by a documented client-visible delta, and every
-other difference must be an allowed delta. What is still different is listed in
-:data:`KNOWN_GAPS` with the reason; the comparison test is a strict expected failure that
-raises :class:`Gaps` only when every difference left is one of them (a new difference fails
-it, and it fails as XPASS once they are all gone).
+other difference must be an allowed delta.
 """
 
 from __future__ import annotations
@@ -52,43 +49,7 @@ EXAMPLES = {
     "legacy_app": Example(LEGACY_APP, "app:create_app", ("run_demo.py",)),
 }
 
-KNOWN_GAPS = {
-    ("program", "printed"): (
-        "events are printed on stdout after the switch; the legacy module's went to stdlib logging only (the app's file)"
-    ),
-    ("request", "printed"): "the same for the app's requests",
-    ("call", "printed"): "the same for the scenario's callables",
-    ("program", "rows (level, module, message)"): (
-        "events logged outside an app context are stored after the switch (the legacy module lost them, a documented "
-        "defect) - no allowed delta covers this fix yet"
-    ),
-    ("request", "rows.context.username"): "the legacy request processor's `username` (from current_user) is not stored",
-    ("request", "rows.context.current_user_role"): "newlog adds the user's role, which the newer variant never stored",
-    ("request", "rows.context.user_id"): "the rows of a request that logs the user out lose its user_id",
-    ("program", "rows.context.extra"): "`extra` of error_monitor / error_handler rows (older variant) is not stored",
-    ("request", "rows.context.extra"): "the same for the app's requests",
-    ("program", "rows.context.positional_args"): "printf-style arguments are formatted, not stored as positional_args",
-    ("request", "rows.context.positional_args"): "the same for the app's requests",
-    ("request", "result"): "the log viewer answers app_version 'unbekannt' for start-up rows (identity fallback outside a request)",
-    ("call", "rows.message"): "the teardown's 'Application error' is not the legacy module's own (German) text",
-    ("call", "rows.context.error_type"): "the teardown row lacks error_type",
-}
-"""(kind of step, field or its first part) of the differences left after the switch -> why; each a runtime gap of compat/newlog."""
-
-
-def _known_gap(kind: str, field: str) -> str | None:
-    for (gap_kind, prefix), why in KNOWN_GAPS.items():
-        if kind == gap_kind and (field == prefix or field.startswith(prefix + ".")):
-            return why
-    return None
-
 CLIENT_FIELDS = ("status", "result", "headers")
-KNOWN_CLIENT_GAPS = ("request/GET /api/admin/logs",)
-"""Steps whose answer differs for a known gap: the app's log viewer shows stored rows (see ``("request", "result")``)."""
-
-
-class Gaps(Exception):
-    """Every difference compare reported is one of :data:`KNOWN_GAPS`."""
 
 
 @dataclass
@@ -174,7 +135,6 @@ def test_http_answers_are_unchanged_at_every_stage(playbook: Playbook) -> None:
             for group in stage.report["not_allowed"]
             if group["kind"] == "request"
             and group["field"].startswith(CLIENT_FIELDS)
-            and not group["example"]["step"].startswith(KNOWN_CLIENT_GAPS)
         ]
         assert changed == [], f"after {stage.name}: {json.dumps(changed, indent=1)[:3000]}"
         errors = [s for s in stage.document["steps"] if s["kind"] == "request" and s.get("status", 0) >= 400]
@@ -199,13 +159,9 @@ def test_the_report_groups_the_differences(playbook: Playbook) -> None:
             assert {"kind", "field", "delta", "count", "example"} <= group.keys()
 
 
-@pytest.mark.xfail(strict=True, raises=Gaps, reason="runtime gaps of compat/newlog: see KNOWN_GAPS")
 def test_every_difference_is_an_allowed_delta(playbook: Playbook) -> None:
     left: dict[tuple[str, str], list[str]] = {}
     for stage in playbook.stages:
         for group in stage.report["not_allowed"]:
             left.setdefault((group["kind"], group["field"]), []).append(stage.name)
-    unknown = {key: stages for key, stages in left.items() if _known_gap(*key) is None}
-    assert not unknown, f"differences that are neither allowed deltas nor known gaps: {unknown}"
-    if left:
-        raise Gaps("; ".join(f"{kind} {field} ({', '.join(stages)}): {_known_gap(kind, field)}" for (kind, field), stages in left.items()))
+    assert not left, f"differences no documented delta explains: {left}"

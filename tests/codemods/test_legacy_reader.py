@@ -138,6 +138,32 @@ def test_newer_variant_fixture_couplings() -> None:
     assert couplings.catalogue is None and couplings.status_mapper is None
 
 
+@pytest.mark.parametrize(
+    ("path", "teardown_message", "user_context"),
+    [
+        (BOOKING, "Anwendungsfehler", (("current_user_id", "id"), ("current_username", "username"), ("is_admin", "is_admin"))),
+        (
+            OLDER,
+            "Application error",
+            (("current_user_id", "id"), ("current_username", "username"), ("current_user_role", "role"), ("is_admin", "is_admin")),
+        ),
+        (NEWER_VARIANT, "Application error", (("current_user_id", "id"), ("current_username", "username"))),
+    ],
+    ids=["booking", "older", "newer"],
+)
+def test_the_teardown_message_the_user_keys_and_the_quiet_stdout_of_the_legacy_chain(
+    path: Path, teardown_message: str, user_context: tuple[tuple[str, str], ...]
+) -> None:
+    couplings = read_legacy_module(path, "app.utils.structlog_config", root=path.parents[2])
+
+    assert (couplings.teardown_message, couplings.user_context) == (teardown_message, user_context)
+    assert couplings.stdout is False  # structlog's stdlib LoggerFactory: the chain printed nothing itself
+    rendered = render_profile_module(couplings)
+    assert "    stdout=False," in rendered
+    assert f"teardown_message={teardown_message!r}," in rendered
+    assert f"user_context={user_context!r}," in rendered
+
+
 @pytest.mark.parametrize("path", [BOOKING, OLDER], ids=["booking_app", "legacy_app"])
 def test_the_rendered_module_is_valid_python_naming_its_findings(path: Path) -> None:
     source = render_profile_module(read_legacy_module(path))

@@ -261,3 +261,69 @@ def test_a_failing_app_handler_never_breaks_the_caller(make_app, app_logging, tm
 
     assert [row["message"] for row in stored_rows(app)] == ["still stored"]
     assert state.current().outputs.errors >= 1
+
+
+# -- a legacy profile whose chain printed nothing itself ---------------------------------------------
+
+
+def quiet_profile() -> Any:
+    """A profile read from a legacy module that configured structlog's stdlib ``LoggerFactory``."""
+    from newlog.error_profile import ErrorProfile, Outcome, PayloadShape, Rule, Text
+
+    return ErrorProfile(
+        rules=(Rule(outcome=Outcome(500, "system", "high", "INTERNAL_ERROR", Text.literal("Fehler"), False)),),
+        payload=PayloadShape(keys=("error", "message")),
+        stdout=False,
+    )
+
+
+def test_a_legacy_profile_keeps_stdout_quiet_and_the_apps_file_gets_every_event(
+    make_app, app_logging, tmp_path: Path, capfd
+) -> None:
+    from tests.support import RecordingSink
+
+    app_file = tmp_path / "own.log"
+    app_logging(app_file, level="INFO")
+    app = make_app(init=False, LOG_RENDERER="json")
+    newlog.init_app(app, sink=RecordingSink(), errors=quiet_profile())
+
+    log_every_level()
+
+    out, _ = capfd.readouterr()
+    assert out == ""
+    assert [event["event"] for _, _, event in app_lines(app_file)] == [
+        "info event",
+        "warning event",
+        "error event",
+        "critical event",
+    ]
+    assert len(stored_rows(app)) == 4
+
+
+def test_a_legacy_profile_without_any_handler_prints_warnings_on_stderr_as_stdlib_did(make_app, monkeypatch, capfd) -> None:
+    from tests.support import RecordingSink
+
+    monkeypatch.setattr(logging.root, "handlers", [])
+    app = make_app(init=False, LOG_RENDERER="json")
+    newlog.init_app(app, sink=RecordingSink(), errors=quiet_profile())
+
+    newlog.get_api_logger().info("not printed")
+    newlog.get_api_logger().warning("on stderr")
+
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert [json.loads(line)["event"] for line in err.splitlines()] == ["on stderr"]
+
+
+def test_log_console_level_set_explicitly_prints_under_a_legacy_profile(make_app, monkeypatch, capfd) -> None:
+    from tests.support import RecordingSink
+
+    monkeypatch.setattr(logging.root, "handlers", [])
+    app = make_app(init=False, LOG_RENDERER="json", LOG_CONSOLE_LEVEL="INFO")
+    newlog.init_app(app, sink=RecordingSink(), errors=quiet_profile())
+
+    newlog.get_api_logger().info("printed")
+
+    out, err = capfd.readouterr()
+    assert [json.loads(line)["event"] for line in out.splitlines()] == ["printed"]
+    assert err == ""

@@ -519,6 +519,7 @@ def test_error_monitor_logs_and_reraises_the_original_error() -> None:
     assert raised.value is error
     assert len(logs) == 1
     assert logs[0]["module"] == "error_handler"
+    assert logs[0]["extra"] == {"function": "job"}
 
 
 def test_error_monitor_wraps_async_functions() -> None:
@@ -529,4 +530,4 @@ def test_error_monitor_wraps_async_functions() -> None:
     with capture_logs() as logs, pytest.raises(ValueError, match="invalid"):
         asyncio.run(job())
 
-    assert [event["log_level"] for event in logs] == ["warning"]
+    assert [(event["log_level"], event["extra"]) for event in logs] == [("warning", {"function": "job"})]

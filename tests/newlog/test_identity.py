@@ -150,8 +150,8 @@ class Employee(UserMixin):
         return self._role
 
 
-def test_user_attributes_that_are_methods_are_stored_as_their_values(make_app) -> None:
-    app = make_app()
+def add_admin_login(app: Flask) -> None:
+    """``POST /login`` logs in user 1, an admin, and logs "logged in"."""
     app.secret_key = "test-only"
     LoginManager(app).user_loader(lambda ident: Employee(int(ident), "admin"))
 
@@ -160,6 +160,11 @@ def test_user_attributes_that_are_methods_are_stored_as_their_values(make_app) -
         login_user(Employee(1, "admin"))
         newlog.log_info("logged in")
         return "ok"
+
+
+def test_user_attributes_that_are_methods_are_stored_as_their_values(make_app) -> None:
+    app = make_app()
+    add_admin_login(app)
 
     app.test_client().post("/login")
 
@@ -186,3 +191,37 @@ def test_init_app_takes_the_profile_modules_pieces(make_app) -> None:
     seen = identities(app)
     assert (seen["in an app context"]["app_name"], seen["in an app context"]["host"]) == ("Portal", None)
     assert seen["in a request"]["host"] == "pod-2"
+
+
+def test_a_profile_keeps_the_legacy_teardown_message_and_user_keys(make_app) -> None:
+    """The profile's teardown text (with error_type), and only the user keys the legacy handler stored."""
+    from newlog.error_profile import ErrorProfile, Outcome, PayloadShape, Rule, Text
+
+    profile = ErrorProfile(
+        rules=(Rule(outcome=Outcome(500, "system", "high", "INTERNAL_ERROR", Text.literal("Interner Fehler"), False)),),
+        payload=PayloadShape(keys=("error", "message")),
+        teardown_message="Anwendungsfehler",
+        user_context=(("current_user_id", "id"), ("is_admin", "is_admin")),
+    )
+    app = make_app(init=False)
+    newlog.init_app(app, sink=RecordingSink(), errors=profile)
+    add_admin_login(app)
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise LookupError("kaputt")
+
+    client = app.test_client()
+    client.post("/login")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert client.get("/boom").status_code == 500
+
+    rows = {row["message"]: row["context"] for row in stored_rows(app)}
+    assert {key: rows["logged in"].get(key) for key in ("current_user_id", "is_admin", "username")} == {
+        "current_user_id": 1,
+        "is_admin": True,
+        "username": "user1",
+    }
+    assert "current_user_role" not in rows["logged in"] and "current_username" not in rows["logged in"]
+    assert rows["Anwendungsfehler"]["error_type"] == "LookupError"
+    assert "Application error" not in rows

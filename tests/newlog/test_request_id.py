@@ -279,7 +279,8 @@ def add_login(app: Flask) -> None:
         return jsonify(newlog.get_context())
 
 
-def test_user_id_follows_flask_login_through_the_request(make_app) -> None:
+def test_user_id_follows_flask_login_in_and_stays_for_the_logout_request(make_app) -> None:
+    """Logging in binds the user's id at once; logging out keeps it for that request's events, as legacy did."""
     app = make_app()
     add_login(app)
     client = app.test_client()
@@ -291,14 +292,16 @@ def test_user_id_follows_flask_login_through_the_request(make_app) -> None:
 
     assert logged_in.json["user_id"] == 5
     assert me.json["user_id"] == 5
-    assert logged_out.json["user_id"] is None
+    assert logged_out.json["user_id"] == 5
     assert anonymous.json["user_id"] is None
     rows = {row["message"] + str(index): row["context"] for index, row in enumerate(stored(app))}
     assert "user_id" not in rows["before login0"]
     assert rows["after login1"]["user_id"] == 5
     assert rows["after login1"]["current_user_id"] == 5
     assert rows["me2"]["user_id"] == 5
-    assert "user_id" not in rows["after logout3"]
+    assert rows["after logout3"]["user_id"] == 5
+    assert "current_user_id" not in rows["after logout3"] and "username" not in rows["after logout3"]
+    assert rows["after login1"]["username"] == rows["after login1"]["current_username"] == "user5"
     assert "user_id" not in rows["me4"]
     assert user_id_var.get() is None
 

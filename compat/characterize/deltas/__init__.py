@@ -63,6 +63,8 @@ ORDER: tuple[str, ...] = (
     "debug-switch-works",
     "legacy-write-error-lines",
     "stored-outside-app-context",
+    "plain-enum-value-stored",
+    "log-viewer-lists-what-is-stored",
     "stdlib-exception-traceback",
     "log-table-report",
     # context

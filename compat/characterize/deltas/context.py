@@ -208,7 +208,8 @@ def static_context_everywhere(pair: StepPair) -> int:
     "positional-args-formatted",
     "logger.info('... %s', arg) stores and prints the formatted message (as the newer legacy variant's "
     "PositionalArgumentsFormatter did); the older variant's chain had none and stored the template and the "
-    "arguments under positional_args",
+    "arguments under positional_args. Applies only where template % arguments is exactly the stored "
+    "message (the arguments are in it, not lost); then positional_args is not stored",
 )
 def positional_args_formatted(pair: StepPair) -> int:
     count = 0
@@ -228,6 +229,7 @@ def positional_args_formatted(pair: StepPair) -> int:
             legacy_row["message"] = formatted
             if "positional_args" not in target_ctx:
                 del legacy_ctx["positional_args"]
+                pair.move(legacy_row, "positional_args")  # in the message now: not lost
             count += 1
     return count
 

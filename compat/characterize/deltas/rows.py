@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
-from compat.characterize.compare import StepPair
+from compat.characterize.compare import StepPair, step_kind
 from compat.characterize.deltas import delta
 from compat.characterize.deltas._pairs import calls, ctx, remove_printed, row_key, set_calls, step_named, twin
 from compat.characterize.deltas.printed import LEGACY_WRITE_ERROR_LINES
@@ -148,3 +149,114 @@ def log_table_report(pair: StepPair) -> int:
             ctx(target_row)["rows"] = legacy_counts["total"]
     return 1
 
+
+
+ENUM_EVENT = "Characterize enum in an event"
+"""The legacy-API program's event that carries the app's category and severity members (``error_enums``)."""
+
+
+@delta(
+    "plain-enum-value-stored",
+    "an event whose context holds a plain Enum member (not a str or int Enum, so not JSON-serialisable) is "
+    "stored with the member's value; the legacy handler could not write it to its JSON column, swallowed the "
+    "error and lost the row. Checked: the program's error_enums step, whose recorded members are plain Enums "
+    "(equals_value false), and the only extra rows are its event carrying exactly those members' values",
+)
+def plain_enum_value_stored(pair: StepPair) -> int:
+    legacy, target = pair.legacy, pair.target
+    result = legacy.get("result")
+    if not str(legacy.get("name", "")).endswith("/error_enums") or not isinstance(result, dict):
+        return 0
+    members = [*(result.get("categories") or {}).values(), *(result.get("severities") or {}).values()]
+    plain = {member.get("value") for member in members if isinstance(member, dict) and member.get("equals_value") is False}
+    if not plain:
+        return 0
+    legacy_keys = [row_key(row) for row in legacy["rows"]]
+    extra = [row for row in target["rows"] if row_key(row) not in legacy_keys]
+    kept = [row for row in target["rows"] if row_key(row) in legacy_keys]
+    if len(kept) != len(legacy["rows"]) or not extra:
+        return 0
+    for row in extra:
+        context = ctx(row)
+        if row.get("message") != ENUM_EVENT or {context.get("category"), context.get("severity")} - plain:
+            return 0
+    target["rows"] = kept
+    remove = {("info", ENUM_EVENT)}
+    target["printed"] = [item for item in target.get("printed", []) if tuple(item) not in remove or list(item) in legacy.get("printed", [])]
+    return len(extra)
+
+
+def _viewer_key(row: Any) -> tuple[Any, ...] | None:
+    if not isinstance(row, dict) or not {"level", "module", "message", "context"} <= row.keys():
+        return None
+    return row["level"], row["module"], row["message"], json.dumps(row["context"], sort_keys=True, default=str)
+
+
+def _own_request(step_name: str) -> tuple[str, str] | None:
+    """``(method, path)`` of a request step's name (``request/GET /path?q #2 as 1``)."""
+    if not step_name.startswith("request/"):
+        return None
+    method, _, rest = step_name[len("request/") :].partition(" ")
+    path = rest.split(" ")[0]
+    return (method, path) if method and path.startswith("/") else None
+
+
+@delta(
+    "log-viewer-lists-what-is-stored",
+    "a route of the app that lists stored log rows (its log viewer) lists what newlog has stored: also the "
+    "events logged outside an app context (see stored-outside-app-context; the legacy handler lost them), "
+    "and not yet the rows the same request logged just before (see asynchronous-write; LOG_SYNC_WRITES "
+    "writes them in the request); a replay that does not run some steps (the program once the stub is "
+    "deleted) does not list their rows. Checked: each extra row is one an outside step stored after the "
+    "switch and not before, each missing row was logged by this very request (its method and URL) or by a "
+    "step the replay did not run, and without them one list is the start of the other (the route's limit "
+    "cuts the rest)",
+    client_visible=True,
+)
+def log_viewer_lists_what_is_stored(pair: StepPair) -> int:
+    legacy_list, target_list = pair.legacy.get("result"), pair.target.get("result")
+    own = _own_request(str(pair.legacy.get("name", "")))
+    if own is None or not (isinstance(legacy_list, list) and isinstance(target_list, list)) or legacy_list == target_list:
+        return 0
+    if not all(_viewer_key(row) is not None for row in [*legacy_list, *target_list]):
+        return 0
+    stored_outside: Counter[tuple[Any, ...]] = Counter()
+    for step in pair.target_doc["steps"]:
+        before = step_named(pair.legacy_doc, step["name"])
+        if step.get("place") == "outside" and before is not None and not before["rows"]:
+            stored_outside.update(key for key in map(_viewer_key, step["rows"]) if key is not None)
+    target_left, changed = [], 0
+    for row in target_list:
+        key = _viewer_key(row)
+        if stored_outside[key] > 0:
+            stored_outside[key] -= 1
+            changed += 1
+        else:
+            target_left.append(row)
+    method, path = own
+    listed = {_viewer_key(row) for row in target_list}
+    not_run = set(pair.target_doc.get("not_run") or {})
+    from_not_run: Counter[tuple[Any, ...]] = Counter(
+        key
+        for step in pair.legacy_doc["steps"]
+        if step_kind(step) in not_run and step_named(pair.target_doc, step["name"]) is None
+        for key in map(_viewer_key, step.get("rows", []))
+        if key is not None
+    )
+    legacy_left = []
+    for row in legacy_list:
+        context = row["context"] if isinstance(row["context"], dict) else {}
+        mine = context.get("method") == method and str(context.get("url", "")).endswith(path)
+        key = _viewer_key(row)
+        if key not in listed and from_not_run[key] > 0:
+            from_not_run[key] -= 1
+            changed += 1
+        elif mine and key not in listed:
+            changed += 1
+        else:
+            legacy_left.append(row)
+    shorter = min(len(target_left), len(legacy_left))
+    if not changed or target_left[:shorter] != legacy_left[:shorter]:
+        return 0
+    pair.target["result"] = list(legacy_list)
+    return changed
