@@ -29,7 +29,7 @@ from tests.characterization.harness import (
     sqlite_database,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # one fixture runs the whole playbook of an example
 
 
 @dataclass(frozen=True)
