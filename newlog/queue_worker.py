@@ -30,6 +30,7 @@ from multiprocessing import util as multiprocessing_util
 from typing import Any
 
 from newlog.clock import SYSTEM_CLOCK, Clock
+from newlog.drop_report import DropTally
 from newlog.rows import build_row
 from newlog.sanitize import Sanitizer, describe
 
@@ -163,8 +164,7 @@ class LogQueueWorker:
         self._retries = 0
         self._flush_target = 0
         self._flush_mark = (0, 0)
-        self._overflow_unreported = 0
-        self._next_overflow_report = 0.0
+        self._drops = DropTally(self.warn_interval)
         self._next_heartbeat = 0.0
         self._errors: dict[str, list[Any]] = {}
         self._last_error: str | None = None
@@ -214,8 +214,7 @@ class LogQueueWorker:
                 self._dropped_overflow += 1
                 if level >= WARNING:
                     self._dropped_overflow_major += 1
-                self._overflow_unreported += 1
-                report = self.clock.now() >= self._next_overflow_report
+                report = self._drops.count(self.clock.now())
             else:
                 self._items.append(entry)
                 self._enqueued += 1
@@ -231,11 +230,9 @@ class LogQueueWorker:
 
     def _report_overflow(self, force: bool = False) -> None:
         with self._lock:
-            now = self.clock.now()
-            if not self._overflow_unreported or (now < self._next_overflow_report and not force):
-                return
-            count, self._overflow_unreported = self._overflow_unreported, 0
-            self._next_overflow_report = now + self.warn_interval
+            count = self._drops.take(self.clock.now(), force)
+        if not count:
+            return
         with pipeline_thread():  # the warning must never come back into the queue
             _stdlib_log.warning(
                 "newlog: log queue full (LOG_QUEUE_SIZE=%d): dropped %d newest event(s) since the last report",
@@ -318,7 +315,7 @@ class LogQueueWorker:
         with self._lock:
             left = self._pending()
             lost = self._dropped_failed - self._failed_at_close
-            tail, self._overflow_unreported = self._overflow_unreported, 0
+            tail = self._drops.take_all()
         problems = []
         if left:
             problems.append(f"{left} log event(s) not written when the {timeout:.1f}s shutdown timeout ran out")
@@ -469,8 +466,8 @@ class LogQueueWorker:
                 chores = self._chores_due(now)
                 if not chores:
                     timeout = self.flush_interval if oldest_since is None else oldest_since + self.flush_interval - now
-                    if self._overflow_unreported:
-                        timeout = min(timeout, self._next_overflow_report - now)
+                    if self._drops.unreported:
+                        timeout = min(timeout, self._drops.next_due - now)
                     if self.heartbeat is not None:
                         timeout = min(timeout, self._next_heartbeat - now)
                     self.clock.wait(self._cond, max(timeout, 0.0))
@@ -479,7 +476,7 @@ class LogQueueWorker:
 
     def _chores_due(self, now: float) -> bool:
         """Return True when the overflow tail or a heartbeat is due (lock held)."""
-        overflow = bool(self._overflow_unreported) and now >= self._next_overflow_report
+        overflow = self._drops.due(now)
         return overflow or (self.heartbeat is not None and now >= self._next_heartbeat)
 
     def _do_chores(self) -> None:

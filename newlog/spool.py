@@ -35,6 +35,7 @@ from typing import IO, Any
 import orjson
 
 from newlog.clock import SYSTEM_CLOCK, Clock
+from newlog.drop_report import DropTally
 from newlog.queue_worker import pipeline_thread, register_worker, report_shutdown
 from newlog.rows import build_row
 from newlog.sanitize import describe
@@ -140,8 +141,7 @@ class SpoolQueue:
         self._dropped_overflow_major = 0
         self._dropped_closed = 0
         self._dropped_error = 0
-        self._overflow_unreported = 0
-        self._next_overflow_report = 0.0
+        self._drops = DropTally(self.warn_interval)
         self._flush_mark = (0, 0, 0)
         self._recovered = (0, 0)
         self._writer_stats: dict[str, Any] = {}
@@ -211,8 +211,7 @@ class SpoolQueue:
                 self._dropped_overflow += 1
                 if level >= WARNING:
                     self._dropped_overflow_major += 1
-                self._overflow_unreported += 1
-                report = self.clock.now() >= self._next_overflow_report
+                report = self._drops.count(self.clock.now())
             else:
                 self._enqueued += 1
                 self._bytes += size
@@ -260,11 +259,9 @@ class SpoolQueue:
 
     def _report_overflow(self, force: bool = False) -> None:
         with self._lock:
-            now = self.clock.now()
-            if not self._overflow_unreported or (now < self._next_overflow_report and not force):
-                return
-            count, self._overflow_unreported = self._overflow_unreported, 0
-            self._next_overflow_report = now + self.warn_interval
+            count = self._drops.take(self.clock.now(), force)
+        if not count:
+            return
         with pipeline_thread():
             _stdlib_log.warning(
                 "newlog: spool full (LOG_SPOOL_MAX_BYTES=%d undelivered bytes in %s): "
@@ -430,7 +427,7 @@ class SpoolQueue:
             with self._lock:
                 left = self._enqueued - self._written - self._failed
                 lost = self._failed
-                tail, self._overflow_unreported = self._overflow_unreported, 0
+                tail = self._drops.take_all()
             if not left and self._owner_fd >= 0:
                 self._release_owner()
             if self.heartbeat is not None:
