@@ -60,6 +60,7 @@ from codemods.apply import main  # noqa: E402
 from codemods.engine import Options  # noqa: E402
 from codemods.fixers import FIXERS  # noqa: E402
 from codemods.rewrite import triggers  # noqa: E402
+from tests.support import child_pids, process_alive  # noqa: E402
 
 LEGACY_MODULE_SOURCE = '''"""The legacy logging module (a shortened copy, for the benchmark)."""
 import threading
@@ -388,28 +389,15 @@ def stop_latency(command: list[str], signum: int) -> float:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     assert process.stderr is not None
     process.stderr.readline()
-    workers = _children(process.pid)
+    workers = child_pids(process.pid)
     start = time.perf_counter()
     process.send_signal(signum)
     process.wait()
-    while any(_alive(pid) for pid in workers):
+    while any(process_alive(pid) for pid in workers):
         time.sleep(0.01)
     return time.perf_counter() - start
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in {"Z", "X"}
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

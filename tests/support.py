@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,3 +251,20 @@ def database_sink(url: str) -> DatabaseSink:
 def sink_messages(sink: DatabaseSink) -> list[str]:
     """Return the messages a database sink stored, in id order."""
     return [row["message"] for row in table_rows(sink.engine.url.render_as_string(hide_password=False), sink.table.name)]
+
+
+def child_pids(pid: int) -> list[int]:
+    """Return the ids of the child processes of ``pid`` (Linux: every thread's ``/proc`` children list)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def process_alive(pid: int) -> bool:
+    """Return True while ``pid`` runs (a zombie or a dead process is not alive)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in {"Z", "X"}

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import child_pids, process_alive
+
 LEGACY = "from app.utils.structlog_config import log_info\n\nlog_info('x')\n"
 MIGRATED = "from newlog import log_info\n\nlog_info('x')\n"
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,19 +70,6 @@ def test_an_interrupt_stops_the_run_writes_nothing_half_and_says_what_was_writte
     assert not list(tmp_path.glob(".*codemods-tmp"))
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in {"Z", "X"}
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc to find the workers")
@@ -90,14 +79,14 @@ def test_workers_die_with_the_parent(tmp_path: Path) -> None:
     process = start("--jobs", "2", str(tmp_path))
     assert process.stderr is not None
     process.stderr.readline()
-    workers = _children(process.pid)
+    workers = child_pids(process.pid)
     assert workers, "no worker process found"
     process.kill()
     process.wait(timeout=30)
     deadline = time.monotonic() + 30  # a hang guard, not a timing assertion
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(process_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not [pid for pid in workers if _alive(pid)], "workers outlived their parent"
+    assert not [pid for pid in workers if process_alive(pid)], "workers outlived their parent"
     assert big.read_text(encoding="utf-8") == original_big
 
 
@@ -165,7 +154,7 @@ def test_a_worker_killed_from_outside_is_an_error_not_a_traceback(tmp_path: Path
         process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stderr is not None
     process.stderr.readline()
-    workers = _children(process.pid)
+    workers = child_pids(process.pid)
     assert workers, "no worker process found"
     for worker in workers:
         os.kill(worker, signal.SIGKILL)
