@@ -172,6 +172,7 @@ class Settings:
     LOG_SPOOL_DIR: str | None = None
     LOG_SPOOL_MAX_BYTES: int = 256 * 1024 * 1024
     LOG_SPOOL_BATCH_SIZE: int = 5000
+    LOG_SPOOL_SEGMENT_BYTES: int = 16 * 1024 * 1024
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 
     @classmethod
@@ -234,6 +235,7 @@ _PARSERS: dict[str, Parser] = {
     "LOG_SPOOL_DIR": _optional_path,
     "LOG_SPOOL_MAX_BYTES": _positive_int,
     "LOG_SPOOL_BATCH_SIZE": _positive_int,
+    "LOG_SPOOL_SEGMENT_BYTES": _positive_int,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings) if f.name.isupper()}
 

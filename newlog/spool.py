@@ -1,9 +1,9 @@
 """``SpoolQueue``: the durable delivery mode (``LOG_SPOOL_DIR``); the app process does no database work.
 
 In the request thread an event becomes its row (``build_row``, the model's Python-side
-column defaults), is serialized once (orjson) and appended to this process's spool segment
-with one ``write()`` (the GIL is released during the system call; the OS keeps the bytes
-when the process crashes). A writer process (:mod:`newlog.spool_writer`), started and
+column defaults), is serialized once (orjson) and copied into this process's spool segment
+through a shared memory map (:mod:`newlog.spool_append`: no system call and no GIL hand-off
+per event; the OS keeps the bytes when the process crashes). A writer process (:mod:`newlog.spool_writer`), started and
 supervised here, reads the segments and stores the rows in batches (COPY on PostgreSQL),
 recording how far it got (the segment offset) in the same transaction as the rows: a crash
 of either process neither loses nor duplicates a row. When the app starts, segments left
@@ -39,9 +39,9 @@ from newlog.drop_report import DropTally
 from newlog.queue_worker import pipeline_thread, register_worker, report_shutdown
 from newlog.rows import build_row
 from newlog.sanitize import describe
+from newlog.spool_append import SEGMENT_WINDOW, SegmentAppender
 from newlog.spool_files import (
     STALE_SECONDS,
-    Segment,
     hold_owner_lock,
     new_owner,
     open_spool_dir,
@@ -101,8 +101,10 @@ class SpoolQueue:
         shutdown_timeout: float = 5.0,
         clock: Clock = SYSTEM_CLOCK,
         start_writer: bool = True,
+        segment_bytes: int = SEGMENT_WINDOW,
     ) -> None:
         self.directory = open_spool_dir(directory)
+        self.segment_bytes = segment_bytes
         self.config = config
         self.key = config["key"]
         self.max_bytes = max_bytes
@@ -130,7 +132,9 @@ class SpoolQueue:
         self._cond = threading.Condition(self._lock)
         self.owner = new_owner()
         self._owner_fd = hold_owner_lock(owner_lock_path(self.directory, self.key, self.owner))
-        self._fd = self._open_segment(0)
+        self._segment: SegmentAppender | None = SegmentAppender(
+            self.directory, self.key, self.owner, window=self.segment_bytes
+        )
         self._progress: dict[int, tuple[int, int, int]] = {}
         self._enqueued = 0
         self._bytes = 0
@@ -158,11 +162,6 @@ class SpoolQueue:
             self._supervisor = threading.Thread(target=self._supervise, name="newlog-spool-supervisor", daemon=True)
             self._supervisor.start()
 
-    def _open_segment(self, seq: int) -> int:
-        """Open this owner's segment ``seq`` for appending (one per process: rows are never moved)."""
-        name = Segment(self.key, self.owner, seq).name
-        return os.open(self.directory / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-
     def _forget_parent(self) -> None:
         """In a forked child, at once: drop the copies of the parent's descriptors.
 
@@ -170,13 +169,15 @@ class SpoolQueue:
         adopted after the parent's death while the child lives) nor its writer's pipe (the
         writer would not see the parent go). The parent keeps its own.
         """
-        for fd in (self._fd, self._owner_fd):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._fd = self._owner_fd = -1
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            segment.close()  # the child's mapping and descriptor only: the parent's file is untouched
+        if self._owner_fd >= 0:
+            try:
+                os.close(self._owner_fd)
+            except OSError:
+                pass
+        self._owner_fd = -1
         process, self._process = self._process, None
         if process is not None and process.stdin is not None:
             try:
@@ -201,6 +202,7 @@ class SpoolQueue:
             row = self.fill(row)
         line = encode_row(row)
         size = len(line)
+        error: str | None = None
         with self._lock:
             if self._closed:
                 self._dropped_closed += 1
@@ -213,49 +215,26 @@ class SpoolQueue:
                     self._dropped_overflow_major += 1
                 report = self._drops.count(self.clock.now())
             else:
-                self._enqueued += 1
-                self._bytes += size
-        if full:
-            if report:
-                self._report_overflow()
-            return False
-        # The write happens outside the lock: a thread waiting for the GIL after its system call
-        # must not hold up the other logging threads (measured in the burst regime: the request
-        # threads' p50 fell to a third). O_APPEND writes to a regular file never interleave on Linux; the file
-        # is never rotated or closed while the process lives (the writer process frees what it has
-        # delivered by punching holes), so no thread can write to a closed or reused descriptor.
-        try:
-            written = os.write(self._fd, line)
-        except OSError as exc:
-            written = 0
-            error: str | None = f"spool write failed: {exc}"
-        else:
-            error = None if written == size else "spool write was cut short (disk full?)"
-        if error is None:
-            return True
-        self._spool_write_failed(error, size, written)
-        return written > 0
-
-    def _spool_write_failed(self, error: str, size: int, written: int) -> None:
-        """Account a failed or short write: nothing written -> not accepted; a fragment -> one failed row.
-
-        A fragment is ended with a newline so the writer counts it as one unreadable (failed) row; if
-        another thread's row landed right behind the fragment first, both become that one failed row
-        (a disk-full corner case where the counts can be off by one).
-        """
-        if written:
-            try:
-                written += os.write(self._fd, b"\n")
-            except OSError:
-                pass
-        with self._lock:
-            self._last_error = error
-            self._bytes -= size - written
-            if not written:
-                self._enqueued -= 1
-                self._dropped_error += 1
-        with pipeline_thread():
-            _stdlib_log.error("newlog: %s (in %s); event dropped", error, self.directory)
+                # The copy happens under the lock: it is a memory copy that keeps the GIL (no system
+                # call but the rare disk reservation), so lines land whole and in order.
+                try:
+                    if self._segment is None:
+                        raise OSError("the spool segment is closed")
+                    self._segment.append(line)
+                except (OSError, ValueError) as exc:
+                    error = f"spool write failed: {exc}"
+                    self._last_error = error
+                    self._dropped_error += 1
+                else:
+                    self._enqueued += 1
+                    self._bytes += size
+                    return True
+        if error is not None:
+            with pipeline_thread():
+                _stdlib_log.error("newlog: %s (in %s); event dropped", error, self.directory)
+        elif report:
+            self._report_overflow()
+        return False
 
     def _report_overflow(self, force: bool = False) -> None:
         with self._lock:
@@ -424,6 +403,10 @@ class SpoolQueue:
                 )
             self._stop.set()
             self._stop_writer(max(0.0, deadline - self.clock.now()))
+            with self._lock:
+                segment, self._segment = self._segment, None
+            if segment is not None:
+                segment.close()  # what was not stored stays in the file for the next start
             with self._lock:
                 left = self._enqueued - self._written - self._failed
                 lost = self._failed

@@ -56,13 +56,14 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         create_table=table is None,
         extra_columns=extra,
         batch_rows=settings.LOG_SPOOL_BATCH_SIZE,
-        poll_interval=min(settings.LOG_FLUSH_INTERVAL, 0.02),
+        poll_interval=min(settings.LOG_FLUSH_INTERVAL, 1.0),
         drain_seconds=max(settings.LOG_SHUTDOWN_TIMEOUT, 30.0),
     )
     return SpoolQueue(
         settings.LOG_SPOOL_DIR,
         config,
         max_bytes=settings.LOG_SPOOL_MAX_BYTES,
+        segment_bytes=settings.LOG_SPOOL_SEGMENT_BYTES,
         fill=fill,
         warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
         shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,

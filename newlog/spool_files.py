@@ -3,10 +3,11 @@
 Layout of ``LOG_SPOOL_DIR``, for one target (a database URL and a log table, hashed into ``key``):
 
 - ``<key>.<owner>.<seq>.spool``: a segment, one serialized row per line, appended to by one
-  app process (the ``owner``: host, pid and start time). Only the owner writes to it, one
-  ``write()`` per row. An app process writes one segment (seq 0) for its whole life (the
-  writer frees delivered bytes in place); a newer ``seq`` of the same owner would mark the
-  older one complete (the writer supports it, so the format can grow rotation).
+  app process (the ``owner``: host, pid and start time). Only the owner writes to it, through
+  a shared memory map (:mod:`newlog.spool_append`): the file is sparse and pre-sized, so what
+  follows the last line reads as NUL bytes. The writer frees delivered bytes in place (hole
+  punching); when a segment's window is full the owner goes on in ``seq + 1``, and a newer
+  ``seq`` of the same owner marks the older one complete.
 - ``<key>.<owner>.owner``: the owner's liveness lock. The owner holds an exclusive
   ``flock`` on it while it lives; when the process dies, for any reason, the kernel
   releases it, and any writer process may deliver (adopt) what is left of its segments.

@@ -4,6 +4,7 @@ processes, on SQLite and PostgreSQL, whatever process is killed when."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import signal
@@ -34,7 +35,7 @@ import newlog
 from newlog.clock import SystemClock
 from newlog.heartbeat import read_heartbeats
 from newlog.settings import ConfigError
-from newlog.spool_files import STALE_SECONDS
+from newlog.spool_files import STALE_SECONDS, Segment
 from tests.conftest import MakeApp
 from tests.newlog.spool_support import (
     AppProcess,
@@ -403,3 +404,58 @@ def test_a_clean_stop_right_after_the_writer_died_leaves_no_spool_behind(sqlite_
     assert app.stop() == 0  # everything is stored: shutdown must still have a writer clean up
     exactly_once(sqlite_url, table, 100)
     assert spool_files(spool_dir) == []
+
+
+def wait_for(condition: Any, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(condition())
+
+
+def test_full_segments_give_way_to_new_ones_which_are_removed_once_stored(
+    make_app: MakeApp, sqlite_url: str, spool_dir: Path
+) -> None:
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(spool_dir), LOG_SPOOL_SEGMENT_BYTES=4096)
+    queue = newlog.init_app(app)
+    for seq in range(300):
+        newlog.log_info("rotating", seq=seq, payload="x" * 100)
+    newlog.log_info("longer than a segment", seq=300, payload="y" * 10_000)  # gets a segment of its own size
+    newlog.log_info("after it", seq=301)
+    assert newlog.flush(60)
+
+    rows = stored_rows(app)
+    assert [row["context"]["seq"] for row in rows] == list(range(302))
+    assert rows[300]["context"]["payload"] == "y" * 10_000
+    stats = queue.stats()
+    assert (stats["enqueued"], stats["written"], stats["queued"]) == (302, 302, 0)
+    # Delivered full segments are removed; only the one in use stays, many segments on.
+    assert wait_for(lambda: len(spool_files(spool_dir)) == 1), spool_files(spool_dir)
+    in_use = Segment.parse(spool_files(spool_dir)[0])
+    assert in_use is not None and in_use.seq > 10
+
+
+def test_a_segment_that_gets_no_disk_space_drops_the_event_counted_and_the_next_ones_go_on(
+    make_app: MakeApp, sqlite_url: str, spool_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(spool_dir), LOG_SPOOL_SEGMENT_BYTES=4096)
+    queue = newlog.init_app(app)
+    newlog.log_info("fits", seq=0, payload="x" * 3000)
+
+    def disk_full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", disk_full)  # the next segment's disk space cannot be reserved
+    newlog.log_info("needs a new segment", seq=1, payload="y" * 3000)
+    stats = queue.stats()
+    assert (stats["enqueued"], stats["dropped_spool_error"]) == (1, 1)
+    assert "No space left on device" in stats["last_error"]
+    assert "spool write failed" in caplog.text and "event dropped" in caplog.text
+    assert len(spool_files(spool_dir)) == 1  # no empty segment is left from the failed attempt
+
+    monkeypatch.undo()
+    newlog.log_info("space is back", seq=2, payload="z" * 3000)
+    assert not newlog.flush(60)  # an event logged since the last flush was lost
+    assert [row["context"]["seq"] for row in stored_rows(app)] == [0, 2]
+    stats = queue.stats()
+    assert (stats["enqueued"], stats["written"], stats["dropped_spool_error"], stats["queued"]) == (2, 2, 1, 0)
