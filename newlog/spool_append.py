@@ -26,6 +26,7 @@ releases the GIL, so holding the lock costs the other threads nothing extra).
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 from pathlib import Path
@@ -63,7 +64,7 @@ class SegmentAppender:
         path = self.directory / Segment(self.key, self.owner, seq).name
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            os.posix_fallocate(fd, 0, size)
+            reserve(fd, size)
             mapping = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         except BaseException:
             os.close(fd)
@@ -98,6 +99,26 @@ class SegmentAppender:
     def close(self) -> None:
         """Unmap and close the current segment (what was appended stays in the file for the writer)."""
         self._close_current()
+
+
+def reserve(fd: int, size: int) -> None:
+    """Give the file behind ``fd`` ``size`` bytes of allocated disk blocks; raise OSError (ENOSPC) when it cannot.
+
+    ``posix_fallocate`` where the platform has it (Linux, FreeBSD); elsewhere (macOS), or on a
+    file system that refuses it, the blocks are allocated by writing zeros.
+    """
+    fallocate = getattr(os, "posix_fallocate", None)
+    if fallocate is not None:
+        try:
+            fallocate(fd, 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+    chunk = bytes(min(size, 1024 * 1024))
+    offset = 0
+    while offset < size:
+        offset += os.pwrite(fd, chunk[: size - offset], offset)
 
 
 def _pages(size: int) -> int:

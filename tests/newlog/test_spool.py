@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import io
 import json
 import os
 import signal
@@ -459,3 +460,49 @@ def test_a_segment_that_gets_no_disk_space_drops_the_event_counted_and_the_next_
     assert [row["context"]["seq"] for row in stored_rows(app)] == [0, 2]
     stats = queue.stats()
     assert (stats["enqueued"], stats["written"], stats["dropped_spool_error"], stats["queued"]) == (2, 2, 1, 0)
+
+
+def test_without_posix_fallocate_a_segment_is_reserved_by_writing_zeros(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newlog.spool_append import SegmentAppender
+
+    monkeypatch.delattr(os, "posix_fallocate")  # as on macOS
+    appender = SegmentAppender(tmp_path, "key", "owner", window=3 * 4096)
+    appender.append(b'{"message": "first"}\n')
+    path = tmp_path / Segment("key", "owner", 0).name
+    assert path.stat().st_size == 3 * 4096 and path.stat().st_blocks * 512 >= 3 * 4096  # allocated, not sparse
+    assert path.read_bytes().rstrip(b"\0") == b'{"message": "first"}\n'
+    appender.close()
+
+
+def test_a_dead_process_segment_is_read_up_to_its_nul_padding_and_a_torn_last_line_fails(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A kill -9 in the middle of a copy leaves part of a line, then the segment's NUL padding."""
+    from newlog.rows import build_row
+    from newlog.spool import encode_row
+    from newlog.spool_writer import SpoolWriter
+
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    lines = [encode_row(build_row({"event": "stored", "level": "info", "seq": seq})) for seq in range(2)]
+    torn = encode_row(build_row({"event": "cut short", "level": "info", "seq": 2}))[:25]
+    segment = directory / Segment("k", "dead-owner", 0).name
+    segment.write_bytes(b"".join(lines) + torn + bytes(8192))  # no owner lock: its process is gone
+    table = f"torn_{uuid.uuid4().hex[:8]}"
+    config = {"dir": str(directory), "key": "k", "owner": "me", "parent_pid": os.getpid(), "url": sqlite_url,
+              "table": table, "create_table": True}
+    writer = SpoolWriter(config, control=None, reports=io.BytesIO())
+    writer.connect()
+    try:
+        for _ in range(3):  # the lines, then the torn rest, then a pass that finds nothing and removes the segment
+            writer.deliver_once()
+        assert writer.counters["rows_written"] == 2 and writer.counters["rows_failed"] == 1
+        assert stored_seqs(sqlite_url, table) == Counter([0, 1])
+        rejected = json.loads((directory / "k.rejected").read_text())
+        assert rejected["line"] == torn.decode() and "unreadable" in rejected["error"]
+        assert spool_files(directory) == []
+    finally:
+        assert writer.engine is not None
+        writer.engine.dispose()
