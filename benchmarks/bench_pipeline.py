@@ -67,6 +67,7 @@ import newlog
 from newlog.rows import build_row
 from newlog.sinks import DatabaseSink
 from newlog.spool import SpoolQueue, WriterConfig, encode_row
+from newlog.spool_app import default_batch_rows
 from newlog.spool_writer import SpoolWriter
 
 BATCH = 100
@@ -528,7 +529,8 @@ def bench_store_capacity(url: str, tmp: Path, count: int = 50_000) -> dict[str, 
     """Rows/s one writer stores with a core to itself, into the indexed table, from rows already made.
 
     thread sink: ``DatabaseSink`` (the worker thread's writer) in batches of 1,000;
-    spool writer: a ``SpoolWriter`` delivering a spool of ``count`` rows in batches of 5,000.
+    spool writer: a ``SpoolWriter`` delivering a spool of ``count`` rows in its default batches
+    (20,000 rows on PostgreSQL, 5,000 elsewhere).
     """
     engine = create_engine(url)
     rows = sample_rows(count)
@@ -546,7 +548,9 @@ def bench_store_capacity(url: str, tmp: Path, count: int = 50_000) -> dict[str, 
         table = indexed_log_table(f"capacity_spool_{uuid.uuid4().hex[:6]}", MetaData())
         table.create(engine)
         directory = tmp / f"capacity-{uuid.uuid4().hex[:6]}"
-        config = WriterConfig(dir=str(directory), key="capacity", url=url, table=table.name, batch_rows=5000)
+        config = WriterConfig(
+            dir=str(directory), key="capacity", url=url, table=table.name, batch_rows=default_batch_rows(engine.dialect.name)
+        )
         queue = SpoolQueue(directory, config, start_writer=False)
         for event in sample_events(count):
             queue.enqueue(event)

@@ -171,7 +171,7 @@ class Settings:
     LOG_SYNC_WRITES: bool = False
     LOG_SPOOL_DIR: str | None = None
     LOG_SPOOL_MAX_BYTES: int = 256 * 1024 * 1024
-    LOG_SPOOL_BATCH_SIZE: int = 5000
+    LOG_SPOOL_BATCH_SIZE: int | None = None  # None: by database, see newlog.spool_app.default_batch_rows
     LOG_SPOOL_SEGMENT_BYTES: int = 16 * 1024 * 1024
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
 

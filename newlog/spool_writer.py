@@ -67,7 +67,7 @@ from newlog.spool_store import SpoolRowStore
 PROGRESS_TABLE = "newlog_spool_progress"
 HEARTBEAT_SECONDS = 1.0
 FIRST_READ_BYTES = 64 * 1024
-READ_BYTES = 4 * 1024 * 1024
+READ_BYTES = 16 * 1024 * 1024
 PUNCH_BYTES = 16 * 1024 * 1024
 _MAX_BACKOFF = 5.0
 
