@@ -33,8 +33,9 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
@@ -101,6 +102,17 @@ class _SegmentState:
         self.failed = 0
         self.punched = 0
         self.loaded = False
+        self.prefetch: tuple[int, bool, Future[_Batch | None]] | None = None
+
+
+class _Batch(NamedTuple):
+    """The next lines of a segment, read and decoded."""
+
+    lines: list[bytes]
+    length: int
+    more: bool  # a full batch, or not everything written was read: more lines are waiting
+    rows: list[Any]
+    bad: list[tuple[bytes, str]]
 
 
 class SpoolWriter:
@@ -126,6 +138,9 @@ class SpoolWriter:
         self._next_heartbeat = 0.0
         self.engine: Engine | None = None
         self.store: SpoolRowStore | None = None
+        # Reads and decodes the next batch while the current one is in the database (whose driver
+        # releases the GIL while it waits): measured with bench_pipeline.py's storing capacity.
+        self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newlog-spool-prefetch")
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -283,13 +298,25 @@ class SpoolWriter:
 
         A torn last line of a finished segment is stored as a failed row.
         """
-        data, at_end = read_from(state.fd, state.offset, self.batch_rows)
+        batch = self._prefetched(state, complete)
+        if batch is None:
+            batch = self._read_batch(state.fd, state.offset, complete)
+        if batch is None:
+            return False, False
+        if batch.more:
+            offset = state.offset + batch.length
+            state.prefetch = (offset, complete, self._prefetcher.submit(self._read_batch, state.fd, offset, complete))
+        self._store(state, batch)
+        return True, batch.more or not state.loaded
+
+    def _read_batch(self, fd: int, offset: int, complete: bool) -> _Batch | None:
+        """Read and decode the batch of complete lines at ``offset`` of a segment (None: nothing to store yet)."""
+        data, at_end = read_from(fd, offset, self.batch_rows)
         end = data.rfind(b"\n")
         if end < 0:
-            if data and complete and at_end:
-                self._store(state, [data], len(data))  # a row cut short by a crash of the app mid-copy
-                return True, False
-            return False, False
+            if data and complete and at_end:  # a row cut short by a crash of the app mid-copy
+                return _Batch([data], len(data), False, *self._decode([data]))
+            return None
         lines = data[: end + 1].split(b"\n", self.batch_rows)
         full = len(lines) > self.batch_rows
         if full:
@@ -297,19 +324,29 @@ class SpoolWriter:
         else:
             lines = lines[:-1]
         length = sum(len(line) + 1 for line in lines)
-        self._store(state, lines, length)
-        return True, full or not at_end or not state.loaded
+        return _Batch(lines, length, full or not at_end, *self._decode(lines))
 
-    def _store(self, state: _SegmentState, lines: list[bytes], length: int) -> None:
-        rows, bad = self._decode(lines)
+    def _prefetched(self, state: _SegmentState, complete: bool) -> _Batch | None:
+        """Return the batch read ahead for ``state``'s offset, if there is one and it still applies."""
+        prefetch, state.prefetch = state.prefetch, None
+        if prefetch is None:
+            return None
+        offset, was_complete, future = prefetch
         try:
-            self._commit(state, rows, len(bad), length, bad)
+            batch = future.result()
+        except Exception:  # noqa: BLE001 - read again in this thread, where an error is handled
+            return None
+        return batch if offset == state.offset and was_complete == complete else None
+
+    def _store(self, state: _SegmentState, batch: _Batch) -> None:
+        try:
+            self._commit(state, batch.rows, len(batch.bad), batch.length, batch.bad)
         except Resync:
             state.loaded = False
         except sa_exc.SQLAlchemyError as exc:
             if not is_poison(exc):
                 raise
-            self._store_one_by_one(state, lines)
+            self._store_one_by_one(state, batch.lines)
 
     def _store_one_by_one(self, state: _SegmentState, lines: list[bytes]) -> None:
         """Store the lines of a refused batch one per transaction; send the refused ones to the rejected file."""
@@ -397,6 +434,7 @@ class SpoolWriter:
         """Remove a fully delivered, finished segment and its progress row."""
         assert self.engine is not None
         name = state.segment.name
+        self._prefetched(state, complete=True)  # no read may be left on the descriptor about to close
         try:
             os.unlink(self.directory / name)
         except FileNotFoundError:

@@ -506,3 +506,36 @@ def test_a_dead_process_segment_is_read_up_to_its_nul_padding_and_a_torn_last_li
     finally:
         assert writer.engine is not None
         writer.engine.dispose()
+
+
+def test_a_batch_read_ahead_is_not_stored_when_the_progress_row_moved_under_the_writer(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The writer reads and decodes the next batch while it stores one; the progress table still decides."""
+    from newlog.rows import build_row
+    from newlog.spool import encode_row
+    from newlog.spool_writer import PROGRESS_TABLE, SpoolWriter
+
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    lines = [encode_row(build_row({"event": "row", "level": "info", "seq": seq})) for seq in range(6)]
+    name = Segment("k", "dead-owner", 0).name
+    (directory / name).write_bytes(b"".join(lines) + bytes(4096))
+    table = f"ahead_{uuid.uuid4().hex[:8]}"
+    config = {"dir": str(directory), "key": "k", "owner": "me", "parent_pid": os.getpid(), "url": sqlite_url,
+              "table": table, "create_table": True, "batch_rows": 2}
+    writer = SpoolWriter(config, control=None, reports=io.BytesIO())
+    writer.connect()
+    assert writer.engine is not None
+    try:
+        assert writer.deliver_once()  # seq 0-1 stored; seq 2-3 read ahead
+        state = writer.states[name]
+        assert state.prefetch is not None and state.prefetch[0] == len(lines[0]) + len(lines[1])
+        moved = sum(len(line) for line in lines[:4])  # as if another writer had stored seq 2-3 meanwhile
+        with writer.engine.begin() as connection:
+            connection.execute(text(f"UPDATE {PROGRESS_TABLE} SET byte_offset = {moved} WHERE segment = '{name}'"))
+        for _ in range(4):
+            writer.deliver_once()
+        assert stored_seqs(sqlite_url, table) == Counter([0, 1, 4, 5])  # 2 and 3 are the other writer's
+    finally:
+        writer.engine.dispose()
