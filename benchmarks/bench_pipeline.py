@@ -329,7 +329,7 @@ class Burst:
             app = Flask(f"burst_{mode}")
             app.config.update(SQLALCHEMY_DATABASE_URI=url, APP_NAME="burst", LOG_FLUSH_INTERVAL=0.25)
             if mode == "thread":  # sized so that the backlog and the burst fit: its best case
-                app.config.update(LOG_QUEUE_SIZE=500_000, LOG_BATCH_SIZE=2000)
+                app.config.update(LOG_QUEUE_SIZE=1_000_000, LOG_BATCH_SIZE=2000)
             else:
                 app.config.update(LOG_SPOOL_DIR=str(tmp / f"spool-{label}"))
             db = SQLAlchemy(app)
@@ -601,7 +601,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="request threads in the burst regime")
     parser.add_argument("--burst-rounds", type=int, default=3, help="interleaved burst rounds per variant")
     parser.add_argument(
-        "--backlog-seconds", type=float, default=8.0,
+        "--backlog-seconds", type=float, default=12.0,
         help="rows queued before each thread/spool burst round, in seconds of the database's rows/s target",
     )
     parser.add_argument("--postgres", default=os.environ.get("NEWLOG_TEST_POSTGRES_URL"), help="PostgreSQL URL for (c)")
