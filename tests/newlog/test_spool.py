@@ -3,6 +3,7 @@ processes, on SQLite and PostgreSQL, whatever process is killed when."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import io
@@ -12,6 +13,7 @@ import signal
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,11 @@ from sqlalchemy import (
 import newlog
 from newlog.clock import SystemClock
 from newlog.heartbeat import read_heartbeats
+from newlog.rows import build_row
 from newlog.settings import ConfigError
+from newlog.spool import encode_row
 from newlog.spool_files import STALE_SECONDS, Segment
+from newlog.spool_writer import PROGRESS_TABLE, SpoolWriter
 from tests.conftest import MakeApp
 from tests.newlog.spool_support import (
     AppProcess,
@@ -476,26 +481,42 @@ def test_without_posix_fallocate_a_segment_is_reserved_by_writing_zeros(
     appender.close()
 
 
+def spool_line(seq: int) -> bytes:
+    return encode_row(build_row({"event": "row", "level": "info", "seq": seq}))
+
+
+@contextlib.contextmanager
+def writer_of_a_dead_process_segment(
+    url: str, directory: Path, content: bytes, **config: Any
+) -> Iterator[tuple[SpoolWriter, str]]:
+    """A segment with ``content`` whose process is gone (no owner lock), and a writer (not started) to deliver it.
+
+    Yields the writer and the table it stores into (created by the writer, dropped after).
+    """
+    directory.mkdir()
+    (directory / Segment("k", "dead-owner", 0).name).write_bytes(content)
+    table = f"dead_{uuid.uuid4().hex[:8]}"
+    settings = {"dir": str(directory), "key": "k", "owner": "me", "parent_pid": os.getpid(), "url": url,
+                "table": table, "create_table": True, **config}
+    writer = SpoolWriter(settings, control=None, reports=io.BytesIO())
+    writer.connect()
+    assert writer.engine is not None
+    try:
+        yield writer, table
+    finally:
+        with writer.engine.begin() as connection:
+            connection.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
+        writer.engine.dispose()
+
+
 def test_a_dead_process_segment_is_read_up_to_its_nul_padding_and_a_torn_last_line_fails(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     """A kill -9 in the middle of a copy leaves part of a line, then the segment's NUL padding."""
-    from newlog.rows import build_row
-    from newlog.spool import encode_row
-    from newlog.spool_writer import SpoolWriter
-
+    torn = spool_line(2)[:25]
+    content = spool_line(0) + spool_line(1) + torn + bytes(8192)
     directory = tmp_path / "spool"
-    directory.mkdir()
-    lines = [encode_row(build_row({"event": "stored", "level": "info", "seq": seq})) for seq in range(2)]
-    torn = encode_row(build_row({"event": "cut short", "level": "info", "seq": 2}))[:25]
-    segment = directory / Segment("k", "dead-owner", 0).name
-    segment.write_bytes(b"".join(lines) + torn + bytes(8192))  # no owner lock: its process is gone
-    table = f"torn_{uuid.uuid4().hex[:8]}"
-    config = {"dir": str(directory), "key": "k", "owner": "me", "parent_pid": os.getpid(), "url": sqlite_url,
-              "table": table, "create_table": True}
-    writer = SpoolWriter(config, control=None, reports=io.BytesIO())
-    writer.connect()
-    try:
+    with writer_of_a_dead_process_segment(sqlite_url, directory, content) as (writer, table):
         for _ in range(3):  # the lines, then the torn rest, then a pass that finds nothing and removes the segment
             writer.deliver_once()
         assert writer.counters["rows_written"] == 2 and writer.counters["rows_failed"] == 1
@@ -503,32 +524,18 @@ def test_a_dead_process_segment_is_read_up_to_its_nul_padding_and_a_torn_last_li
         rejected = json.loads((directory / "k.rejected").read_text())
         assert rejected["line"] == torn.decode() and "unreadable" in rejected["error"]
         assert spool_files(directory) == []
-    finally:
-        assert writer.engine is not None
-        writer.engine.dispose()
 
 
 def test_a_batch_read_ahead_is_not_stored_when_the_progress_row_moved_under_the_writer(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     """The writer reads and decodes the next batch while it stores one; the progress table still decides."""
-    from newlog.rows import build_row
-    from newlog.spool import encode_row
-    from newlog.spool_writer import PROGRESS_TABLE, SpoolWriter
-
-    directory = tmp_path / "spool"
-    directory.mkdir()
-    lines = [encode_row(build_row({"event": "row", "level": "info", "seq": seq})) for seq in range(6)]
-    name = Segment("k", "dead-owner", 0).name
-    (directory / name).write_bytes(b"".join(lines) + bytes(4096))
-    table = f"ahead_{uuid.uuid4().hex[:8]}"
-    config = {"dir": str(directory), "key": "k", "owner": "me", "parent_pid": os.getpid(), "url": sqlite_url,
-              "table": table, "create_table": True, "batch_rows": 2}
-    writer = SpoolWriter(config, control=None, reports=io.BytesIO())
-    writer.connect()
-    assert writer.engine is not None
-    try:
+    lines = [spool_line(seq) for seq in range(6)]
+    content = b"".join(lines) + bytes(4096)
+    with writer_of_a_dead_process_segment(sqlite_url, tmp_path / "spool", content, batch_rows=2) as (writer, table):
+        assert writer.engine is not None
         assert writer.deliver_once()  # seq 0-1 stored; seq 2-3 read ahead
+        name = Segment("k", "dead-owner", 0).name
         state = writer.states[name]
         assert state.prefetch is not None and state.prefetch[0] == len(lines[0]) + len(lines[1])
         moved = sum(len(line) for line in lines[:4])  # as if another writer had stored seq 2-3 meanwhile
@@ -537,5 +544,3 @@ def test_a_batch_read_ahead_is_not_stored_when_the_progress_row_moved_under_the_
         for _ in range(4):
             writer.deliver_once()
         assert stored_seqs(sqlite_url, table) == Counter([0, 1, 4, 5])  # 2 and 3 are the other writer's
-    finally:
-        writer.engine.dispose()
