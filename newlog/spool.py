@@ -132,9 +132,7 @@ class SpoolQueue:
         self._cond = threading.Condition(self._lock)
         self.owner = new_owner()
         self._owner_fd = hold_owner_lock(owner_lock_path(self.directory, self.key, self.owner))
-        self._segment: SegmentAppender | None = SegmentAppender(
-            self.directory, self.key, self.owner, window=self.segment_bytes
-        )
+        self._segment = SegmentAppender(self.directory, self.key, self.owner, window=self.segment_bytes)
         self._progress: dict[int, tuple[int, int, int]] = {}
         self._enqueued = 0
         self._bytes = 0
@@ -169,9 +167,7 @@ class SpoolQueue:
         adopted after the parent's death while the child lives) nor its writer's pipe (the
         writer would not see the parent go). The parent keeps its own.
         """
-        segment, self._segment = self._segment, None
-        if segment is not None:
-            segment.close()  # the child's mapping and descriptor only: the parent's file is untouched
+        self._segment.close()  # the child's mapping and descriptor only: the parent's file is untouched
         if self._owner_fd >= 0:
             try:
                 os.close(self._owner_fd)
@@ -218,8 +214,6 @@ class SpoolQueue:
                 # The copy happens under the lock: it is a memory copy that keeps the GIL (no system
                 # call but the rare disk reservation), so lines land whole and in order.
                 try:
-                    if self._segment is None:
-                        raise OSError("the spool segment is closed")
                     self._segment.append(line)
                 except (OSError, ValueError) as exc:
                     error = f"spool write failed: {exc}"
@@ -404,10 +398,7 @@ class SpoolQueue:
             self._stop.set()
             self._stop_writer(max(0.0, deadline - self.clock.now()))
             with self._lock:
-                segment, self._segment = self._segment, None
-            if segment is not None:
-                segment.close()  # what was not stored stays in the file for the next start
-            with self._lock:
+                self._segment.close()  # what was not stored stays in the file for the next start
                 left = self._enqueued - self._written - self._failed
                 lost = self._failed
                 tail = self._drops.take_all()

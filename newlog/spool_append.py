@@ -97,7 +97,10 @@ class SegmentAppender:
             os.close(fd)
 
     def close(self) -> None:
-        """Unmap and close the current segment (what was appended stays in the file for the writer)."""
+        """Unmap and close the current segment (what was appended stays in the file for the writer).
+
+        Idempotent; :meth:`append` raises OSError from then on.
+        """
         self._close_current()
 
 
