@@ -4,8 +4,8 @@ Layout of ``LOG_SPOOL_DIR``, for one target (a database URL and a log table, has
 
 - ``<key>.<owner>.<seq>.spool``: a segment, one serialized row per line, appended to by one
   app process (the ``owner``: host, pid and start time). Only the owner writes to it, through
-  a shared memory map (:mod:`newlog.spool_append`): the file is sparse and pre-sized, so what
-  follows the last line reads as NUL bytes. The writer frees delivered bytes in place (hole
+  a shared memory map (:mod:`newlog.spool_append`): the file is pre-sized (its blocks
+  reserved) and filled with NUL bytes, so what follows the last line reads as NUL bytes. The writer frees delivered bytes in place (hole
   punching); when a segment's window is full the owner goes on in ``seq + 1``, and a newer
   ``seq`` of the same owner marks the older one complete.
 - ``<key>.<owner>.owner``: the owner's liveness lock. The owner holds an exclusive

@@ -507,8 +507,8 @@ class SpoolWriter:
 def read_from(fd: int, offset: int, lines: int) -> tuple[bytes, bool]:
     """Return the written bytes of a segment from ``offset`` on (about ``lines`` lines or more), and whether that is all.
 
-    A segment is sparse and pre-sized (:mod:`newlog.spool_append`): what is written ends at
-    the first NUL byte (or at the end of the file). The read starts small, so that an idle
+    A segment is pre-sized and NUL-filled (:mod:`newlog.spool_append`): what is written ends
+    at the first NUL byte (or at the end of the file). The read starts small, so that an idle
     poll costs little, and grows while it holds neither the end nor ``lines`` lines (and
     while no line is complete, for a row longer than the read).
     """
