@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ from tests.drills.harness import (
     log_rows,
     table_exists,
 )
+from tests.support import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -79,15 +79,6 @@ def stored(database_url: str, table: str) -> list[tuple[str, str, int]]:
         for row in log_rows(database_url, table)
         if row["message"] in MESSAGES
     ]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout}s")
-        time.sleep(0.1)
 
 
 def test_preload_with_two_workers_writes_both_workers_events_while_they_run(

@@ -51,7 +51,7 @@ from tests.newlog.spool_support import (
     wait_for_rows,
     wait_until_gone,
 )
-from tests.support import stored_rows
+from tests.support import stored_rows, wait_until
 
 N = 3000
 
@@ -412,13 +412,6 @@ def test_a_clean_stop_right_after_the_writer_died_leaves_no_spool_behind(sqlite_
     assert spool_files(spool_dir) == []
 
 
-def wait_for(condition: Any, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return bool(condition())
-
-
 def test_full_segments_give_way_to_new_ones_which_are_removed_once_stored(
     make_app: MakeApp, sqlite_url: str, spool_dir: Path
 ) -> None:
@@ -436,7 +429,7 @@ def test_full_segments_give_way_to_new_ones_which_are_removed_once_stored(
     stats = queue.stats()
     assert (stats["enqueued"], stats["written"], stats["queued"]) == (302, 302, 0)
     # Delivered full segments are removed; only the one in use stays, many segments on.
-    assert wait_for(lambda: len(spool_files(spool_dir)) == 1), spool_files(spool_dir)
+    wait_until(lambda: len(spool_files(spool_dir)) == 1, 30, "the delivered full segments were not removed")
     in_use = Segment.parse(spool_files(spool_dir)[0])
     assert in_use is not None and in_use.seq > 10
 
