@@ -4,7 +4,7 @@ In the request thread an event becomes its row (``build_row``, the model's Pytho
 column defaults), is serialized once (orjson) and copied into this process's spool segment
 through a shared memory map (:mod:`newlog.spool_append`: no system call and no GIL hand-off
 per event; the OS keeps the bytes when the process crashes). A writer process (:mod:`newlog.spool_writer`), started and
-supervised here, reads the segments and stores the rows in batches (COPY on PostgreSQL),
+supervised here, reads the segments and stores the rows in batches (on PostgreSQL, the server parses a batch's JSON lines),
 recording how far it got (the segment offset) in the same transaction as the rows: a crash
 of either process neither loses nor duplicates a row. When the app starts, segments left
 by a dead process of the same target are delivered by the new writer.

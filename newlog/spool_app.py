@@ -17,7 +17,7 @@ from newlog.spool_files import target_key
 def default_batch_rows(dialect: str) -> int:
     """Return the writer's rows per transaction when ``LOG_SPOOL_BATCH_SIZE`` is not set.
 
-    PostgreSQL: 20,000 (one COPY per batch; measured against 5,000 with
+    PostgreSQL: 20,000 (one INSERT from a JSON array per batch; measured against 5,000 with
     ``benchmarks/bench_pipeline.py``: about 10% more rows/s, most of the per-batch overhead being the
     round trips and the commit). Elsewhere (SQLite): 5,000, as the writer's transaction holds the
     database file's write lock while it stores a batch.
@@ -56,7 +56,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         except NotInPython as exc:
             raise ConfigError(
                 f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; the spool's writer process stores "
-                "rows by COPY/executemany without the app's model, so give that column a server_default "
+                "rows from the spooled JSON without the app's model, so give that column a server_default "
                 "(e.g. server_default=func.now()) or leave LOG_SPOOL_DIR unset"
             ) from None
     config = WriterConfig(

@@ -1,7 +1,7 @@
 """The spool writer process: ``python -m newlog.spool_writer``, started by :class:`newlog.spool.SpoolQueue`.
 
 It stores the rows of its app process's spool segments, and of segments left by dead app
-processes of the same target, in batches (COPY on PostgreSQL, an executemany elsewhere).
+processes of the same target, in batches (on PostgreSQL one INSERT from the batch's JSON lines, an executemany elsewhere).
 Each batch's transaction also advances the segment's row in ``newlog_spool_progress``
 from the offset the batch starts at to the one it ends at (``UPDATE ... WHERE
 byte_offset = <start>``): a crash of this process or of the app loses no row and stores
@@ -402,7 +402,7 @@ class SpoolWriter:
                 values = orjson.loads(line)
                 if not isinstance(values, dict):
                     raise ValueError("not a JSON object")
-                rows.append(encode(values))
+                rows.append(encode(line, values))
             except (ValueError, TypeError, AttributeError, orjson.JSONDecodeError) as exc:
                 bad.append((line, f"unreadable spool line: {exc}"))
         return rows, bad

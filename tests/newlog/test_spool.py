@@ -221,7 +221,7 @@ def test_kill_9_of_the_writer_mid_batch_stores_every_row_once(
 class blocked_table:
     """Hold a lock that stops the writer inside its batch transaction; ``writer_blocked(pid)`` waits for it.
 
-    PostgreSQL: ``LOCK TABLE`` on the log table (the writer's COPY waits on it, after its progress
+    PostgreSQL: ``LOCK TABLE`` on the log table (the writer's INSERT waits on it, after its progress
     UPDATE; ``pg_stat_activity`` shows the wait). SQLite: an exclusive transaction on the file
     (the writer waits in its busy handler).
     """
@@ -245,7 +245,7 @@ class blocked_table:
             return
         deadline = time.monotonic() + 30
         query = text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%' "
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%json_to_recordset%' "
             "AND pid <> pg_backend_pid()"
         )
         with self.engine.connect() as probe:
