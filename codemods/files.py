@@ -32,7 +32,7 @@ from pathlib import Path
 import pathspec
 
 from codemods.model import Fingerprint
-
+from newlog.heartbeat import pid_alive
 
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pytest_cache", ".ruff_cache", ".svn",
@@ -244,17 +244,6 @@ def _remove_if_stale(path: Path, search: Search) -> None:
     except OSError:
         return
     search.notes.append(f"{path}: removed a temporary file left by an interrupted run")
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists (it may be another user's)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # -- writing ----------------------------------------------------------------------------------------
