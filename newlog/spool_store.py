@@ -11,8 +11,9 @@ the model's Python-side defaults), so this module only hands them to the databas
   server on the same machine): the writer's CPU per row 2.0-2.5 µs instead of 9.7-12, writer and
   server together 19-24 µs instead of 23-27, and in the burst regime 34.8-38.2k rows/s stored
   with a quarter of a core of writer CPU instead of 31.7-33.6k with 57%. On a host whose
-  database is elsewhere, that is half the logging CPU taken from the app's host. It needs no
-  driver-specific API (COPY needed psycopg 3; psycopg2 apps fell back to Core's executemany).
+  database is elsewhere, that is half the logging CPU taken from the app's host. It uses no
+  driver-specific API (COPY needed psycopg 3's; other drivers fell back to Core's executemany),
+  though only psycopg 3 is installed and tested here.
 - Any other database whose driver takes ``?`` parameters (SQLite): the compiled INSERT through
   the DBAPI ``executemany``, each value through the column type's own bind processor (so the
   stored text is SQLAlchemy's), JSON as compact JSON text.
