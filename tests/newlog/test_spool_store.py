@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, MetaData, Table
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
@@ -27,26 +27,15 @@ engine = test_sinks_copy.engine  # the PostgreSQL engine and the MetaData droppe
 meta = test_sinks_copy.meta
 
 
-def jsonb_table(name: str, meta: MetaData) -> Table:
-    """A model whose context is JSONB, SQL NULL for None (``none_as_null``)."""
-    return Table(
-        name,
-        meta,
-        Column("id", Integer, primary_key=True),
-        Column("timestamp", DateTime(timezone=True), nullable=False),
-        Column("level", String(20), nullable=False),
-        Column("module", String(100), nullable=False),
-        Column("message", Text, nullable=False),
-        Column("traceback", Text),
-        Column("context", JSONB(none_as_null=True)),
-    )
+def context_of_type(kind: JSON) -> Any:
+    """newlog's table, its context column of type ``kind``."""
 
+    def make(name: str, meta: MetaData) -> Table:
+        table = log_table(name, meta)
+        table.c.context.type = kind
+        return table
 
-def json_null_table(name: str, meta: MetaData) -> Table:
-    """The newlog table with a ``JSON(none_as_null=True)`` context."""
-    table = log_table(name, meta)
-    table.c.context.type = JSON(none_as_null=True)
-    return table
+    return make
 
 
 def spool_lines(rows: list[dict[str, Any]]) -> list[bytes]:
@@ -68,7 +57,7 @@ def store_lines(engine: Engine, table: Table, lines: list[bytes]) -> None:
 
 @pytest.mark.parametrize(
     "make_table",
-    [log_table, legacy_table, jsonb_table, json_null_table],
+    [log_table, legacy_table, context_of_type(JSONB(none_as_null=True)), context_of_type(JSON(none_as_null=True))],
     ids=["newlog-table", "legacy-enum-table", "jsonb-none-as-null", "json-none-as-null"],
 )
 def test_the_server_parsed_batch_stores_the_rows_the_insert_stores(engine: Engine, meta: MetaData, make_table: Any) -> None:
@@ -84,7 +73,7 @@ def test_the_server_parsed_batch_stores_the_rows_the_insert_stores(engine: Engin
     assert documents(spooled) == documents(stored(engine, by_insert))
     assert len(spooled) == len(EVENTS)
     assert spooled[0][4] is None  # traceback: SQL NULL
-    none_as_null = make_table in (jsonb_table, json_null_table)
+    none_as_null = by_spool.c.context.type.none_as_null
     assert spooled[-1][5] == (None if none_as_null else "null")  # a None context, as the INSERT stores it
 
 
