@@ -12,8 +12,8 @@ the model's Python-side defaults), so this module only hands them to the databas
   server together 19-24 µs instead of 23-27, and in the burst regime 34.8-38.2k rows/s stored
   with a quarter of a core of writer CPU instead of 31.7-33.6k with 57%. On a host whose
   database is elsewhere, that is half the logging CPU taken from the app's host. It uses no
-  driver-specific API (COPY needed psycopg 3's; other drivers fell back to Core's executemany),
-  though only psycopg 3 is installed and tested here.
+  driver-specific API (COPY needed psycopg 3's; other drivers, psycopg2 among them, fell back to
+  Core's executemany). Tested with psycopg 3 and psycopg2.
 - Any other database whose driver takes ``?`` parameters (SQLite): the compiled INSERT through
   the DBAPI ``executemany``, each value through the column type's own bind processor (so the
   stored text is SQLAlchemy's), JSON as compact JSON text.

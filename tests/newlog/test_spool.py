@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     func,
+    make_url,
     text,
 )
 
@@ -42,7 +43,7 @@ from newlog.settings import ConfigError
 from newlog.spool import encode_row
 from newlog.spool_files import STALE_SECONDS, Segment
 from newlog.spool_writer import PROGRESS_TABLE, SpoolWriter
-from tests.conftest import MakeApp
+from tests.conftest import MakeApp, require_postgres
 from tests.newlog.spool_support import (
     AppProcess,
     kill_process,
@@ -84,10 +85,21 @@ def exactly_once(url: str, table: str, count: int) -> None:
     )
 
 
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql-psycopg2"])
+def any_driver_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite, PostgreSQL through psycopg 3, and a plain ``postgresql://`` URL (SQLAlchemy's default: psycopg2)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'logs.db'}"
+    url = make_url(require_postgres())
+    if request.param == "postgresql-psycopg2":
+        url = url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
 def test_every_event_is_stored_once_and_the_spool_is_emptied(
-    make_app: MakeApp, database_url: str, spool_dir: Path
+    make_app: MakeApp, any_driver_url: str, spool_dir: Path
 ) -> None:
-    app = make_app(database_url, init=False, LOG_SPOOL_DIR=str(spool_dir))
+    app = make_app(any_driver_url, init=False, LOG_SPOOL_DIR=str(spool_dir))
     queue = newlog.init_app(app)
     for seq in range(500):
         newlog.log_info("spooled", module="orders", seq=seq, payload={"nested": [1, 2.5, None, "Zoë ✓"]})
@@ -285,8 +297,6 @@ def test_a_full_spool_drops_the_newest_events_counted_and_keeps_room_for_warning
 
 
 def test_rows_the_database_refuses_go_to_the_rejected_file_counted(make_app: MakeApp, tmp_path: Path) -> None:
-    from tests.conftest import require_postgres
-
     url = require_postgres()
     table = legacy_model_table(f"refuse_{uuid.uuid4().hex[:8]}")
     table.c.message.type = String(10)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import JSON, MetaData, Table
+from sqlalchemy import JSON, MetaData, Table, create_engine, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
@@ -20,11 +21,19 @@ from newlog.rows import build_row
 from newlog.sinks import DatabaseSink, is_poison
 from newlog.spool import encode_row
 from newlog.spool_store import SpoolRowStore
+from tests.conftest import require_postgres
 from tests.newlog import test_sinks_copy
 from tests.newlog.test_sinks_copy import EVENTS, legacy_table, rows_of, stored
 
-engine = test_sinks_copy.engine  # the PostgreSQL engine and the MetaData dropped after the test
-meta = test_sinks_copy.meta
+meta = test_sinks_copy.meta  # the MetaData whose tables are dropped after the test
+
+
+@pytest.fixture(params=["psycopg", "psycopg2"])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """PostgreSQL through psycopg 3 and through psycopg2 (SQLAlchemy's default for ``postgresql://``)."""
+    engine = create_engine(make_url(require_postgres()).set(drivername=f"postgresql+{request.param}"))
+    yield engine
+    engine.dispose()
 
 
 def context_of_type(kind: JSON) -> Any:
