@@ -7,13 +7,16 @@ the model's Python-side defaults), so this module only hands them to the databas
   ``:rows`` being the batch's lines joined into one JSON array, as they are. The server parses
   them and converts each value with its column type's input function, as COPY text does; the
   writer only checks that each line is a JSON object (so that a torn or foreign line fails alone).
-  Measured against COPY text encoded here (``benchmarks/bench_pipeline.py``, 2 shared cores, the
-  server on the same machine): the writer's CPU per row 2.0-2.5 µs instead of 9.7-12, writer and
-  server together 19-24 µs instead of 23-27, and in the burst regime 34.8-38.2k rows/s stored
-  with a quarter of a core of writer CPU instead of 31.7-33.6k with 57%. On a host whose
-  database is elsewhere, that is half the logging CPU taken from the app's host. It uses no
-  driver-specific API (COPY needed psycopg 3's; other drivers, psycopg2 among them, fell back to
-  Core's executemany). Tested with psycopg 3 and psycopg2.
+  Measured side by side against COPY text encoded here (``benchmarks/bench_spool_store.py``,
+  three runs): the writer's CPU per row 0.42-0.51x (3.0-3.5 µs against 6.9-7.9), the server's
+  1.4-1.6x (19.6-21.3 µs against 12.7-14.8), so 1.06-1.22x the CPU in total and 0.84-0.95x the
+  rows/s when each has a core to itself. Chosen because the writer's CPU is the part the app's
+  host pays (a production database is usually elsewhere): in the burst regime of
+  ``bench_pipeline.py`` (the server on the same 2 cores as the app) the writer took 25-28% of a
+  core instead of 57-58%, and stored 34.8-49.3k rows/s over five runs against 31.7-33.6k for COPY
+  in two runs alternating with the first two. And it uses no driver-specific API (COPY needed
+  psycopg 3's; other drivers, psycopg2 among them, fell back to Core's executemany, about 45 µs
+  of writer CPU per row). Tested with psycopg 3 and psycopg2.
 - Any other database whose driver takes ``?`` parameters (SQLite): the compiled INSERT through
   the DBAPI ``executemany``, each value through the column type's own bind processor (so the
   stored text is SQLAlchemy's), JSON as compact JSON text.
