@@ -70,7 +70,7 @@ class SegmentAppender:
             os.close(fd)
             path.unlink(missing_ok=True)  # empty: a later attempt makes it again
             raise
-        self._close_current()
+        self.close()
         self.seq, self.fd, self.map, self.size = seq, fd, mapping, size
         self.pos = 0
 
@@ -88,20 +88,17 @@ class SegmentAppender:
         mapping[self.pos : end] = line
         self.pos = end
 
-    def _close_current(self) -> None:
+    def close(self) -> None:
+        """Unmap and close the current segment (what was appended stays in the file for the writer).
+
+        Idempotent; :meth:`append` raises OSError from then on (until :meth:`_open` maps the next one).
+        """
         mapping, fd = self.map, self.fd
         self.map, self.fd = None, -1
         if mapping is not None:
             mapping.close()
         if fd >= 0:
             os.close(fd)
-
-    def close(self) -> None:
-        """Unmap and close the current segment (what was appended stays in the file for the writer).
-
-        Idempotent; :meth:`append` raises OSError from then on.
-        """
-        self._close_current()
 
 
 def reserve(fd: int, size: int) -> None:
