@@ -125,7 +125,7 @@ class SpoolRowStore:
         self.table = table
         if dialect.name == "postgresql":
             self.method = "json"
-            self.statement = _insert_from_json(table, self.keys)
+            self.statement = _insert_from_json(table, self.keys, self.columns)
         elif dialect.paramstyle == "qmark":
             self.method = "executemany"
             compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
@@ -182,14 +182,14 @@ class SpoolRowStore:
             connection.execute(insert(self.table), rows)
 
 
-def _insert_from_json(table: Table, keys: Sequence[str]) -> Any:
+def _insert_from_json(table: Table, keys: Sequence[str], columns: Sequence[Column[Any]]) -> Any:
     """``INSERT INTO table (...) SELECT ... FROM json_to_recordset(CAST(:rows AS JSON)) AS r(key type, ...)``.
 
     The record's fields are named by the spool's keys and typed by their columns (a typed field is
     read with its type's input function, so a value the column refuses fails the batch, as an
     INSERT would); JSON columns that are not ``none_as_null`` turn a SQL NULL into JSON ``null``.
+    ``columns`` are ``table``'s columns of ``keys``, in the same order.
     """
-    columns = [table.c[key] for key in keys]
     records = (
         func.json_to_recordset(cast(bindparam("rows", type_=Text()), JSON))
         .table_valued(*(sql_column(key, column.type) for key, column in zip(keys, columns)))
