@@ -50,6 +50,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import column as sql_column
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from newlog.models import ROW_COLUMNS
@@ -154,6 +155,16 @@ class SpoolRowStore:
             return _utc_text_shortcut(encode)
         return encode
 
+    @property
+    def checks_lines(self) -> bool:
+        """True when a batch holding a line that is not a JSON object fails as poison, so lines need no check first.
+
+        The server-parsed JSON: the server refuses the batch (invalid JSON, or an element that is
+        not an object); :meth:`write` refuses a batch that is not UTF-8 or holds a NUL byte (a torn
+        line reads as NULs), which the drivers refuse otherwise than with a database error.
+        """
+        return self.method == "json"
+
     def encode(self, line: bytes, values: dict[str, Any]) -> Any:
         """Return the row of a spool ``line`` (decoded: ``values``) ready for :meth:`write`.
 
@@ -175,11 +186,22 @@ class SpoolRowStore:
         if not rows:
             return
         if self.method == "json":
-            connection.execute(self.statement, {"rows": (b"[" + b",".join(rows) + b"]").decode()})
+            connection.execute(self.statement, {"rows": _json_array(rows)})
         elif self.method == "executemany":
             connection.exec_driver_sql(self.statement, rows)
         else:
             connection.execute(insert(self.table), rows)
+
+
+def _json_array(lines: list[bytes]) -> str:
+    """The JSON array of the spooled ``lines`` as text; a poison error (see ``is_poison``) for bytes no line may hold."""
+    joined = b"[" + b",".join(lines) + b"]"
+    if b"\x00" in joined:
+        raise sa_exc.StatementError("a spool line holds a NUL byte (a torn line)", None, None, None)
+    try:
+        return joined.decode()
+    except UnicodeDecodeError as exc:
+        raise sa_exc.StatementError(f"a spool line is not UTF-8: {exc}", None, None, exc) from exc
 
 
 def _insert_from_json(table: Table, keys: Sequence[str], columns: Sequence[Column[Any]]) -> Any:

@@ -529,6 +529,27 @@ def test_a_dead_process_segment_is_read_up_to_its_nul_padding_and_a_torn_last_li
         assert spool_files(directory) == []
 
 
+def test_foreign_lines_in_a_full_batch_are_rejected_alone_and_every_good_line_is_stored_once(
+    any_driver_url: str, tmp_path: Path
+) -> None:
+    """On PostgreSQL the server checks a batch's lines (the writer hands them over unread): a bad
+    one fails the batch, whose lines are then stored one by one, each checked; elsewhere each line
+    is checked first. Either way the same rows are stored and the same lines rejected."""
+    foreign = [b"[1, 2]", b'{"event": cut', b"\xff\xfe not UTF-8", b'"a string"']
+    content = b"".join(spool_line(seq) + bad + b"\n" for seq, bad in enumerate(foreign)) + spool_line(4) + bytes(4096)
+    directory = tmp_path / "spool"
+    with writer_of_a_dead_process_segment(any_driver_url, directory, content) as (writer, table):
+        for _ in range(3):  # the batch (one by one after the refusal), then a pass that removes the segment
+            writer.deliver_once()
+        assert stored_seqs(any_driver_url, table) == Counter(range(5))
+        assert (writer.counters["rows_written"], writer.counters["rows_failed"]) == (5, 4)
+        # PostgreSQL: the batch refused, then a transaction per line; elsewhere one batch.
+        assert writer.counters["batches"] == (len(foreign) + 5 if writer.store_checks_lines else 1)
+        rejected = [json.loads(line) for line in (directory / "k.rejected").read_text().splitlines()]
+        assert [entry["line"] for entry in rejected] == [line.decode(errors="backslashreplace") for line in foreign]
+        assert all("unreadable spool line" in entry["error"] for entry in rejected)
+
+
 def test_a_batch_read_ahead_is_not_stored_when_the_progress_row_moved_under_the_writer(
     sqlite_url: str, tmp_path: Path
 ) -> None:
