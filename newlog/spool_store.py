@@ -5,18 +5,21 @@ the model's Python-side defaults), so this module only hands them to the databas
 
 - PostgreSQL (any driver): one ``INSERT ... SELECT ... FROM json_to_recordset(:rows)`` per batch,
   ``:rows`` being the batch's lines joined into one JSON array, as they are. The server parses
-  them and converts each value with its column type's input function, as COPY text does; the
-  writer only checks that each line is a JSON object (so that a torn or foreign line fails alone).
+  them and converts each value with its column type's input function, as COPY text does. The
+  writer does not even read a full batch's lines (:attr:`SpoolRowStore.checks_lines`): the
+  server refuses a batch holding one that is not a JSON object, as a poison error, and the
+  writer then stores the lines one by one, checking each, so a torn or foreign line fails alone.
   Measured side by side against COPY text encoded here (``benchmarks/bench_spool_store.py``,
-  three runs): the writer's CPU per row 0.42-0.51x (3.0-3.5 µs against 6.9-7.9), the server's
-  1.4-1.6x (19.6-21.3 µs against 12.7-14.8), so 1.06-1.22x the CPU in total and 0.84-0.95x the
+  three runs): the writer's CPU per row 0.16-0.17x (1.2-1.3 µs against 7.1-8.1), the server's
+  1.3-1.6x (18.0-22.1 µs against 14.0-15.0), so 0.91-1.07x the CPU in total and 0.93-1.08x the
   rows/s when each has a core to itself. Chosen because the writer's CPU is the part the app's
-  host pays (a production database is usually elsewhere): in the burst regime of
-  ``bench_pipeline.py`` (the server on the same 2 cores as the app) the writer took 25-28% of a
-  core instead of 57-58%, and stored 34.8-49.3k rows/s over five runs against 31.7-33.6k for COPY
-  in two runs alternating with the first two. And it uses no driver-specific API (COPY needed
-  psycopg 3's; other drivers, psycopg2 among them, fell back to Core's executemany, about 45 µs
-  of writer CPU per row). Tested with psycopg 3 and psycopg2.
+  host pays (a production database is usually elsewhere), and, measured in the burst regime of
+  ``bench_pipeline.py`` (the server on the same 2 cores as the app), Python work in the writer
+  is what competes with the app: COPY text took 57-58% of a core there and stored 31.7-33.6k
+  rows/s (two runs), this path 14-15% and 39.3-45.4k (four runs). Binary COPY through psycopg 3 was tried too (the server's
+  CPU 12-13 µs a row, but the writer's 8-9 µs, converting each value exactly for its column's
+  server type): 59% of a core and 30.7k rows/s in the burst, so not kept. And this path uses no
+  driver-specific API (COPY needs psycopg 3's). Tested with psycopg 3 and psycopg2.
 - Any other database whose driver takes ``?`` parameters (SQLite): the compiled INSERT through
   the DBAPI ``executemany``, each value through the column type's own bind processor (so the
   stored text is SQLAlchemy's), JSON as compact JSON text.
