@@ -550,6 +550,21 @@ def test_foreign_lines_in_a_full_batch_are_rejected_alone_and_every_good_line_is
         assert all("unreadable spool line" in entry["error"] for entry in rejected)
 
 
+def test_a_refused_batch_is_stored_again_in_halves_so_one_bad_row_costs_few_transactions(tmp_path: Path) -> None:
+    url = require_postgres()
+    bad = encode_row(build_row({"event": "row", "level": "info", "seq": -1}) | {"level": "L" * 50})  # > String(20)
+    content = b"".join(spool_line(seq) for seq in range(150)) + bad + b"".join(spool_line(seq) for seq in range(150, 300))
+    directory = tmp_path / "spool"
+    with writer_of_a_dead_process_segment(url, directory, content + bytes(4096)) as (writer, table):
+        for _ in range(3):
+            writer.deliver_once()
+        assert stored_seqs(url, table) == Counter(range(300))
+        assert (writer.counters["rows_written"], writer.counters["rows_failed"]) == (300, 1)
+        rejected = json.loads((directory / "k.rejected").read_text())
+        assert rejected["line"] == bad.decode().rstrip("\n") and "too long" in rejected["error"]
+        assert writer.counters["batches"] <= 2 * 9 + 16  # halves down to 16 lines, then one by one: not 301
+
+
 def test_a_batch_read_ahead_is_not_stored_when_the_progress_row_moved_under_the_writer(
     sqlite_url: str, tmp_path: Path
 ) -> None:
