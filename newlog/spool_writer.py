@@ -343,53 +343,44 @@ class SpoolWriter:
 
     def _store(self, state: _SegmentState, batch: _Batch) -> None:
         try:
-            self._commit(state, batch.rows, len(batch.bad), batch.length, batch.bad)
+            try:
+                self._commit(state, batch.rows, len(batch.bad), batch.length, batch.bad)
+            except sa_exc.SQLAlchemyError as exc:
+                if not is_poison(exc):
+                    raise
+                self._store_refused(state, batch.lines)
         except Resync:
             state.loaded = False
-        except sa_exc.SQLAlchemyError as exc:
-            if not is_poison(exc):
-                raise
-            self._store_refused(state, batch.lines)
 
-    def _store_refused(self, state: _SegmentState, lines: list[bytes]) -> bool:
+    def _store_refused(self, state: _SegmentState, lines: list[bytes]) -> None:
         """Store the lines of a refused batch in halves, in order, splitting a refused half again.
 
         Below ``_ONE_BY_ONE`` lines they go one per transaction, a line refused alone to the
         rejected file. One bad line in a batch of 20,000 costs about 30 transactions instead of
         20,000, and a batch whose every line is refused (a schema that refuses them all) about
-        1.1 transactions a line. Returns False when the progress row moved under the writer.
+        1.1 transactions a line. Raises Resync when the progress row moved under the writer.
         """
         if len(lines) < _ONE_BY_ONE:
-            return self._store_one_by_one(state, lines)
+            for line in lines:
+                refused = self._commit_lines(state, [line])
+                if refused is not None:
+                    self._commit(state, [], 1, len(line) + 1, [(line, describe_error(refused))])
+            return
         half = len(lines) // 2
         for part in (lines[:half], lines[half:]):
-            rows, bad = self._decode(part, check=not self.store_checks_lines)
-            try:
-                self._commit(state, rows, len(bad), sum(len(line) + 1 for line in part), bad)
-            except Resync:
-                state.loaded = False
-                return False
-            except sa_exc.SQLAlchemyError as exc:
-                if not is_poison(exc):
-                    raise
-                if not self._store_refused(state, part):
-                    return False
-        return True
+            if self._commit_lines(state, part, check=not self.store_checks_lines) is not None:
+                self._store_refused(state, part)
 
-    def _store_one_by_one(self, state: _SegmentState, lines: list[bytes]) -> bool:
-        """Store ``lines`` one per transaction, each checked; send the refused ones to the rejected file."""
-        for line in lines:
-            rows, bad = self._decode([line])
-            try:
-                self._commit(state, rows, len(bad), len(line) + 1, bad)
-            except Resync:
-                state.loaded = False
-                return False
-            except sa_exc.SQLAlchemyError as exc:
-                if not is_poison(exc):
-                    raise
-                self._commit(state, [], 1, len(line) + 1, [(line, describe_error(exc))])
-        return True
+    def _commit_lines(self, state: _SegmentState, lines: list[bytes], *, check: bool = True) -> BaseException | None:
+        """Decode and commit ``lines`` in one transaction; return the poison error that refused them (None: stored)."""
+        rows, bad = self._decode(lines, check=check)
+        try:
+            self._commit(state, rows, len(bad), sum(len(line) + 1 for line in lines), bad)
+        except sa_exc.SQLAlchemyError as exc:
+            if not is_poison(exc):
+                raise
+            return exc
+        return None
 
     def _commit(
         self, state: _SegmentState, rows: list[Any], failed: int, length: int, bad: list[tuple[bytes, str]]
