@@ -64,9 +64,9 @@ from sqlalchemy import JSON, Column, DateTime, Enum, Index, Integer, MetaData, S
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import newlog
-from newlog.rows import build_row
+from newlog.rows import build_row, encode_row
 from newlog.sinks import DatabaseSink
-from newlog.spool import SpoolQueue, WriterConfig, encode_row
+from newlog.spool import SpoolQueue, WriterConfig
 from newlog.spool_app import default_batch_rows
 from newlog.spool_writer import SpoolWriter
 

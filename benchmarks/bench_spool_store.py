@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_pipeline import indexed_log_table, sample_rows  # noqa: E402
 from newlog.models import ROW_COLUMNS  # noqa: E402
-from newlog.spool import encode_row  # noqa: E402
+from newlog.rows import encode_row  # noqa: E402
 from newlog.spool_store import SpoolRowStore  # noqa: E402
 
 BATCH = 20_000

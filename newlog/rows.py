@@ -8,8 +8,11 @@ nothing is converted twice. Any other mapping is cleaned first with the built-in
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from newlog.sanitize import CleanEvent, Sanitizer, describe, safe_text
 from newlog.settings import LEVEL_NUMBERS
@@ -81,3 +84,13 @@ def row_timestamp(value: Any) -> dt.datetime:
     if stamp.tzinfo is None:
         return stamp.replace(tzinfo=dt.timezone.utc)
     return stamp if stamp.utcoffset() == dt.timedelta(0) else stamp.astimezone(dt.timezone.utc)
+
+
+def encode_row(row: Mapping[str, Any]) -> bytes:
+    """Return ``row`` as one JSON line (newline-terminated), as the spool stores it and the database parses it; never raises."""
+    try:
+        return orjson.dumps(row, default=describe) + b"\n"
+    except (TypeError, orjson.JSONEncodeError):
+        # orjson refuses what the sanitizer lets through in an app-made row (ints beyond 64 bits,
+        # non-str keys in a column default's value): the stdlib encoder with describe() takes anything.
+        return json.dumps(row, default=describe, ensure_ascii=False).encode("utf-8", "backslashreplace") + b"\n"

@@ -32,13 +32,10 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
-import orjson
-
 from newlog.clock import SYSTEM_CLOCK, Clock
 from newlog.drop_report import DropTally
 from newlog.queue_worker import pipeline_thread, register_worker, report_shutdown
-from newlog.rows import build_row
-from newlog.sanitize import describe
+from newlog.rows import build_row, encode_row
 from newlog.spool_append import SEGMENT_WINDOW, SegmentAppender
 from newlog.spool_files import (
     STALE_SECONDS,
@@ -56,16 +53,6 @@ RESERVE_SHARE = 10
 _RESTART_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 _queues: weakref.WeakSet[SpoolQueue] = weakref.WeakSet()
 _fork_lock = threading.Lock()
-
-
-def encode_row(row: Mapping[str, Any]) -> bytes:
-    """Return ``row`` as one spool line (JSON, newline-terminated); never raises."""
-    try:
-        return orjson.dumps(row, default=describe) + b"\n"
-    except (TypeError, orjson.JSONEncodeError):
-        # orjson refuses what the sanitizer lets through in an app-made row (ints beyond 64 bits,
-        # non-str keys in a column default's value): the stdlib encoder with describe() takes anything.
-        return json.dumps(row, default=describe, ensure_ascii=False).encode("utf-8", "backslashreplace") + b"\n"
 
 
 class WriterConfig(dict):  # type: ignore[type-arg]

@@ -38,9 +38,8 @@ from sqlalchemy import (
 import newlog
 from newlog.clock import SystemClock
 from newlog.heartbeat import read_heartbeats
-from newlog.rows import build_row
+from newlog.rows import build_row, encode_row
 from newlog.settings import ConfigError
-from newlog.spool import encode_row
 from newlog.spool_files import STALE_SECONDS, Segment
 from newlog.spool_writer import PROGRESS_TABLE, SpoolWriter
 from tests.conftest import MakeApp, require_postgres

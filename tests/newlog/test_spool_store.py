@@ -17,9 +17,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 
 from newlog.models import log_table
-from newlog.rows import build_row
+from newlog.rows import build_row, encode_row
 from newlog.sinks import DatabaseSink, is_poison
-from newlog.spool import encode_row
 from newlog.spool_store import SpoolRowStore
 from tests.conftest import require_postgres
 from tests.newlog import test_sinks_copy
