@@ -62,7 +62,7 @@ def defaults_filler(table: Table) -> Filler:
     value already in the row wins. Raises :class:`NotInPython` (see
     :func:`python_default_columns`).
     """
-    plan = [(column.key, column.default) for column in python_default_columns(table)]
+    plan = [(str(column.key), column.default) for column in python_default_columns(table)]  # str: orjson refuses a quoted_name key
     if not plan:
         return dict
 

@@ -1,4 +1,5 @@
-"""The default sink's COPY fast path on PostgreSQL stores exactly the rows the INSERT executemany stores."""
+"""The default sink's fast paths on PostgreSQL, the server-parsed JSON (the default) and COPY, store
+exactly the rows the INSERT executemany stores."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import (
     JSON,
@@ -28,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
+from newlog.column_defaults import defaults_filler
 from newlog.models import log_table
 from newlog.rows import build_row
 from newlog.sinks import DatabaseSink, copy_plan, is_poison
@@ -95,13 +98,19 @@ def rows_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+FAST_PATHS = pytest.mark.parametrize("use_copy, method", [(None, "json"), (True, "copy")], ids=["json", "copy"])
+
+
+@FAST_PATHS
 @pytest.mark.parametrize("make_table", [log_table, legacy_table], ids=["newlog-table", "legacy-enum-table"])
-def test_copy_stores_the_same_rows_as_executemany(engine: Engine, meta: MetaData, make_table: Any) -> None:
+def test_the_fast_path_stores_the_same_rows_as_executemany(
+    engine: Engine, meta: MetaData, make_table: Any, use_copy: bool | None, method: str
+) -> None:
     by_copy = make_table(f"copy_{uuid.uuid4().hex[:8]}", meta)
     by_insert = make_table(f"insert_{uuid.uuid4().hex[:8]}", meta)
     meta.create_all(engine)
-    copy_sink, insert_sink = DatabaseSink(engine, by_copy), DatabaseSink(engine, by_insert, use_copy=False)
-    assert (copy_sink.method, insert_sink.method) == ("copy", "executemany")
+    copy_sink, insert_sink = DatabaseSink(engine, by_copy, use_copy=use_copy), DatabaseSink(engine, by_insert, use_copy=False)
+    assert (copy_sink.method, insert_sink.method) == (method, "executemany")
 
     rows = rows_of(EVENTS)
     copy_sink(rows)
@@ -116,11 +125,12 @@ def test_copy_stores_the_same_rows_as_executemany(engine: Engine, meta: MetaData
     assert "Zo\\u00eb" in copied[3][5] and copied[-1][5] == "null"
 
 
-def test_copy_errors_are_classified_like_insert_errors(engine: Engine, meta: MetaData) -> None:
+def test_fast_path_errors_are_classified_like_insert_errors(engine: Engine, meta: MetaData) -> None:
     table = log_table(f"copy_{uuid.uuid4().hex[:8]}", meta)
     meta.create_all(engine)
     bad = build_row({"event": "x"}) | {"level": "L" * 50}  # longer than String(20)
-    for sink in (DatabaseSink(engine, table), DatabaseSink(engine, table, use_copy=False)):
+    for use_copy in (None, True, False):
+        sink = DatabaseSink(engine, table, use_copy=use_copy)
         with pytest.raises(sa_exc.DataError) as caught:
             sink([build_row({"event": "fine"}), bad])
         assert is_poison(caught.value)
@@ -159,12 +169,15 @@ def app_model_table(name: str, meta: MetaData) -> Table:
     return table
 
 
-def test_copy_fills_python_side_defaults_of_a_real_model_like_the_insert(engine: Engine, meta: MetaData) -> None:
+@FAST_PATHS
+def test_the_fast_path_fills_python_side_defaults_of_a_real_model_like_the_insert(
+    engine: Engine, meta: MetaData, use_copy: bool | None, method: str
+) -> None:
     by_copy = app_model_table(f"copy_{uuid.uuid4().hex[:8]}", meta)
     by_insert = app_model_table(f"insert_{uuid.uuid4().hex[:8]}", meta)
     meta.create_all(engine)
-    copy_sink, insert_sink = DatabaseSink(engine, by_copy), DatabaseSink(engine, by_insert, use_copy=False)
-    assert (copy_sink.method, insert_sink.method) == ("copy", "executemany")
+    copy_sink, insert_sink = DatabaseSink(engine, by_copy, use_copy=use_copy), DatabaseSink(engine, by_insert, use_copy=False)
+    assert (copy_sink.method, insert_sink.method) == (method, "executemany")
 
     rows = rows_of(EVENTS)
     copy_sink(rows)
@@ -178,3 +191,11 @@ def test_copy_fills_python_side_defaults_of_a_real_model_like_the_insert(engine:
         )
     assert copied == inserted
     assert copied[0][6:] == (CREATED_AT, "web", False, len("plain"), uuid.UUID(int=7), "server side")
+
+
+def test_python_side_defaults_are_filled_under_plain_str_keys_so_orjson_serializes_the_row() -> None:
+    """orjson refuses SQLAlchemy's quoted_name keys: the row would fall back to the stdlib encoder (about 10x slower: bench_pipeline.py, section (d))."""
+    row = defaults_filler(app_model_table("keys", MetaData()))(build_row({"event": "x"}))
+    assert {"created_at", "source", "archived", "message_length", "trace_id"} <= set(row)
+    assert all(type(key) is str for key in row)
+    assert orjson.loads(orjson.dumps(row))["source"] == "web"
