@@ -35,6 +35,7 @@ from newlog.column_defaults import Filler, NotInPython, defaults_filler, python_
 from newlog.models import ROW_COLUMNS, log_table
 from newlog.queue_worker import Sink, error_text
 from newlog.rows import build_row, encode_row
+from newlog.sanitize import describe
 from newlog.settings import ConfigError, Settings
 from newlog.spool_store import SpoolRowStore
 
@@ -287,10 +288,17 @@ class JsonPlan:
         self.store.write(connection, [self._line(row) for row in rows])
 
     def _line(self, row: Mapping[str, Any]) -> bytes:
+        """One JSON line (a trailing newline is whitespace between the array's elements)."""
         row = self.fill(row)
-        if self.json_text:
-            row = {**row, **{key: orjson.Fragment(dump(row.get(key))) for key, dump in self.json_text.items()}}
-        return encode_row(row)  # ends in a newline: whitespace between the array's elements
+        if not self.json_text:
+            return encode_row(row)
+        embedded = {**row, **{key: orjson.Fragment(dump(row.get(key))) for key, dump in self.json_text.items()}}
+        try:
+            return orjson.dumps(embedded, default=describe)
+        except (TypeError, orjson.JSONEncodeError):
+            # orjson refuses another value (an int beyond 64 bits): encode_row's stdlib fallback,
+            # which cannot embed a Fragment, stores the same documents (the JSON text then unescaped).
+            return encode_row(row)
 
 
 def json_plan(engine: Engine, table: Table) -> JsonPlan | None:

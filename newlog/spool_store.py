@@ -17,7 +17,7 @@ the model's Python-side defaults), so this module only hands them to the databas
   host pays (a production database is usually elsewhere), and, measured in the burst regime of
   ``bench_pipeline.py`` (the server on the same 2 cores as the app), Python work in the writer
   is what competes with the app: COPY text took 57-58% of a core there and stored 31.7-33.6k
-  rows/s (two runs), this path 14-15% and 39.3-45.4k (four runs). Binary COPY through psycopg 3 was tried too (the server's
+  rows/s (two runs), this path 14-15% and 39.3-45.9k (six runs). Binary COPY through psycopg 3 was tried too (the server's
   CPU 12-13 µs a row, but the writer's 8-9 µs, converting each value exactly for its column's
   server type): 59% of a core and 30.7k rows/s in the burst, so not kept. And this path uses no
   driver-specific API (COPY needs psycopg 3's). Tested with psycopg 3 and psycopg2.

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Enum,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -199,3 +200,29 @@ def test_python_side_defaults_are_filled_under_plain_str_keys_so_orjson_serializ
     assert {"created_at", "source", "archived", "message_length", "trace_id"} <= set(row)
     assert all(type(key) is str for key in row)
     assert orjson.loads(orjson.dumps(row))["source"] == "web"
+
+
+def test_a_row_orjson_refuses_is_stored_by_the_json_path_as_the_insert_stores_it(engine: Engine, meta: MetaData) -> None:
+    """An app's column default may make what orjson refuses (an int key, an int beyond 64 bits): the stdlib encoder takes it."""
+
+    def with_odd_default(name: str) -> Table:
+        table = log_table(name, meta)
+        table.append_column(Column("meta", JSON, default=lambda: {1: "one", "big": 2**70}))
+        table.append_column(Column("big", Numeric, default=2**70))  # orjson refuses the row: the stdlib encoder
+        return table
+
+    by_json, by_insert = with_odd_default(f"json_{uuid.uuid4().hex[:8]}"), with_odd_default(f"insert_{uuid.uuid4().hex[:8]}")
+    meta.create_all(engine)
+    json_sink, insert_sink = DatabaseSink(engine, by_json), DatabaseSink(engine, by_insert, use_copy=False)
+    assert json_sink.method == "json"
+    rows = rows_of(EVENTS[:2])
+    json_sink(rows)
+    insert_sink(rows)
+    query = 'SELECT message, context::text, meta::text, big::text FROM "{}" ORDER BY id'
+    with engine.connect() as connection:
+        stored_json, stored_insert = (
+            [(message, orjson.loads(context), orjson.loads(meta_), big) for message, context, meta_, big in connection.execute(text(query.format(table.name)))]
+            for table in (by_json, by_insert)
+        )
+    assert stored_json == stored_insert
+    assert stored_json[0][2:] == ({"1": "one", "big": 2**70}, str(2**70))
