@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 from flask import Flask
-from sqlalchemy import JSON, DateTime, MetaData, String, Table, TypeDecorator, create_engine, insert, inspect
+from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, TypeDecorator, create_engine, insert, inspect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
@@ -301,6 +301,21 @@ class JsonPlan:
             return encode_row(row)
 
 
+def _fast_path_columns(table: Table) -> tuple[list[Column[Any]], list[Column[Any]], Filler] | None:
+    """Return the row columns, the Python-defaulted columns and their filler, or None when no fast path may store ``table``.
+
+    None: a row column not a DateTime, String (Text, Enum) or JSON (JSONB) column, or another
+    column's default a SQL expression or a sequence (those only an INSERT statement evaluates).
+    """
+    row_columns = [table.c[key] for key in ROW_COLUMNS]
+    if not all(isinstance(column.type, _COPY_TYPES) for column in row_columns):
+        return None
+    try:
+        return row_columns, python_default_columns(table), defaults_filler(table)
+    except NotInPython:
+        return None
+
+
 def json_plan(engine: Engine, table: Table) -> JsonPlan | None:
     """Return the server-parsed JSON plan for ``table`` on ``engine``, or None where it could store other rows.
 
@@ -308,16 +323,10 @@ def json_plan(engine: Engine, table: Table) -> JsonPlan | None:
     processing would be skipped), and no other column with a default that is a SQL expression.
     """
     dialect = engine.dialect
-    if dialect.name != "postgresql":
+    fast = _fast_path_columns(table) if dialect.name == "postgresql" else None
+    if fast is None:
         return None
-    row_columns = [table.c[key] for key in ROW_COLUMNS]
-    if not all(isinstance(column.type, _COPY_TYPES) for column in row_columns):
-        return None
-    try:
-        defaulted = python_default_columns(table)
-        fill = defaults_filler(table)
-    except NotInPython:
-        return None
+    row_columns, defaulted, fill = fast
     if any(isinstance(column.type, TypeDecorator) for column in defaulted):
         return None
     serialize = getattr(dialect, "_json_serializer", None) or json.dumps
@@ -341,14 +350,10 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
     dialect = engine.dialect
     if psycopg is None or dialect.name != "postgresql" or dialect.driver != "psycopg":
         return None
-    row_columns = [table.c[key] for key in ROW_COLUMNS]
-    if not all(isinstance(column.type, _COPY_TYPES) for column in row_columns):
+    fast = _fast_path_columns(table)
+    if fast is None:
         return None
-    try:
-        defaulted = python_default_columns(table)
-        fill = defaults_filler(table)
-    except NotInPython:
-        return None
+    row_columns, defaulted, fill = fast
     columns = row_columns + defaulted
     processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
     preparer = dialect.identifier_preparer
