@@ -343,11 +343,7 @@ class SpoolWriter:
 
     def _store(self, state: _SegmentState, batch: _Batch) -> None:
         try:
-            try:
-                self._commit(state, batch.rows, len(batch.bad), batch.length, batch.bad)
-            except sa_exc.SQLAlchemyError as exc:
-                if not is_poison(exc):
-                    raise
+            if self._try_commit(state, batch.rows, batch.length, batch.bad) is not None:
                 self._store_refused(state, batch.lines)
         except Resync:
             state.loaded = False
@@ -374,8 +370,14 @@ class SpoolWriter:
     def _commit_lines(self, state: _SegmentState, lines: list[bytes], *, check: bool = True) -> BaseException | None:
         """Decode and commit ``lines`` in one transaction; return the poison error that refused them (None: stored)."""
         rows, bad = self._decode(lines, check=check)
+        return self._try_commit(state, rows, sum(len(line) + 1 for line in lines), bad)
+
+    def _try_commit(
+        self, state: _SegmentState, rows: list[Any], length: int, bad: list[tuple[bytes, str]]
+    ) -> BaseException | None:
+        """:meth:`_commit` the rows; return the poison error that refused them instead of raising it (None: stored)."""
         try:
-            self._commit(state, rows, len(bad), sum(len(line) + 1 for line in lines), bad)
+            self._commit(state, rows, len(bad), length, bad)
         except sa_exc.SQLAlchemyError as exc:
             if not is_poison(exc):
                 raise
