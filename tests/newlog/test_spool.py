@@ -532,8 +532,9 @@ def test_foreign_lines_in_a_full_batch_are_rejected_alone_and_every_good_line_is
     any_driver_url: str, tmp_path: Path
 ) -> None:
     """On PostgreSQL the server checks a batch's lines (the writer hands them over unread): a bad
-    one fails the batch, whose lines are then stored one by one, each checked; elsewhere each line
-    is checked first. Either way the same rows are stored and the same lines rejected."""
+    one fails the batch, whose lines are then stored again in halves, down to one by one (this one
+    is under 16 lines), each checked; elsewhere each line is checked first. Either way the same
+    rows are stored and the same lines rejected."""
     foreign = [b"[1, 2]", b'{"event": cut', b"\xff\xfe not UTF-8", b'"a string"']
     content = b"".join(spool_line(seq) + bad + b"\n" for seq, bad in enumerate(foreign)) + spool_line(4) + bytes(4096)
     directory = tmp_path / "spool"

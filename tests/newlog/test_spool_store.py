@@ -1,6 +1,6 @@
 """On PostgreSQL the spool writer hands a batch's JSON lines to the server as they are: it stores
 exactly the rows the default sink's INSERT executemany stores, and a value the table refuses
-fails the batch as a poison error (so the writer stores the lines one by one)."""
+fails the batch as a poison error (so the writer stores the lines again in halves, down to one by one)."""
 
 from __future__ import annotations
 
