@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import Table
 
+from newlog.column_binds import NotSpoolable, decorator_binder
 from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
+from newlog.models import ROW_COLUMNS
 from newlog.settings import ConfigError, Settings
 from newlog.sinks import default_sink, resolve_table
 from newlog.spool import SpoolQueue, WriterConfig
@@ -30,7 +33,8 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
 
     The table is ``model`` (a Table or model class), else the app's ``LOG_TABLE`` model,
     else newlog's own table of that name, created by the writer if missing. The model's
-    Python-side column defaults are computed in the app process (the writer only sees rows).
+    Python-side column defaults are computed in the app process (the writer only sees rows),
+    and so are its ``TypeDecorator`` columns' bind steps (the writer only has the reflected table).
     """
     db = db if db is not None else app.extensions.get("sqlalchemy")
     if db is None:
@@ -59,6 +63,15 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
                 "rows from the spooled JSON without the app's model, so give that column a server_default "
                 "(e.g. server_default=func.now()) or leave LOG_SPOOL_DIR unset"
             ) from None
+        try:
+            bind = decorator_binder(table, [*ROW_COLUMNS, *extra], engine.dialect)
+        except NotSpoolable as exc:
+            raise ConfigError(
+                f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; leave LOG_SPOOL_DIR unset "
+                "(the worker thread stores through the model, decorators included)"
+            ) from None
+        if bind is not None:
+            fill = bind if fill is None else _then(fill, bind)
     config = WriterConfig(
         dir=str(settings.LOG_SPOOL_DIR),
         key=target_key(engine.url.render_as_string(hide_password=True), name),
@@ -80,3 +93,8 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
         probe=default_sink(app, db=db, table=table if table is not None else name, settings=settings),
     )
+
+
+def _then(first: Callable[[Mapping[str, Any]], Mapping[str, Any]], second: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+    """``first`` then ``second``: defaults are computed from the row as given, then bound (as an INSERT does)."""
+    return lambda row: second(first(row))

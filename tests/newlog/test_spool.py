@@ -3,6 +3,7 @@ processes, on SQLite and PostgreSQL, whatever process is killed when."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import errno
@@ -13,7 +14,7 @@ import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ from sqlalchemy import (
     Column,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    TypeDecorator,
     create_engine,
     func,
     make_url,
@@ -145,11 +148,15 @@ HOSTILE = [
 ]
 
 
-def test_spooled_rows_equal_the_thread_mode_rows(make_app: MakeApp, database_url: str, tmp_path: Path) -> None:
-    """Same events, same app model, once through the worker thread and once through the spool: same rows."""
+def rows_through_both_modes(make_app: MakeApp, database_url: str, tmp_path: Path, model: Callable[[str], Table]) -> dict[str, list[tuple[Any, ...]]]:
+    """Log the same events through the worker thread and through the spool, each into a ``model`` table.
+
+    Return each mode's stored rows as raw SQL reads them, without ``id``, the event's
+    ``timestamp`` last (the one column that differs between the modes: the events are logged twice).
+    """
     stored: dict[str, list[tuple[Any, ...]]] = {}
     for mode in ("thread", "spool"):
-        table = legacy_model_table(f"{mode}_{uuid.uuid4().hex[:8]}")
+        table = model(f"{mode}_{uuid.uuid4().hex[:8]}")
         app = make_app(database_url, init=False, APP_NAME="equal")
         if mode == "spool":
             app.config["LOG_SPOOL_DIR"] = str(tmp_path / "spool")
@@ -167,7 +174,8 @@ def test_spooled_rows_equal_the_thread_mode_rows(make_app: MakeApp, database_url
                 except RuntimeError:
                     newlog.log_error("failed", module="api", order_id=7)
             assert newlog.flush(60)
-            columns = "level, module, message, traceback, context, created_at, source"
+            columns = ", ".join(f'"{column.name}"' for column in table.c if column.name not in ("id", "timestamp"))
+            columns += ', "timestamp"'
             with app.app_context(), db.engine.connect() as connection:
                 result = connection.execute(text(f'SELECT {columns} FROM "{table.name}" ORDER BY id'))
                 stored[mode] = [
@@ -179,10 +187,109 @@ def test_spooled_rows_equal_the_thread_mode_rows(make_app: MakeApp, database_url
             with app.app_context():
                 table.drop(db.engine)
                 db.engine.dispose()
+    return stored
+
+
+def test_spooled_rows_equal_the_thread_mode_rows(make_app: MakeApp, database_url: str, tmp_path: Path) -> None:
+    """Same events, same app model, once through the worker thread and once through the spool: same rows."""
+    stored = rows_through_both_modes(make_app, database_url, tmp_path, legacy_model_table)
     assert len(stored["spool"]) == 5
-    assert stored["spool"] == stored["thread"]
-    created = stored["spool"][0][5]  # SQLite hands a raw SELECT the text, without offset
-    assert str(created).startswith("2025-01-02 03:04:05") and stored["spool"][0][6] == "web"
+    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
+    created, source = stored["spool"][0][5:7]  # SQLite hands a raw SELECT the text, without offset
+    assert str(created).startswith("2025-01-02 03:04:05") and source == "web"
+
+
+def without_timestamps(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [row[:-1] for row in rows]
+
+
+class JSONText(TypeDecorator[Any]):
+    """The ``JSONEncodedDict`` of SQLAlchemy's docs: JSON text in a text column."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+
+class Masked(TypeDecorator[str]):
+    """A column whose text is encoded before it is stored (what an encrypting type does)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else "enc:" + base64.b64encode(value.encode()).decode()
+
+
+class NaiveUTC(TypeDecorator[dt.datetime]):
+    """A timestamp stored as naive UTC, in a decorator chain (the outer one only passes it on)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
+
+
+class Stamp(TypeDecorator[dt.datetime]):
+    impl = NaiveUTC
+    cache_ok = True
+
+
+class Sealed(TypeDecorator[str]):
+    """An encrypting type whose stored form is binary."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> bytes | None:
+        return None if value is None else value.encode()[::-1]
+
+
+def decorated_model_table(name: str) -> Table:
+    """A real app's log model whose columns carry TypeDecorators (one on a Python-side default column)."""
+    return Table(
+        name,
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("timestamp", NaiveUTC, nullable=False),
+        Column("level", String(20), nullable=False),
+        Column("module", String(100), nullable=False),
+        Column("message", Masked, nullable=False),
+        Column("traceback", Text),
+        Column("context", JSONText),
+        Column("created_at", Stamp, nullable=False, default=lambda: CREATED_AT),
+        Column("source", String(20), nullable=False, default="web"),
+    )
+
+
+def test_type_decorators_of_the_model_apply_to_spooled_rows_as_to_the_insert(
+    make_app: MakeApp, database_url: str, tmp_path: Path
+) -> None:
+    """The writer process has no model, only the table the database describes: the decorators run in the app."""
+    stored = rows_through_both_modes(make_app, database_url, tmp_path, decorated_model_table)
+    assert len(stored["spool"]) == 5
+    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
+    message, context, created = stored["spool"][4][2], stored["spool"][4][4], stored["spool"][4][5]
+    assert message == "enc:" + base64.b64encode(b"failed").decode()  # not in clear
+    assert context["order_id"] == 7  # stored as JSON text by JSONText (a dict would be refused by the text column)
+    assert str(created).startswith("2025-01-02 02:04:05")  # NaiveUTC's shift, through Stamp
+    an_hour_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
+    for row in stored["spool"]:
+        stamp = row[-1] if isinstance(row[-1], dt.datetime) else dt.datetime.fromisoformat(row[-1])
+        assert stamp.tzinfo is None and abs(stamp - an_hour_ago) < dt.timedelta(minutes=5)
+
+
+def test_a_model_column_stored_as_binary_by_a_decorator_is_refused_for_the_spool(
+    make_app: MakeApp, sqlite_url: str, tmp_path: Path
+) -> None:
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"))
+    table = legacy_model_table("sealed")
+    table.c.message.type = Sealed()
+    with pytest.raises(ConfigError, match="'message' is a Sealed stored as LargeBinary.*leave LOG_SPOOL_DIR unset"):
+        newlog.init_app(app, db=app.extensions["sqlalchemy"], model=table)
 
 
 @pytest.mark.usefixtures("drop_table")
