@@ -99,9 +99,17 @@ class DatabaseSink:
         return "copy" if self.copy is not None else "executemany"
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store ``rows`` in one transaction; a single row always through the INSERT.
+
+        The worker stores a refused batch again row by row: through the INSERT, the reference, a
+        row that only the batch path refuses is stored as an INSERT stores it (a ``\\u0000``
+        escape in a ``json`` column: PostgreSQL's ``json_to_recordset`` refuses it).
+        """
         self._ensure_table()
         with self.engine.begin() as connection:
-            if self.json is not None and rows:
+            if len(rows) == 1:
+                connection.execute(self.statement, list(rows))
+            elif self.json is not None and rows:
                 self.json.write(connection, rows)
             elif self.copy is not None and rows:
                 self.copy.write(connection, rows)

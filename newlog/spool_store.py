@@ -128,6 +128,7 @@ class SpoolRowStore:
         self.keys = tuple(keys)
         self.columns = [table.c[key] for key in keys]
         self.table = table
+        self.parsers = {column.key: parse for column in self.columns if (parse := python_value(column)) is not None}
         if dialect.name == "postgresql":
             self.method = "json"
             self.statement = _insert_from_json(table, self.keys, self.columns)
@@ -142,7 +143,6 @@ class SpoolRowStore:
         else:
             self.method = "core"
             self.statement = str(insert(table))
-            self.parsers = {column.key: parse for column in self.columns if (parse := python_value(column)) is not None}
 
     @staticmethod
     def _driver_encoder(column: Column[Any], dialect: Any) -> Encoder | None:
@@ -180,10 +180,27 @@ class SpoolRowStore:
         if self.method == "executemany":
             encoded = [value if encoder is None else encoder(value) for encoder, value in zip(self.encoders, row)]
             return tuple(encoded[index] for index in self.order)
-        record = dict(zip(self.keys, row))
+        return self.record(values)
+
+    def record(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Return the decoded spool row ``values`` as SQLAlchemy Core's INSERT takes it (see :meth:`write_inserted`).
+
+        Raises ValueError/TypeError for a value its column's type cannot take.
+        """
+        record = {key: values.get(key) for key in self.keys}
         for key, parse in self.parsers.items():
             record[key] = parse(record[key])
         return record
+
+    def write_inserted(self, connection: Connection, records: list[dict[str, Any]]) -> None:
+        """Store :meth:`record` rows through SQLAlchemy Core's INSERT, the reference path.
+
+        The writer tries a line refused alone on the batch path this way too before it rejects
+        it: the server-parsed JSON refuses what an INSERT stores (a ``\\u0000`` escape in a
+        ``json`` column: ``json_to_recordset`` refuses it).
+        """
+        if records:
+            connection.execute(insert(self.table), records)
 
     def write(self, connection: Connection, rows: list[Any]) -> None:
         """Store encoded ``rows`` inside ``connection``'s transaction (errors raised as SQLAlchemy errors)."""
@@ -194,7 +211,7 @@ class SpoolRowStore:
         elif self.method == "executemany":
             connection.exec_driver_sql(self.statement, rows)
         else:
-            connection.execute(insert(self.table), rows)
+            self.write_inserted(connection, rows)
 
 
 def _json_array(lines: list[bytes]) -> str:

@@ -360,6 +360,8 @@ class SpoolWriter:
         if len(lines) < _ONE_BY_ONE:
             for line in lines:
                 refused = self._commit_lines(state, [line])
+                if refused is not None and self.store is not None and self.store.method != "core":
+                    refused = self._commit_inserted(state, line, refused)
                 if refused is not None:
                     self._commit(state, [], 1, len(line) + 1, [(line, describe_error(refused))])
             return
@@ -373,12 +375,25 @@ class SpoolWriter:
         rows, bad = self._decode(lines, check=check)
         return self._try_commit(state, rows, sum(len(line) + 1 for line in lines), bad)
 
+    def _commit_inserted(self, state: _SegmentState, line: bytes, refused: BaseException) -> BaseException | None:
+        """Commit a readable ``line`` that the batch path refused through the INSERT; return the error that refused it.
+
+        The INSERT is the reference: what it stores, the line's row is stored as (see
+        :meth:`SpoolRowStore.write_inserted`); what it refuses too goes to the rejected file.
+        """
+        assert self.store is not None
+        try:
+            record = self.store.record(orjson.loads(line))
+        except (ValueError, TypeError, AttributeError):
+            return refused
+        return self._try_commit(state, [record], len(line) + 1, [], inserted=True)
+
     def _try_commit(
-        self, state: _SegmentState, rows: list[Any], length: int, bad: list[tuple[bytes, str]]
+        self, state: _SegmentState, rows: list[Any], length: int, bad: list[tuple[bytes, str]], *, inserted: bool = False
     ) -> BaseException | None:
         """:meth:`_commit` the rows; return the poison error that refused them instead of raising it (None: stored)."""
         try:
-            self._commit(state, rows, len(bad), length, bad)
+            self._commit(state, rows, len(bad), length, bad, inserted=inserted)
         except sa_exc.SQLAlchemyError as exc:
             if not is_poison(exc):
                 raise
@@ -386,9 +401,19 @@ class SpoolWriter:
         return None
 
     def _commit(
-        self, state: _SegmentState, rows: list[Any], failed: int, length: int, bad: list[tuple[bytes, str]]
+        self,
+        state: _SegmentState,
+        rows: list[Any],
+        failed: int,
+        length: int,
+        bad: list[tuple[bytes, str]],
+        *,
+        inserted: bool = False,
     ) -> None:
-        """In one transaction: claim the lines (progress moves from our offset on) and store their rows."""
+        """In one transaction: claim the lines (progress moves from our offset on) and store their rows.
+
+        ``inserted``: the rows are :meth:`SpoolRowStore.record` rows, stored through the INSERT.
+        """
         assert self.engine is not None and self.store is not None
         progress = self.progress
         with self.engine.begin() as connection:
@@ -403,7 +428,7 @@ class SpoolWriter:
             )
             if claimed.rowcount != 1:
                 raise Resync(state.segment.name)
-            self.store.write(connection, rows)
+            (self.store.write_inserted if inserted else self.store.write)(connection, rows)
             if bad:
                 self._reject(bad)  # before the commit: a crash after it repeats a rejection, never loses one
         state.offset += length
