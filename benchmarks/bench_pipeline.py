@@ -28,7 +28,10 @@
       - thread: the in-process worker thread (queue and batches sized for the burst),
       - spool:  ``LOG_SPOOL_DIR`` (each event copied into a memory-mapped spool segment; a writer
                 process stores the rows).
-    Rounds are interleaved, so machine noise hits every variant alike.
+    Rounds are interleaved, so machine noise hits every variant alike. Also printed (Linux): the
+    share of the foreground's time it was runnable but waiting for a CPU, and the machine's idle
+    share, while it logs: when the writer and the database share the app's cores, that wait is
+    what moves the foreground's p99.
 (d) Serializing one row for the spool: orjson against the stdlib json module.
 
 Run: ``python benchmarks/bench_pipeline.py [--events N] [--rate R] [--burst N --threads N]``.
@@ -316,6 +319,25 @@ def cpu_seconds(pid: int | None) -> float:
         return 0.0
 
 
+def run_queue_wait() -> float | None:
+    """Seconds the calling thread has spent runnable but waiting for a CPU (Linux schedstat; None elsewhere)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def idle_ticks() -> tuple[int, int] | None:
+    """(idle, total) CPU ticks of the whole machine so far (Linux /proc/stat; None elsewhere)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(field) for field in stat.readline().split()[1:]]
+        return ticks[3] + ticks[4], sum(ticks)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class Burst:
     """One database: the floor, the worker thread and the spool, each in its own app and table."""
 
@@ -413,10 +435,12 @@ class Burst:
             started = time.perf_counter()
             at_start = worker.stats()
             writer_cpu = cpu_seconds(writer_pid)
+            waited, idle = run_queue_wait(), idle_ticks()
             for i in range(events):
                 start = time.perf_counter_ns()
                 emit(i)
                 foreground.append((time.perf_counter_ns() - start) / 1000)
+            waited_end, idle_end = run_queue_wait(), idle_ticks()
             at_end = worker.stats()
             window = time.perf_counter() - started
             writer_cpu = cpu_seconds(writer_pid) - writer_cpu
@@ -439,6 +463,9 @@ class Burst:
             "lost": (after["dropped_overflow"] + after["dropped_failed"]) - (before["dropped_overflow"] + before["dropped_failed"]),
             "stored_ok": stored_ok,
             "writer_cpu": writer_cpu / window if writer_pid else None,
+            # Why the foreground's p99 moves: its time runnable but waiting for a CPU, and the machine's idle share.
+            "run_queue": (waited_end - waited) / window if waited is not None and waited_end is not None else None,
+            "idle": (idle_end[0] - idle[0]) / max(1, idle_end[1] - idle[1]) if idle and idle_end else None,
         }
 
     def close(self) -> None:
@@ -454,7 +481,7 @@ class Burst:
 def bench_burst(url: str, tmp: Path, label: str, events: int, threads: int, rounds: int, backlog: int) -> dict[str, dict[str, Any]]:
     burst = Burst(url, tmp, label)
     results: dict[str, dict[str, Any]] = {
-        name: {"foreground": [], "requests": [], "rates": [], "persisted": [], "lost": 0, "ok": True, "cpu": [], "dry": 0}
+        name: {"foreground": [], "requests": [], "rates": [], "persisted": [], "lost": 0, "ok": True, "cpu": [], "dry": 0, "waits": [], "idle": []}
         for name in ("floor", "thread", "spool")
     }
     try:
@@ -470,6 +497,9 @@ def bench_burst(url: str, tmp: Path, label: str, events: int, threads: int, roun
                     result["persisted"].append(outcome["persisted_per_s"])
                 if outcome["writer_cpu"] is not None:
                     result["cpu"].append(outcome["writer_cpu"])
+                if outcome["run_queue"] is not None and outcome["idle"] is not None:
+                    result["waits"].append(outcome["run_queue"])
+                    result["idle"].append(outcome["idle"])
                 result["lost"] += outcome["lost"]
                 result["ok"] = result["ok"] and outcome["stored_ok"]
     finally:
@@ -506,6 +536,11 @@ def report_burst(
             line += f" lost {result['lost']}" + ("" if result["ok"] else " (flush False)")
         if result["cpu"]:
             line += f" writer CPU {statistics.median(result['cpu']) * 100:3.0f}% of a core"
+        if result["waits"]:
+            line += (
+                f" | foreground waited for a CPU {statistics.median(result['waits']) * 100:3.0f}% of the time, "
+                f"machine idle {statistics.median(result['idle']) * 100:3.0f}%"
+            )
         print(line)
     for variant in ("thread", "spool"):
         result = results[variant]
