@@ -34,7 +34,7 @@ from typing import IO, Any
 
 from newlog.clock import SYSTEM_CLOCK, Clock
 from newlog.drop_report import DropTally
-from newlog.queue_worker import pipeline_thread, register_worker, report_shutdown
+from newlog.queue_worker import error_text, pipeline_thread, register_worker, report_shutdown
 from newlog.rows import build_row, encode_row
 from newlog.spool_append import SEGMENT_WINDOW, SegmentAppender
 from newlog.spool_files import (
@@ -181,11 +181,21 @@ class SpoolQueue:
         if self._pid != os.getpid():
             self._after_fork()
         row = build_row(entry)
+        error: str | None = None
         if self.fill is not None:
-            row = self.fill(row)
+            try:
+                row = self.fill(row)
+            except Exception as exc:  # noqa: BLE001 - an app's column default or type: counted, never raised to the caller
+                error = f"the log model's column defaults or types refused the row: {error_text(exc)}"
+        if error is not None:
+            with self._lock:
+                self._last_error = error
+                self._dropped_error += 1
+            with pipeline_thread():
+                _stdlib_log.error("newlog: %s; event dropped", error)
+            return False
         line = encode_row(row)
         size = len(line)
-        error: str | None = None
         with self._lock:
             if self._closed:
                 self._dropped_closed += 1

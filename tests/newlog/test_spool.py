@@ -301,6 +301,41 @@ def test_a_row_the_batch_path_refuses_but_an_insert_stores_is_stored_as_the_inse
     assert stored["spool"][0][7] == {"raw": "a\x00b"}
 
 
+class Checked(TypeDecorator[str]):
+    """A type whose bind step refuses some values (as an encrypting type refuses an over-long text)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        if value is not None and "forbidden" in value:
+            raise ValueError("forbidden text")
+        return value
+
+
+def test_a_row_the_model_refuses_in_the_app_process_is_dropped_counted_and_reported_never_raised(
+    make_app: MakeApp, sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"))
+    db = app.extensions["sqlalchemy"]
+    table = legacy_model_table("checked")
+    table.c.message.type = Checked()
+    with app.app_context():
+        table.create(db.engine)
+    queue = newlog.init_app(app, db=db, model=table)
+    with app.app_context():
+        newlog.log_info("allowed", module="api")
+        newlog.log_info("forbidden", module="api")  # does not raise into the app
+        newlog.log_info("allowed again", module="api")
+    assert not newlog.flush(60)  # one event since the last flush was lost, and said so
+    stats = queue.stats()
+    assert (stats["enqueued"], stats["written"], stats["dropped_spool_error"]) == (2, 2, 1)
+    assert "forbidden text" in stats["last_error"]
+    assert "refused the row: ValueError: forbidden text; event dropped" in caplog.text
+    with app.app_context(), db.engine.connect() as connection:
+        assert [row[0] for row in connection.execute(text("SELECT message FROM checked ORDER BY id"))] == ["allowed", "allowed again"]
+
+
 def test_a_model_column_stored_as_binary_by_a_decorator_is_refused_for_the_spool(
     make_app: MakeApp, sqlite_url: str, tmp_path: Path
 ) -> None:
