@@ -80,7 +80,8 @@ class DatabaseSink:
         self.copy = copy_plan(self.engine, table) if self.use_copy is not False and self.json is None else None
         if self.use_copy and self.copy is None:
             raise ConfigError(
-                f"newlog: COPY needs PostgreSQL through psycopg 3 and a log table of known column types; "
+                f"newlog: COPY needs PostgreSQL through psycopg 3 and a log table of known column types, "
+                f"none of them a timestamp without time zone; "
                 f"table {table.name!r} on driver {self.engine.dialect.name}+{self.engine.dialect.driver} has neither"
             )
 
@@ -352,8 +353,10 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
 
     COPY is used only on PostgreSQL through psycopg 3 (sync), when every row column is a
     DateTime, String (Text, Enum) or JSON (JSONB) column, and no other column's default is
-    a SQL expression or a sequence (those only an INSERT statement evaluates). Columns with
-    a Python-side default get it computed per row and are copied too.
+    a SQL expression or a sequence (those only an INSERT statement evaluates), and no column it
+    copies is a ``timestamp without time zone`` (COPY text ignores an offset there, where an
+    INSERT turns an aware datetime into the session's wall time). Columns with a Python-side
+    default get it computed per row and are copied too.
     """
     dialect = engine.dialect
     if psycopg is None or dialect.name != "postgresql" or dialect.driver != "psycopg":
@@ -363,6 +366,8 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
         return None
     row_columns, defaulted, fill = fast
     columns = row_columns + defaulted
+    if any(isinstance(column.type, DateTime) and not column.type.timezone for column in columns):
+        return None  # COPY text ignores an offset there; an INSERT turns an aware value into the session's wall time
     processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(column.name) for column in columns)

@@ -44,9 +44,11 @@ import orjson
 from sqlalchemy import (
     JSON,
     Column,
+    DateTime,
     Table,
     Text,
     bindparam,
+    case,
     cast,
     func,
     insert,
@@ -235,13 +237,37 @@ def _insert_from_json(table: Table, keys: Sequence[str], columns: Sequence[Colum
     """
     records = (
         func.json_to_recordset(cast(bindparam("rows", type_=Text()), JSON))
-        .table_valued(*(sql_column(key, column.type) for key, column in zip(keys, columns)))
+        .table_valued(*(sql_column(key, Text() if _naive(column) else column.type) for key, column in zip(keys, columns)))
         .render_derived(name="r", with_types=True)
     )
-    fields = [
-        func.coalesce(records.c[key], cast(literal_column("'null'"), column.type))
-        if isinstance(column.type, JSON) and not column.type.none_as_null
-        else records.c[key]
-        for key, column in zip(keys, columns)
-    ]
+    fields = []
+    for key, column in zip(keys, columns):
+        field: Any = records.c[key]
+        if isinstance(column.type, JSON) and not column.type.none_as_null:
+            field = func.coalesce(field, cast(literal_column("'null'"), column.type))
+        elif _naive(column):
+            field = _naive_timestamp(field, column)
+        fields.append(field)
     return insert(table).from_select(columns, select(*fields))
+
+
+_OFFSET_AT_THE_END = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _naive(column: Column[Any]) -> bool:
+    """True for a ``timestamp without time zone`` column."""
+    return isinstance(column.type, DateTime) and not column.type.timezone
+
+
+def _naive_timestamp(field: Any, column: Column[Any]) -> Any:
+    """The JSON text ``field`` as an INSERT stores it in the naive timestamp ``column``.
+
+    An INSERT sends an aware datetime as a ``timestamptz``, which the server turns into the
+    session's wall time, and a naive one as a ``timestamp``, kept as it is. The text input of
+    ``timestamp`` ignores an offset, so a value with one goes through ``timestamptz`` first
+    (a naive one must not: in a session not in UTC it could fall in a daylight-saving gap).
+    """
+    return case(
+        (field.regexp_match(_OFFSET_AT_THE_END), cast(cast(field, DateTime(timezone=True)), column.type)),
+        else_=cast(field, column.type),
+    )

@@ -33,8 +33,10 @@ from sqlalchemy.engine import Engine
 
 from newlog.column_defaults import defaults_filler
 from newlog.models import log_table
-from newlog.rows import build_row
+from newlog.rows import build_row, encode_row
+from newlog.settings import ConfigError
 from newlog.sinks import DatabaseSink, copy_plan, is_poison
+from newlog.spool_store import SpoolRowStore
 from tests.conftest import require_postgres
 
 
@@ -226,3 +228,71 @@ def test_a_row_orjson_refuses_is_stored_by_the_json_path_as_the_insert_stores_it
         )
     assert stored_json == stored_insert
     assert stored_json[0][2:] == ({"1": "one", "big": 2**70}, str(2**70))
+
+
+NAIVE_IN_A_DST_GAP = dt.datetime(2024, 3, 10, 2, 30)  # no such wall time in New York: 02:00 -> 03:00
+AWARE_SUMMER = dt.datetime(2024, 7, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def naive_model_table(name: str, meta: MetaData) -> Table:
+    """A real app's model with naive timestamps (``db.DateTime``), defaults naive and aware."""
+    return Table(
+        name,
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("timestamp", DateTime, nullable=False),
+        Column("level", String(20), nullable=False),
+        Column("module", String(100), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("traceback", Text),
+        Column("context", JSON),
+        Column("created_at", DateTime, default=lambda: NAIVE_IN_A_DST_GAP),
+        Column("seen_at", DateTime, default=lambda: AWARE_SUMMER),
+    )
+
+
+@pytest.fixture
+def new_york() -> Iterator[Engine]:
+    """An engine whose sessions run in New York time (a server or role whose TimeZone is not UTC)."""
+    engine = create_engine(require_postgres(), connect_args={"options": "-c timezone=America/New_York"})
+    meta = MetaData()
+    yield engine
+    with engine.begin() as connection:
+        for table in connection.execute(text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'naive\\_%'")).scalars():
+            connection.execute(text(f'DROP TABLE "{table}"'))
+    meta.clear()
+    engine.dispose()
+
+
+def test_naive_timestamp_columns_store_what_the_insert_stores_in_a_session_not_in_utc(new_york: Engine) -> None:
+    """An INSERT converts an aware datetime to the session's wall time for a ``timestamp without time zone``
+    column and keeps a naive one as it is: the server-parsed JSON (thread sink and spool writer) does the same."""
+    meta = MetaData()
+    tables = {way: naive_model_table(f"naive_{way}_{uuid.uuid4().hex[:6]}", meta) for way in ("insert", "json", "spool")}
+    meta.create_all(new_york)
+    rows = rows_of(EVENTS)
+    DatabaseSink(new_york, tables["insert"], use_copy=False)(rows)
+    json_sink = DatabaseSink(new_york, tables["json"])
+    assert json_sink.method == "json"
+    json_sink(rows)
+    fill = defaults_filler(tables["spool"])
+    store = SpoolRowStore(new_york, tables["spool"], ["created_at", "seen_at"])
+    with new_york.begin() as connection:
+        store.write(connection, [encode_row(fill(row)) for row in rows])
+
+    columns = "timestamp, level, module, message, traceback, context::text, created_at, seen_at"
+    with new_york.connect() as connection:
+        stored = {way: [tuple(row) for row in connection.execute(text(f'SELECT {columns} FROM "{table.name}" ORDER BY id'))] for way, table in tables.items()}
+    assert stored["json"] == stored["insert"]
+    assert [row[:5] + row[6:] for row in stored["spool"]] == [row[:5] + row[6:] for row in stored["insert"]]  # JSON: compact text
+    first = stored["insert"][0]
+    assert first[0] == dt.datetime(2024, 1, 1, 22, 4, 5, 123456)  # 03:04:05Z in New York
+    assert first[6:] == (NAIVE_IN_A_DST_GAP, dt.datetime(2024, 7, 1, 8, 0))
+
+
+def test_copy_is_not_used_for_naive_timestamp_columns(new_york: Engine) -> None:
+    """COPY text cannot convert an aware value to the session's wall time as the INSERT does: no COPY plan."""
+    table = naive_model_table(f"naive_copy_{uuid.uuid4().hex[:6]}", MetaData())
+    assert copy_plan(new_york, table) is None
+    with pytest.raises(ConfigError, match="timestamp without time zone"):
+        DatabaseSink(new_york, table, use_copy=True)
