@@ -394,7 +394,7 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
     settings = settings or Settings.load(app.config)
     with app.app_context():
         app_engine = db.engine
-    engine = writer_engine(app_engine, settings.LOG_RETRY_SECONDS, _engine_options(app, db))
+    engine = writer_engine(app_engine, settings.LOG_RETRY_SECONDS, engine_options(app, db))
     owns = engine is not app_engine
     wanted = table if table is not None else settings.LOG_TABLE
     if not isinstance(wanted, str):
@@ -423,7 +423,7 @@ _POOL_OPTIONS = frozenset(
 )
 
 
-def _engine_options(app: Flask, db: Any) -> dict[str, Any]:
+def engine_options(app: Flask, db: Any) -> dict[str, Any]:
     """Return the app's engine options that shape a connection (connect_args, JSON codecs...), not its pool's."""
     options = {**getattr(db, "_engine_options", {}), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     return {key: value for key, value in options.items() if key not in _POOL_OPTIONS}

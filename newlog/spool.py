@@ -58,8 +58,9 @@ _fork_lock = threading.Lock()
 class WriterConfig(dict):  # type: ignore[type-arg]
     """What the writer process needs, passed through its environment (never argv: the URL may hold a password).
 
-    Keys: ``dir``, ``key``, ``owner``, ``url``, ``table``, ``create_table``, ``batch_rows``,
-    ``poll_interval``, ``drain_seconds``, ``parent_pid``.
+    Keys: ``dir``, ``key``, ``owner``, ``url``, ``connect_args`` (the app engine's, as JSON),
+    ``schema``, ``table``, ``create_table``, ``batch_rows``, ``poll_interval``,
+    ``drain_seconds``, ``parent_pid``.
     """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from newlog.column_binds import NotSpoolable, decorator_binder
 from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
 from newlog.models import ROW_COLUMNS
 from newlog.settings import ConfigError, Settings
-from newlog.sinks import default_sink, resolve_table
+from newlog.sinks import default_sink, engine_options, resolve_table
 from newlog.spool import SpoolQueue, WriterConfig
 from newlog.spool_files import target_key
 
@@ -26,6 +27,26 @@ def default_batch_rows(dialect: str) -> int:
     database file's write lock while it stores a batch.
     """
     return 20_000 if dialect == "postgresql" else 5_000
+
+
+def writer_connect_args(options: dict[str, Any]) -> dict[str, Any]:
+    """Return the app engine's ``connect_args`` for the writer process, which gets them as JSON.
+
+    They shape what a connection sees (a ``search_path``, a time zone, TLS files), so the writer
+    must connect as the app does. Raises ConfigError naming an argument JSON cannot carry.
+    """
+    connect_args = dict(options.get("connect_args") or {})
+    for key, value in connect_args.items():
+        try:
+            if json.loads(json.dumps(value)) != value:
+                raise TypeError("it does not come back equal from JSON")
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"newlog.init_app: LOG_SPOOL_DIR: the app's engine connect_args {key!r} ({value!r}) cannot be passed "
+                f"to the writer process ({exc}); give it in the database URL's query instead, or leave "
+                "LOG_SPOOL_DIR unset"
+            ) from None
+    return connect_args
 
 
 def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQueue:
@@ -72,10 +93,13 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
             ) from None
         if bind is not None:
             fill = bind if fill is None else _then(fill, bind)
+    schema = table.schema if table is not None else None
     config = WriterConfig(
         dir=str(settings.LOG_SPOOL_DIR),
-        key=target_key(engine.url.render_as_string(hide_password=True), name),
+        key=target_key(engine.url.render_as_string(hide_password=True), f"{schema}.{name}" if schema else name),
         url=engine.url.render_as_string(hide_password=False),
+        connect_args=writer_connect_args(engine_options(app, db)),
+        schema=schema,
         table=name,
         create_table=table is None,
         extra_columns=extra,

@@ -150,7 +150,13 @@ class SpoolWriter:
 
     def connect(self) -> None:
         """Build the engine (one connection), find or create the log table and the progress table."""
-        engine = create_engine(self.config["url"], pool_size=1, max_overflow=0, pool_pre_ping=True)
+        engine = create_engine(
+            self.config["url"],
+            connect_args=self.config.get("connect_args") or {},
+            pool_size=1,
+            max_overflow=0,
+            pool_pre_ping=True,
+        )
         try:
             self._prepare(engine)
         except BaseException:
@@ -159,15 +165,15 @@ class SpoolWriter:
         self.engine = engine
 
     def _prepare(self, engine: Engine) -> None:
-        table_name = self.config["table"]
-        if not inspect(engine).has_table(table_name):
+        table_name, schema = self.config["table"], self.config.get("schema")
+        if not inspect(engine).has_table(table_name, schema=schema):
             if not self.config.get("create_table"):
                 raise LookupError(
                     f"log table {table_name!r} does not exist yet (create it with the app's migrations / create_all); "
                     "the spool keeps the rows until it does"
                 )
             _create(engine, log_table(table_name, MetaData()))
-        table = Table(table_name, MetaData(), autoload_with=engine)
+        table = Table(table_name, MetaData(), schema=schema, autoload_with=engine)
         self.progress = progress_table(MetaData())
         _create(engine, self.progress)
         self.store = SpoolRowStore(engine, table, self.config.get("extra_columns", ()))

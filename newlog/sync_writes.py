@@ -32,7 +32,7 @@ from newlog.clock import SYSTEM_CLOCK, Clock
 from newlog.queue_worker import default_is_poison, pipeline_thread
 from newlog.rows import build_row
 from newlog.settings import ConfigError, Settings
-from newlog.sinks import DatabaseSink, DeferredSink, _engine_options, attempt_seconds, writer_engine
+from newlog.sinks import DatabaseSink, DeferredSink, attempt_seconds, engine_options, writer_engine
 
 if TYPE_CHECKING:
     from newlog.queue_worker import LogQueueWorker
@@ -173,5 +173,5 @@ def _on_sync_engine(app: Any, db: Any, sink: DatabaseSink, settings: Settings) -
     db = db if db is not None else app.extensions.get("sqlalchemy")
     with app.app_context():
         app_engine = db.engine
-    engine = sync_engine(app_engine, settings.LOG_RETRY_SECONDS, _engine_options(app, db))
+    engine = sync_engine(app_engine, settings.LOG_RETRY_SECONDS, engine_options(app, db))
     return sink.with_engine(engine, use_copy=False)

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import time
 import uuid
 from collections import Counter
@@ -334,6 +335,58 @@ def test_a_row_the_model_refuses_in_the_app_process_is_dropped_counted_and_repor
     assert "refused the row: ValueError: forbidden text; event dropped" in caplog.text
     with app.app_context(), db.engine.connect() as connection:
         assert [row[0] for row in connection.execute(text("SELECT message FROM checked ORDER BY id"))] == ["allowed", "allowed again"]
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A PostgreSQL schema of its own, dropped with what it holds afterwards."""
+    name = f"applogs_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(require_postgres())
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    yield name
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("found_by", ["model-schema", "connect-args-search-path"])
+def test_the_writer_process_finds_the_log_table_where_the_app_does(
+    make_app: MakeApp, pg_schema: str, tmp_path: Path, found_by: str
+) -> None:
+    """A model in a schema of its own, or a table the app's engine finds through its ``connect_args``:
+    the writer process, which only gets the database URL otherwise, stores there."""
+    table = legacy_model_table("schema_logs")
+    options: dict[str, Any] = {}
+    if found_by == "model-schema":
+        table.schema = pg_schema
+    else:
+        options = {"connect_args": {"options": f"-c search_path={pg_schema}"}}
+    app = make_app(require_postgres(), init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"), SQLALCHEMY_ENGINE_OPTIONS=options)
+    db = app.extensions["sqlalchemy"]
+    with app.app_context():
+        table.create(db.engine)
+    newlog.init_app(app, db=db, model=table)
+    with app.app_context():
+        for index in range(3):
+            newlog.log_info(f"event {index}", module="api")
+    assert newlog.flush(60), newlog.health()
+    with create_engine(require_postgres()).connect() as connection:
+        stored = connection.execute(text(f'SELECT message FROM "{pg_schema}".schema_logs ORDER BY id')).scalars().all()
+    assert stored == ["event 0", "event 1", "event 2"]
+
+
+def test_engine_connect_args_the_writer_process_cannot_get_are_refused(
+    make_app: MakeApp, sqlite_url: str, tmp_path: Path
+) -> None:
+    app = make_app(
+        sqlite_url,
+        init=False,
+        LOG_SPOOL_DIR=str(tmp_path / "spool"),
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"factory": sqlite3.Connection}},  # the default: harmless here
+    )
+    with pytest.raises(ConfigError, match="connect_args.*'factory'.*cannot be passed to the writer process"):
+        newlog.init_app(app)
 
 
 def test_a_model_column_stored_as_binary_by_a_decorator_is_refused_for_the_spool(
