@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import enum
 import datetime as dt
 import errno
 import io
@@ -26,6 +27,7 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Enum,
     Integer,
     LargeBinary,
     MetaData,
@@ -124,14 +126,14 @@ def test_every_event_is_stored_once_and_the_spool_is_emptied(
     assert not list(spool_dir.glob("*.owner"))
 
 
-def legacy_model_table(name: str) -> Table:
-    """A real app's log model: an extra ``created_at`` column with a Python-side default."""
+def legacy_model_table(name: str, level: Any = None) -> Table:
+    """A real app's log model: an extra ``created_at`` column with a Python-side default (``level``: its type)."""
     return Table(
         name,
         MetaData(),
         Column("id", Integer, primary_key=True),
         Column("timestamp", DateTime(timezone=True), nullable=False),
-        Column("level", String(20), nullable=False),
+        Column("level", level if level is not None else String(20), nullable=False),
         Column("module", String(100), nullable=False),
         Column("message", Text, nullable=False),
         Column("traceback", Text),
@@ -203,6 +205,28 @@ def test_spooled_rows_equal_the_thread_mode_rows(make_app: MakeApp, database_url
 
 def without_timestamps(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [row[:-1] for row in rows]
+
+
+class LogLevel(enum.Enum):
+    """The legacy module's level enum: the column stores the member names."""
+
+    DEBUG = 10
+    INFO = 20
+    WARNING = 30
+    ERROR = 40
+    CRITICAL = 50
+
+
+def enum_model_table(name: str) -> Table:
+    """The legacy ``UnifiedLog`` model's level: ``Enum(LogLevel)``, a native enum type on PostgreSQL."""
+    return legacy_model_table(name, level=Enum(LogLevel, name=f"{name}_level"))
+
+
+def test_a_native_enum_level_column_gets_the_same_rows_through_the_spool(make_app: MakeApp, database_url: str, tmp_path: Path) -> None:
+    stored = rows_through_both_modes(make_app, database_url, tmp_path, enum_model_table)
+    assert len(stored["spool"]) == 5
+    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
+    assert [row[0] for row in stored["spool"]] == ["INFO", "WARNING", "WARNING", "WARNING", "ERROR"]
 
 
 class JSONText(TypeDecorator[Any]):
