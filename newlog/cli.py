@@ -26,8 +26,9 @@ from flask.cli import with_appcontext
 
 from newlog import state
 from newlog.heartbeat import assess, forget_dead, read_heartbeats
-from newlog.models import alembic_code, create_sql, log_table_of
+from newlog.models import alembic_code, create_sql, log_table
 from newlog.settings import Settings
+from newlog.sinks import bind_key_of, bound_engine, known_table
 
 OK, DEGRADED, FAILING = 0, 1, 2
 
@@ -95,15 +96,18 @@ def table_command(output: str | None) -> None:
     db = current_app.extensions.get("sqlalchemy")
     if db is None:
         raise click.ClickException("the app has no flask-sqlalchemy extension (call db.init_app(app) in the app factory)")
-    table = log_table_of(db.metadata, Settings.load(current_app.config).LOG_TABLE)
+    name = Settings.load(current_app.config).LOG_TABLE
+    own = known_table(db, name)
+    table = own if own is not None else log_table(name)
+    engine = bound_engine(db, bind_key_of(own))
     if output == "sql":
-        click.echo(create_sql(table, db.engine.dialect))
+        click.echo(create_sql(table, engine.dialect))
     elif output == "alembic":
         try:
             click.echo(alembic_code(table))
         except ImportError:
             raise click.ClickException("--alembic needs Alembic: pip install alembic (Flask-Migrate brings it)") from None
     else:
-        existed = db.inspect(db.engine).has_table(table.name, schema=table.schema)
-        table.create(db.engine, checkfirst=True)
+        existed = db.inspect(engine).has_table(table.name, schema=table.schema)
+        table.create(engine, checkfirst=True)
         click.echo(f"log table {table.name!r} " + ("already exists" if existed else "created"))

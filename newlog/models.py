@@ -34,11 +34,6 @@ def log_table(name: str = "unified_logs", meta: MetaData = metadata) -> Table:
     )
 
 
-def log_table_of(meta: MetaData, name: str) -> Table:
-    """Return the table ``name`` of ``meta`` (the app's own model) when it has one, else newlog's."""
-    return meta.tables[name] if name in meta.tables else log_table(name)
-
-
 def create_sql(table: Table, dialect: Any) -> str:
     """Return the statements creating ``table`` and its indexes, compiled for ``dialect``."""
     indexes = sorted(table.indexes, key=lambda index: str(index.name))

@@ -392,19 +392,19 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
     if db is None:
         return DeferredSink(lambda: _registered_sink(app, table, settings))  # type: ignore[return-value]
     settings = settings or Settings.load(app.config)
-    with app.app_context():
-        app_engine = db.engine
-    engine = writer_engine(app_engine, settings.LOG_RETRY_SECONDS, engine_options(app, db))
-    owns = engine is not app_engine
     wanted = table if table is not None else settings.LOG_TABLE
-    if not isinstance(wanted, str):
-        return DatabaseSink(engine, resolve_table(db, wanted), owns_engine=owns)
-    if wanted in db.metadata.tables:
-        return DatabaseSink(engine, resolve_table(db, wanted), owns_engine=owns)
+    known = resolve_table(db, wanted) if not isinstance(wanted, str) or known_table(db, wanted) is not None else None
+    bind_key = bind_key_of(known)
+    with app.app_context():
+        app_engine = bound_engine(db, bind_key)
+    engine = writer_engine(app_engine, settings.LOG_RETRY_SECONDS, engine_options(app, db, bind_key))
+    owns = engine is not app_engine
+    if known is not None:
+        return DatabaseSink(engine, known, owns_engine=owns)
 
     def resolve_by_name(engine: Engine) -> Table:
         # The app's model may be imported after init_app: look again at the first write.
-        if wanted in db.metadata.tables:
+        if known_table(db, wanted) is not None:
             return resolve_table(db, wanted)
         if inspect(engine).has_table(wanted):
             return resolve_table(db, Table(wanted, MetaData(), autoload_with=engine))
@@ -423,10 +423,48 @@ _POOL_OPTIONS = frozenset(
 )
 
 
-def engine_options(app: Flask, db: Any) -> dict[str, Any]:
-    """Return the app's engine options that shape a connection (connect_args, JSON codecs...), not its pool's."""
+def engine_options(app: Flask, db: Any, bind_key: str | None = None) -> dict[str, Any]:
+    """Return the app's engine options that shape a connection (connect_args, JSON codecs...), not its pool's.
+
+    ``bind_key``: those of that bind's engine (its ``SQLALCHEMY_BINDS`` entry, when a dict, over the defaults).
+    """
     options = {**getattr(db, "_engine_options", {}), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
-    return {key: value for key, value in options.items() if key not in _POOL_OPTIONS}
+    if bind_key is not None:
+        bind = app.config.get("SQLALCHEMY_BINDS", {}).get(bind_key)
+        options.update(bind if isinstance(bind, Mapping) else {})
+    return {key: value for key, value in options.items() if key not in _POOL_OPTIONS and key != "url"}
+
+
+def app_metadatas(db: Any) -> list[MetaData]:
+    """Return the app's MetaData objects, the default first (flask-sqlalchemy 3 keeps one per bind key)."""
+    binds = getattr(db, "metadatas", None) or {}
+    return [db.metadata, *(metadata for key, metadata in binds.items() if key is not None)]
+
+
+def known_table(db: Any, name: str) -> Table | None:
+    """Return the app's own table (model) called ``name``, whichever database it is bound to, or None."""
+    for metadata in app_metadatas(db):
+        if name in metadata.tables:
+            return metadata.tables[name]
+    return None
+
+
+def bind_key_of(table: Table | None) -> str | None:
+    """Return the bind key of the app's table (``__bind_key__``, ``db.Table(..., bind_key=...)``), None for the default."""
+    return None if table is None else table.metadata.info.get("bind_key")
+
+
+def bound_engine(db: Any, bind_key: str | None) -> Engine:
+    """Return the app's engine for ``bind_key`` (its ``SQLALCHEMY_BINDS`` database), the default one for None.
+
+    Needs an app context.
+    """
+    if bind_key is None:
+        return db.engine
+    engines = getattr(db, "engines", {})
+    if bind_key not in engines:
+        raise ConfigError(f"newlog: the log table is bound to {bind_key!r}, which SQLALCHEMY_BINDS does not name")
+    return engines[bind_key]
 
 
 def attempt_seconds(retry_seconds: float) -> float:
@@ -538,7 +576,7 @@ def _create_if_missing(engine: Engine, table: Table) -> None:
 def resolve_table(db: Any, table: Any) -> Table:
     """Return the Table for a Table, a model class or a name; check it has the row columns."""
     if isinstance(table, str):
-        known = db.metadata.tables.get(table)
+        known = known_table(db, table)
         resolved = known if known is not None else log_table(table)
     else:
         resolved = getattr(table, "__table__", table)

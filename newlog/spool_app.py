@@ -13,7 +13,14 @@ from newlog.column_binds import NotSpoolable, decorator_binder
 from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
 from newlog.models import ROW_COLUMNS
 from newlog.settings import ConfigError, Settings
-from newlog.sinks import default_sink, engine_options, resolve_table
+from newlog.sinks import (
+    bind_key_of,
+    bound_engine,
+    default_sink,
+    engine_options,
+    known_table,
+    resolve_table,
+)
 from newlog.spool import SpoolQueue, WriterConfig
 from newlog.spool_files import target_key
 
@@ -63,14 +70,15 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
             f"newlog.init_app: LOG_SPOOL_DIR={settings.LOG_SPOOL_DIR!r} needs the app's flask-sqlalchemy "
             "extension (call db.init_app(app) first, or pass db=...)"
         )
-    with app.app_context():
-        engine = db.engine
     table: Table | None
     if model is not None and not isinstance(model, str):
         table = resolve_table(db, model)
     else:
         name = model if isinstance(model, str) else settings.LOG_TABLE
-        table = resolve_table(db, name) if name in db.metadata.tables else None
+        table = resolve_table(db, name) if known_table(db, name) is not None else None
+    bind_key = bind_key_of(table)
+    with app.app_context():
+        engine = bound_engine(db, bind_key)
     name = table.name if table is not None else (model if isinstance(model, str) else settings.LOG_TABLE)
     fill = None
     extra: list[str] = []
@@ -98,7 +106,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         dir=str(settings.LOG_SPOOL_DIR),
         key=target_key(engine.url.render_as_string(hide_password=True), f"{schema}.{name}" if schema else name),
         url=engine.url.render_as_string(hide_password=False),
-        connect_args=writer_connect_args(engine_options(app, db)),
+        connect_args=writer_connect_args(engine_options(app, db, bind_key)),
         schema=schema,
         table=name,
         create_table=table is None,

@@ -32,7 +32,15 @@ from newlog.clock import SYSTEM_CLOCK, Clock
 from newlog.queue_worker import default_is_poison, pipeline_thread
 from newlog.rows import build_row
 from newlog.settings import ConfigError, Settings
-from newlog.sinks import DatabaseSink, DeferredSink, attempt_seconds, engine_options, writer_engine
+from newlog.sinks import (
+    DatabaseSink,
+    DeferredSink,
+    attempt_seconds,
+    bind_key_of,
+    bound_engine,
+    engine_options,
+    writer_engine,
+)
 
 if TYPE_CHECKING:
     from newlog.queue_worker import LogQueueWorker
@@ -171,7 +179,8 @@ def sync_writer_for(app: Any, db: Any, sink: Any, settings: Settings) -> SyncWri
 
 def _on_sync_engine(app: Any, db: Any, sink: DatabaseSink, settings: Settings) -> DatabaseSink:
     db = db if db is not None else app.extensions.get("sqlalchemy")
+    bind_key = bind_key_of(getattr(sink, "table", None))
     with app.app_context():
-        app_engine = db.engine
-    engine = sync_engine(app_engine, settings.LOG_RETRY_SECONDS, engine_options(app, db))
+        app_engine = bound_engine(db, bind_key)
+    engine = sync_engine(app_engine, settings.LOG_RETRY_SECONDS, engine_options(app, db, bind_key))
     return sink.with_engine(engine, use_copy=False)

@@ -1,0 +1,77 @@
+"""A log model bound to another database of the app (``__bind_key__`` / ``SQLALCHEMY_BINDS``): newlog writes
+there, in every mode, never into the app's default database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    inspect,
+    text,
+)
+
+import newlog
+from newlog.cli import table_command
+from tests.conftest import MakeApp
+
+
+def bound_log_table(db: Any, name: str) -> Any:
+    """The app's log model on the ``logs`` bind, as ``db.Table(..., bind_key="logs")`` declares it."""
+    return db.Table(
+        name,
+        Column("id", Integer, primary_key=True),
+        Column("timestamp", DateTime(timezone=True), nullable=False),
+        Column("level", String(20), nullable=False),
+        Column("module", String(100), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("traceback", Text),
+        Column("context", JSON),
+        bind_key="logs",
+    )
+
+
+@pytest.mark.parametrize("mode", ["thread", "sync", "spool"])
+@pytest.mark.parametrize("given", ["model", "name"])
+def test_events_are_stored_in_the_database_the_log_model_is_bound_to(
+    make_app: MakeApp, tmp_path: Path, mode: str, given: str
+) -> None:
+    main, logs = tmp_path / "main.db", tmp_path / "logs.db"
+    config: dict[str, Any] = {"SQLALCHEMY_BINDS": {"logs": f"sqlite:///{logs}"}, "LOG_TABLE": "bound_logs"}
+    if mode == "sync":
+        config["LOG_SYNC_WRITES"] = True
+    if mode == "spool":
+        config["LOG_SPOOL_DIR"] = str(tmp_path / "spool")
+    app = make_app(f"sqlite:///{main}", init=False, **config)
+    db = app.extensions["sqlalchemy"]
+    table = bound_log_table(db, "bound_logs")
+    with app.app_context():
+        db.create_all(bind_key="logs")
+    newlog.init_app(app, db=db, model=table if given == "model" else None)
+    with app.app_context():
+        newlog.log_info("to the logs database", module="api")
+    assert newlog.flush(30), newlog.health()
+    newlog.shutdown(30)
+    stored = create_engine(f"sqlite:///{logs}").connect().execute(text("SELECT message FROM bound_logs")).scalars().all()
+    assert stored == ["to the logs database"]
+    assert not inspect(create_engine(f"sqlite:///{main}")).has_table("bound_logs")  # nothing made in the default database
+
+
+def test_the_table_command_creates_the_bound_model_in_its_database(make_app: MakeApp, tmp_path: Path) -> None:
+    main, logs = tmp_path / "main.db", tmp_path / "logs.db"
+    app = make_app(f"sqlite:///{main}", init=False, SQLALCHEMY_BINDS={"logs": f"sqlite:///{logs}"}, LOG_TABLE="bound_logs")
+    bound_log_table(app.extensions["sqlalchemy"], "bound_logs")
+    with app.app_context():
+        result = CliRunner().invoke(table_command, [])
+    assert result.exit_code == 0, result.output
+    assert inspect(create_engine(f"sqlite:///{logs}")).has_table("bound_logs")
+    assert not inspect(create_engine(f"sqlite:///{main}")).has_table("bound_logs")
