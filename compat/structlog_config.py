@@ -29,6 +29,7 @@ from flask import has_request_context
 import newlog
 from compat.mapping import LEGACY_MODULE, NAMES, NEW_MODULE, PRIVATE_STATE
 from newlog import state as newlog_state
+from newlog.sinks import known_table
 
 DEPRECATION_MESSAGE = (
     f"{LEGACY_MODULE} is deprecated and now served by compat.structlog_config on top of {NEW_MODULE}: "
@@ -67,7 +68,7 @@ def _app_log_table(app: Any) -> Any:
     if db is None:
         return None
     _import_log_models(app)
-    return db.metadata.tables.get(app.config.get("LOG_TABLE", "unified_logs"))
+    return known_table(db, app.config.get("LOG_TABLE", "unified_logs"))  # whichever database it is bound to
 
 
 def _import_log_models(app: Any) -> None:
