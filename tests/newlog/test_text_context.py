@@ -1,0 +1,51 @@
+"""A legacy log model whose ``context`` column is text (the app stored ``json.dumps(context)`` itself):
+every mode stores the context as JSON text, where the dict made every event fail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, DateTime, Integer, String, Text, text
+
+import newlog
+from tests.conftest import MakeApp
+
+
+@pytest.mark.parametrize("mode", ["thread", "sync", "spool"])
+def test_a_text_context_column_gets_the_context_as_json_text(make_app: MakeApp, database_url: str, tmp_path: Path, mode: str) -> None:
+    config: dict[str, Any] = {"LOG_TABLE": "text_context_logs"}
+    if mode == "sync":
+        config["LOG_SYNC_WRITES"] = True
+    if mode == "spool":
+        config["LOG_SPOOL_DIR"] = str(tmp_path / "spool")
+    app = make_app(database_url, init=False, **config)
+    db = app.extensions["sqlalchemy"]
+    table = db.Table(
+        "text_context_logs",
+        Column("id", Integer, primary_key=True),
+        Column("timestamp", DateTime(timezone=True), nullable=False),
+        Column("level", String(20), nullable=False),
+        Column("module", String(100), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("traceback", Text),
+        Column("context", Text),
+    )
+    with app.app_context():
+        table.create(db.engine)
+    try:
+        newlog.init_app(app, db=db)
+        with app.app_context():
+            newlog.log_info("order placed", module="api", order_id=5, note="Zoë")
+        assert newlog.flush(30), newlog.health()
+        with app.app_context(), db.engine.connect() as connection:
+            stored = connection.execute(text("SELECT context FROM text_context_logs")).scalar_one()
+        assert isinstance(stored, str)
+        assert stored == json.dumps(json.loads(stored))  # json.dumps text, as SQLAlchemy's JSON type writes it
+        assert {"order_id": 5, "note": "Zoë"}.items() <= json.loads(stored).items()
+    finally:
+        newlog.shutdown(30)
+        with app.app_context():
+            table.drop(db.engine)
