@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Text, create_engine, text
 
 import newlog
 from newlog.models import log_table
@@ -278,3 +278,23 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             pytest.fail(f"{what} within {timeout}s")
         time.sleep(0.1)
+
+
+def log_columns(**types: Any) -> list[Column[Any]]:
+    """Fresh columns of an app's log model shaped like the legacy ``UnifiedLog``: ``id`` and newlog's row columns.
+
+    ``types`` replaces a column's type by name (``context=Text``, ``timestamp=DateTime``).
+    """
+    shape: dict[str, Any] = {
+        "timestamp": DateTime(timezone=True),
+        "level": String(20),
+        "module": String(100),
+        "message": Text,
+        "traceback": Text,
+        "context": JSON,
+    }
+    shape.update(types)
+    nullable = {"traceback", "context"}
+    return [Column("id", Integer, primary_key=True)] + [
+        Column(name, type_, nullable=name in nullable) for name, type_ in shape.items()
+    ]

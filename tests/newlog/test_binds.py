@@ -9,12 +9,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Integer,
-    String,
-    Text,
     create_engine,
     inspect,
     text,
@@ -23,21 +17,12 @@ from sqlalchemy import (
 import newlog
 from newlog.cli import table_command
 from tests.conftest import MakeApp
+from tests.support import log_columns
 
 
 def bound_log_table(db: Any, name: str) -> Any:
     """The app's log model on the ``logs`` bind, as ``db.Table(..., bind_key="logs")`` declares it."""
-    return db.Table(
-        name,
-        Column("id", Integer, primary_key=True),
-        Column("timestamp", DateTime(timezone=True), nullable=False),
-        Column("level", String(20), nullable=False),
-        Column("module", String(100), nullable=False),
-        Column("message", Text, nullable=False),
-        Column("traceback", Text),
-        Column("context", JSON),
-        bind_key="logs",
-    )
+    return db.Table(name, *log_columns(), bind_key="logs")
 
 
 @pytest.mark.parametrize("mode", ["thread", "sync", "spool"])

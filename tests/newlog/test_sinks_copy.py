@@ -38,6 +38,7 @@ from newlog.settings import ConfigError
 from newlog.sinks import DatabaseSink, copy_plan, is_poison
 from newlog.spool_store import SpoolRowStore
 from tests.conftest import require_postgres
+from tests.support import log_columns
 
 
 class LogLevel(enum.Enum):
@@ -239,13 +240,7 @@ def naive_model_table(name: str, meta: MetaData) -> Table:
     return Table(
         name,
         meta,
-        Column("id", Integer, primary_key=True),
-        Column("timestamp", DateTime, nullable=False),
-        Column("level", String(20), nullable=False),
-        Column("module", String(100), nullable=False),
-        Column("message", Text, nullable=False),
-        Column("traceback", Text),
-        Column("context", JSON),
+        *log_columns(timestamp=DateTime),
         Column("created_at", DateTime, default=lambda: NAIVE_IN_A_DST_GAP),
         Column("seen_at", DateTime, default=lambda: AWARE_SUMMER),
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import enum
 import datetime as dt
+import enum
 import errno
 import io
 import json
@@ -28,7 +28,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Enum,
-    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -57,7 +56,7 @@ from tests.newlog.spool_support import (
     wait_for_rows,
     wait_until_gone,
 )
-from tests.support import stored_rows, wait_until
+from tests.support import log_columns, stored_rows, wait_until
 
 N = 3000
 
@@ -131,13 +130,7 @@ def legacy_model_table(name: str, level: Any = None) -> Table:
     return Table(
         name,
         MetaData(),
-        Column("id", Integer, primary_key=True),
-        Column("timestamp", DateTime(timezone=True), nullable=False),
-        Column("level", level if level is not None else String(20), nullable=False),
-        Column("module", String(100), nullable=False),
-        Column("message", Text, nullable=False),
-        Column("traceback", Text),
-        Column("context", JSON),
+        *log_columns(**({"level": level} if level is not None else {})),
         Column("created_at", DateTime(timezone=True), nullable=False, default=lambda: CREATED_AT),
         Column("source", String(20), nullable=False, default="web"),
     )
@@ -279,13 +272,7 @@ def decorated_model_table(name: str) -> Table:
     return Table(
         name,
         MetaData(),
-        Column("id", Integer, primary_key=True),
-        Column("timestamp", NaiveUTC, nullable=False),
-        Column("level", String(20), nullable=False),
-        Column("module", String(100), nullable=False),
-        Column("message", Masked, nullable=False),
-        Column("traceback", Text),
-        Column("context", JSONText),
+        *log_columns(timestamp=NaiveUTC, message=Masked, context=JSONText),
         Column("created_at", Stamp, nullable=False, default=lambda: CREATED_AT),
         Column("source", String(20), nullable=False, default="web"),
     )

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, String, Text, text
+from sqlalchemy import Text, text
 
 import newlog
 from tests.conftest import MakeApp
+from tests.support import log_columns
 
 
 @pytest.mark.parametrize("mode", ["thread", "sync", "spool"])
@@ -23,16 +24,7 @@ def test_a_text_context_column_gets_the_context_as_json_text(make_app: MakeApp, 
         config["LOG_SPOOL_DIR"] = str(tmp_path / "spool")
     app = make_app(database_url, init=False, **config)
     db = app.extensions["sqlalchemy"]
-    table = db.Table(
-        "text_context_logs",
-        Column("id", Integer, primary_key=True),
-        Column("timestamp", DateTime(timezone=True), nullable=False),
-        Column("level", String(20), nullable=False),
-        Column("module", String(100), nullable=False),
-        Column("message", Text, nullable=False),
-        Column("traceback", Text),
-        Column("context", Text),
-    )
+    table = db.Table("text_context_logs", *log_columns(context=Text))
     with app.app_context():
         table.create(db.engine)
     try:
