@@ -37,7 +37,7 @@ from newlog.queue_worker import Sink, error_text
 from newlog.rows import build_row, encode_row
 from newlog.sanitize import describe
 from newlog.settings import ConfigError, Settings
-from newlog.row_shape import context_shaper
+from newlog.row_shape import row_shaper
 from newlog.spool_store import SpoolRowStore
 
 try:
@@ -76,7 +76,7 @@ class DatabaseSink:
 
     def _bind(self, table: Table) -> None:
         self.table = table
-        self.shape = context_shaper(table, self.engine.dialect)
+        self.shape = row_shaper(table, self.engine.dialect)
         self.statement = insert(table)
         self.json = json_plan(self.engine, table) if self.use_copy is None else None
         self.copy = copy_plan(self.engine, table) if self.use_copy is not False and self.json is None else None

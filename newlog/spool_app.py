@@ -12,7 +12,7 @@ from sqlalchemy import Table
 from newlog.column_binds import NotSpoolable, decorator_binder
 from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
 from newlog.models import ROW_COLUMNS
-from newlog.row_shape import context_shaper
+from newlog.row_shape import row_shaper
 from newlog.settings import ConfigError, Settings
 from newlog.sinks import (
     bind_key_of,
@@ -93,7 +93,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
                 "rows from the spooled JSON without the app's model, so give that column a server_default "
                 "(e.g. server_default=func.now()) or leave LOG_SPOOL_DIR unset"
             ) from None
-        shape = context_shaper(table, engine.dialect)
+        shape = row_shaper(table, engine.dialect)
         if shape is not None:
             fill = shape if fill is None else _then(fill, shape)
         try:

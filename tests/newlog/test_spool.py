@@ -25,6 +25,7 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     Column,
     DateTime,
     Enum,
@@ -523,7 +524,7 @@ def test_a_full_spool_drops_the_newest_events_counted_and_keeps_room_for_warning
 def test_rows_the_database_refuses_go_to_the_rejected_file_counted(make_app: MakeApp, tmp_path: Path) -> None:
     url = require_postgres()
     table = legacy_model_table(f"refuse_{uuid.uuid4().hex[:8]}")
-    table.c.message.type = String(10)
+    table.append_constraint(CheckConstraint("message NOT LIKE 'far too long%'", name=f"{table.name}_refuses"))
     app = make_app(url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"))
     db = app.extensions["sqlalchemy"]
     with app.app_context():
@@ -542,7 +543,7 @@ def test_rows_the_database_refuses_go_to_the_rejected_file_counted(make_app: Mak
                 "short too",
             ]
         rejected = [json.loads(line) for line in next((tmp_path / "spool").glob("*.rejected")).read_text().splitlines()]
-        assert len(rejected) == 1 and "far too long" in rejected[0]["line"] and "too long" in rejected[0]["error"]
+        assert len(rejected) == 1 and "far too long" in rejected[0]["line"] and "violates check constraint" in rejected[0]["error"]
     finally:
         newlog.shutdown(30)
         with app.app_context():
