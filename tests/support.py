@@ -298,3 +298,12 @@ def log_columns(**types: Any) -> list[Column[Any]]:
     return [Column("id", Integer, primary_key=True)] + [
         Column(name, type_, nullable=name in nullable) for name, type_ in shape.items()
     ]
+
+
+def delivery_config(mode: str, tmp_path: Path) -> dict[str, Any]:
+    """The settings of a delivery mode: "thread" (the default), "sync" (``LOG_SYNC_WRITES``) or "spool" (``LOG_SPOOL_DIR``)."""
+    return {
+        "thread": {},
+        "sync": {"LOG_SYNC_WRITES": True},
+        "spool": {"LOG_SPOOL_DIR": str(tmp_path / "spool")},
+    }[mode]

@@ -17,7 +17,7 @@ from sqlalchemy import (
 import newlog
 from newlog.cli import table_command
 from tests.conftest import MakeApp
-from tests.support import log_columns
+from tests.support import delivery_config, log_columns
 
 
 def bound_log_table(db: Any, name: str) -> Any:
@@ -32,10 +32,7 @@ def test_events_are_stored_in_the_database_the_log_model_is_bound_to(
 ) -> None:
     main, logs = tmp_path / "main.db", tmp_path / "logs.db"
     config: dict[str, Any] = {"SQLALCHEMY_BINDS": {"logs": f"sqlite:///{logs}"}, "LOG_TABLE": "bound_logs"}
-    if mode == "sync":
-        config["LOG_SYNC_WRITES"] = True
-    if mode == "spool":
-        config["LOG_SPOOL_DIR"] = str(tmp_path / "spool")
+    config.update(delivery_config(mode, tmp_path))
     app = make_app(f"sqlite:///{main}", init=False, **config)
     db = app.extensions["sqlalchemy"]
     table = bound_log_table(db, "bound_logs")

@@ -1,80 +1,76 @@
-"""A legacy log model whose ``context`` column is text (the app stored ``json.dumps(context)`` itself):
-every mode stores the context as JSON text, where the dict made every event fail."""
+"""Legacy log models whose text columns newlog's row did not fit: a ``context`` column that is text (the app
+stored ``json.dumps(context)`` itself), and length-bound text columns. Every delivery mode stores the event,
+where the dict or the long text made it fail."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import String, Text, text
 
 import newlog
 from tests.conftest import MakeApp
-from tests.support import log_columns
+from tests.support import delivery_config, log_columns
+
+MODES = pytest.mark.parametrize("mode", ["thread", "sync", "spool"])
 
 
-@pytest.mark.parametrize("mode", ["thread", "sync", "spool"])
-def test_a_text_context_column_gets_the_context_as_json_text(make_app: MakeApp, database_url: str, tmp_path: Path, mode: str) -> None:
-    config: dict[str, Any] = {"LOG_TABLE": "text_context_logs"}
-    if mode == "sync":
-        config["LOG_SYNC_WRITES"] = True
-    if mode == "spool":
-        config["LOG_SPOOL_DIR"] = str(tmp_path / "spool")
-    app = make_app(database_url, init=False, **config)
+@contextmanager
+def app_logging_to(make_app: MakeApp, url: str, tmp_path: Path, mode: str, name: str, **types: Any) -> Iterator[Flask]:
+    """An app whose log model ``name`` has the column ``types`` given, newlog delivering in ``mode``; dropped after."""
+    app = make_app(url, init=False, LOG_TABLE=name, **delivery_config(mode, tmp_path))
     db = app.extensions["sqlalchemy"]
-    table = db.Table("text_context_logs", *log_columns(context=Text))
+    table = db.Table(name, *log_columns(**types))
     with app.app_context():
         table.create(db.engine)
     try:
         newlog.init_app(app, db=db)
-        with app.app_context():
-            newlog.log_info("order placed", module="api", order_id=5, note="Zoë")
-        assert newlog.flush(30), newlog.health()
-        with app.app_context(), db.engine.connect() as connection:
-            stored = connection.execute(text("SELECT context FROM text_context_logs")).scalar_one()
-        assert isinstance(stored, str)
-        assert stored == json.dumps(json.loads(stored))  # json.dumps text, as SQLAlchemy's JSON type writes it
-        assert {"order_id": 5, "note": "Zoë"}.items() <= json.loads(stored).items()
+        yield app
     finally:
         newlog.shutdown(30)
         with app.app_context():
             table.drop(db.engine)
 
 
-@pytest.mark.parametrize("mode", ["thread", "sync", "spool"])
+def stored(app: Flask, query: str) -> list[tuple[Any, ...]]:
+    with app.app_context(), app.extensions["sqlalchemy"].engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(query))]
+
+
+@MODES
+def test_a_text_context_column_gets_the_context_as_json_text(make_app: MakeApp, database_url: str, tmp_path: Path, mode: str) -> None:
+    with app_logging_to(make_app, database_url, tmp_path, mode, "text_context_logs", context=Text) as app:
+        with app.app_context():
+            newlog.log_info("order placed", module="api", order_id=5, note="Zoë")
+        assert newlog.flush(30), newlog.health()
+        [(context,)] = stored(app, "SELECT context FROM text_context_logs")
+    assert isinstance(context, str)
+    assert context == json.dumps(json.loads(context))  # json.dumps text, as SQLAlchemy's JSON type writes it
+    assert {"order_id": 5, "note": "Zoë"}.items() <= json.loads(context).items()
+
+
+@MODES
 def test_text_longer_than_a_column_that_enforces_its_length_is_cut_with_a_marker_not_lost(
     make_app: MakeApp, database_url: str, tmp_path: Path, mode: str
 ) -> None:
     """``db.String(40)`` on PostgreSQL refuses a longer message (the event was lost); SQLite stores any length."""
-    config: dict[str, Any] = {"LOG_TABLE": "short_logs"}
-    if mode == "sync":
-        config["LOG_SYNC_WRITES"] = True
-    if mode == "spool":
-        config["LOG_SPOOL_DIR"] = str(tmp_path / "spool")
-    app = make_app(database_url, init=False, **config)
-    db = app.extensions["sqlalchemy"]
-    table = db.Table("short_logs", *log_columns(module=String(10), message=String(40)))
-    with app.app_context():
-        table.create(db.engine)
     long_message = "order 42 could not be booked because " + "x" * 100
-    try:
-        newlog.init_app(app, db=db)
+    with app_logging_to(make_app, database_url, tmp_path, mode, "short_logs", module=String(10), message=String(40)) as app:
         with app.app_context():
             newlog.log_warning(long_message, module="a_very_long_module_name")
             newlog.log_info("short", module="api")
         assert newlog.flush(30), newlog.health()
-        with app.app_context(), db.engine.connect() as connection:
-            stored = connection.execute(text("SELECT module, message FROM short_logs ORDER BY id")).all()
-    finally:
-        newlog.shutdown(30)
-        with app.app_context():
-            table.drop(db.engine)
+        rows = stored(app, "SELECT module, message FROM short_logs ORDER BY id")
     if database_url.startswith("sqlite"):
-        assert [tuple(row) for row in stored] == [("a_very_long_module_name", long_message), ("api", "short")]
+        assert rows == [("a_very_long_module_name", long_message), ("api", "short")]
         return
-    (module, message), short = stored
+    (module, message), short = rows
     assert message == "order 42 could n...[truncated 121 chars]" and len(message) == 40
-    assert len(module) == 10 and module == "a_very_lon"  # too short a column for the marker: cut
-    assert tuple(short) == ("api", "short")
+    assert module == "a_very_lon"  # too short a column for the marker: cut
+    assert short == ("api", "short")
