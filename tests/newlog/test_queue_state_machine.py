@@ -41,14 +41,18 @@ class QueueWorkerMachine(RuleBasedStateMachine):
 
     @rule(count=st.integers(1, 8), level=st.sampled_from(sorted(LEVELS)))
     def enqueue(self, count: int, level: str) -> None:
+        # Only this thread adds to the pending count and the worker only takes from it, so a count read
+        # before the enqueue is at least the one the enqueue saw, and one read after it at most that plus one.
+        limit = QUEUE_SIZE if LEVELS[level] >= 30 else QUEUE_SIZE - RESERVE
         for _ in range(count):
             message = f"event-{len(self.accepted) + self.refused}"
-            queued = self.worker.stats()["queued"]
+            before = self.worker.stats()["queued"]
             if self.worker.enqueue(event(message, level), LEVELS[level]):
                 assert not self.closed
-                assert queued < (QUEUE_SIZE if LEVELS[level] >= 30 else QUEUE_SIZE - RESERVE)
+                assert self.worker.stats()["queued"] <= limit
                 self.accepted.append(message)
             else:
+                assert self.closed or before >= limit
                 self.refused += 1
 
     @rule()
