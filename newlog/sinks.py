@@ -38,7 +38,7 @@ from newlog.rows import build_row, encode_row
 from newlog.sanitize import describe
 from newlog.settings import ConfigError, Settings
 from newlog.row_shape import row_shaper
-from newlog.spool_store import SpoolRowStore
+from newlog.spool_store import SpoolRowStore, naive_timestamp_column
 
 try:
     import psycopg
@@ -370,7 +370,7 @@ def copy_plan(engine: Engine, table: Table) -> CopyPlan | None:
         return None
     row_columns, defaulted, fill = fast
     columns = row_columns + defaulted
-    if any(isinstance(column.type, DateTime) and not column.type.timezone for column in columns):
+    if any(naive_timestamp_column(column) for column in columns):
         return None  # COPY text ignores an offset there; an INSERT turns an aware value into the session's wall time
     processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
     preparer = dialect.identifier_preparer

@@ -237,7 +237,7 @@ def _insert_from_json(table: Table, keys: Sequence[str], columns: Sequence[Colum
     """
     records = (
         func.json_to_recordset(cast(bindparam("rows", type_=Text()), JSON))
-        .table_valued(*(sql_column(key, Text() if _naive(column) else column.type) for key, column in zip(keys, columns)))
+        .table_valued(*(sql_column(key, Text() if naive_timestamp_column(column) else column.type) for key, column in zip(keys, columns)))
         .render_derived(name="r", with_types=True)
     )
     fields = []
@@ -245,7 +245,7 @@ def _insert_from_json(table: Table, keys: Sequence[str], columns: Sequence[Colum
         field: Any = records.c[key]
         if isinstance(column.type, JSON) and not column.type.none_as_null:
             field = func.coalesce(field, cast(literal_column("'null'"), column.type))
-        elif _naive(column):
+        elif naive_timestamp_column(column):
             field = _naive_timestamp(field, column)
         fields.append(field)
     return insert(table).from_select(columns, select(*fields))
@@ -254,7 +254,7 @@ def _insert_from_json(table: Table, keys: Sequence[str], columns: Sequence[Colum
 _OFFSET_AT_THE_END = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
-def _naive(column: Column[Any]) -> bool:
+def naive_timestamp_column(column: Column[Any]) -> bool:
     """True for a ``timestamp without time zone`` column."""
     return isinstance(column.type, DateTime) and not column.type.timezone
 
