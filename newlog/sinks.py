@@ -112,11 +112,9 @@ class DatabaseSink:
         if self.shape is not None:
             rows = [self.shape(row) for row in rows]
         with self.engine.begin() as connection:
-            if len(rows) == 1:
-                connection.execute(self.statement, list(rows))
-            elif self.json is not None and rows:
+            if self.json is not None and len(rows) > 1:
                 self.json.write(connection, rows)
-            elif self.copy is not None and rows:
+            elif self.copy is not None and len(rows) > 1:
                 self.copy.write(connection, rows)
             else:
                 connection.execute(self.statement, list(rows))
