@@ -36,7 +36,7 @@ def row_shaper(table: Table, dialect: Dialect) -> Shaper | None:
     steps: list[tuple[str, Callable[[Any], Any]]] = []
     context = table.c.get("context")
     if context is not None and _plain_string(context.type):
-        serialize: Callable[[Any], str] = getattr(dialect, "_json_serializer", None) or json.dumps
+        serialize = json_serializer(dialect)
         steps.append(("context", lambda value: value if value is None or isinstance(value, str) else serialize(value)))
     if dialect.name != "sqlite":
         for key in _CUT_COLUMNS:
@@ -60,6 +60,11 @@ def row_shaper(table: Table, dialect: Dialect) -> Shaper | None:
         return row if shaped is None else shaped
 
     return shape
+
+
+def json_serializer(dialect: Dialect) -> Callable[[Any], str]:
+    """Return the function SQLAlchemy's ``JSON`` type serializes with on ``dialect`` (the engine's ``json_serializer``, else ``json.dumps``)."""
+    return getattr(dialect, "_json_serializer", None) or json.dumps
 
 
 def fit(value: Any, length: int) -> Any:

@@ -19,25 +19,40 @@ bind processors and psycopg adapters as the INSERT. Either way the stored rows a
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
 from flask import Flask
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, TypeDecorator, create_engine, insert, inspect
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    create_engine,
+    insert,
+    inspect,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 
-from newlog.column_defaults import Filler, NotInPython, defaults_filler, python_default_columns
+from newlog.column_defaults import (
+    Filler,
+    NotInPython,
+    defaults_filler,
+    python_default_columns,
+)
 from newlog.models import ROW_COLUMNS, log_table
 from newlog.queue_worker import Sink, error_text
+from newlog.row_shape import json_serializer, row_shaper
 from newlog.rows import build_row, encode_row
 from newlog.sanitize import describe
 from newlog.settings import ConfigError, Settings
-from newlog.row_shape import row_shaper
 from newlog.spool_store import SpoolRowStore, naive_timestamp_column
 
 try:
@@ -340,7 +355,7 @@ def json_plan(engine: Engine, table: Table) -> JsonPlan | None:
     row_columns, defaulted, fill = fast
     if any(isinstance(column.type, TypeDecorator) for column in defaulted):
         return None
-    serialize = getattr(dialect, "_json_serializer", None) or json.dumps
+    serialize = json_serializer(dialect)
     json_text = {
         str(column.key): serialize
         for column in row_columns + defaulted
