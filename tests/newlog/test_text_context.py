@@ -5,6 +5,7 @@ where the dict or the long text made it fail."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +23,12 @@ MODES = pytest.mark.parametrize("mode", ["thread", "sync", "spool"])
 
 
 @contextmanager
-def app_logging_to(make_app: MakeApp, url: str, tmp_path: Path, mode: str, name: str, **types: Any) -> Iterator[Flask]:
-    """An app whose log model ``name`` has the column ``types`` given, newlog delivering in ``mode``; dropped after."""
+def app_logging_to(make_app: MakeApp, url: str, tmp_path: Path, mode: str, **types: Any) -> Iterator[tuple[Flask, str]]:
+    """An app and the name of its log model, which has the column ``types`` given, newlog delivering in ``mode``.
+
+    The table's name is the test's own (tests run side by side on one PostgreSQL database); it is dropped after.
+    """
+    name = f"logs_{uuid.uuid4().hex[:10]}"
     app = make_app(url, init=False, LOG_TABLE=name, **delivery_config(mode, tmp_path))
     db = app.extensions["sqlalchemy"]
     table = db.Table(name, *log_columns(**types))
@@ -31,7 +36,7 @@ def app_logging_to(make_app: MakeApp, url: str, tmp_path: Path, mode: str, name:
         table.create(db.engine)
     try:
         newlog.init_app(app, db=db)
-        yield app
+        yield app, name
     finally:
         newlog.shutdown(30)
         with app.app_context():
@@ -45,11 +50,11 @@ def stored(app: Flask, query: str) -> list[tuple[Any, ...]]:
 
 @MODES
 def test_a_text_context_column_gets_the_context_as_json_text(make_app: MakeApp, database_url: str, tmp_path: Path, mode: str) -> None:
-    with app_logging_to(make_app, database_url, tmp_path, mode, "text_context_logs", context=Text) as app:
+    with app_logging_to(make_app, database_url, tmp_path, mode, context=Text) as (app, table):
         with app.app_context():
             newlog.log_info("order placed", module="api", order_id=5, note="Zoë")
         assert newlog.flush(30), newlog.health()
-        [(context,)] = stored(app, "SELECT context FROM text_context_logs")
+        [(context,)] = stored(app, f"SELECT context FROM {table}")
     assert isinstance(context, str)
     assert context == json.dumps(json.loads(context))  # json.dumps text, as SQLAlchemy's JSON type writes it
     assert {"order_id": 5, "note": "Zoë"}.items() <= json.loads(context).items()
@@ -61,12 +66,12 @@ def test_text_longer_than_a_column_that_enforces_its_length_is_cut_with_a_marker
 ) -> None:
     """``db.String(40)`` on PostgreSQL refuses a longer message (the event was lost); SQLite stores any length."""
     long_message = "order 42 could not be booked because " + "x" * 100
-    with app_logging_to(make_app, database_url, tmp_path, mode, "short_logs", module=String(10), message=String(40)) as app:
+    with app_logging_to(make_app, database_url, tmp_path, mode, module=String(10), message=String(40)) as (app, table):
         with app.app_context():
             newlog.log_warning(long_message, module="a_very_long_module_name")
             newlog.log_info("short", module="api")
         assert newlog.flush(30), newlog.health()
-        rows = stored(app, "SELECT module, message FROM short_logs ORDER BY id")
+        rows = stored(app, f"SELECT module, message FROM {table} ORDER BY id")
     if database_url.startswith("sqlite"):
         assert rows == [("a_very_long_module_name", long_message), ("api", "short")]
         return
