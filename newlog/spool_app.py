@@ -25,6 +25,8 @@ from newlog.sinks import (
 from newlog.spool import SpoolQueue, WriterConfig
 from newlog.spool_files import target_key
 
+RowStep = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
 
 def default_batch_rows(dialect: str) -> int:
     """Return the writer's rows per transaction when ``LOG_SPOOL_BATCH_SIZE`` is not set.
@@ -81,12 +83,13 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
     with app.app_context():
         engine = bound_engine(db, bind_key)
     name = table.name if table is not None else (model if isinstance(model, str) else settings.LOG_TABLE)
-    fill = None
+    steps: list[RowStep] = []
     extra: list[str] = []
     if table is not None:
         try:
             extra = [column.key for column in python_default_columns(table)]
-            fill = defaults_filler(table) if extra else None
+            if extra:
+                steps.append(defaults_filler(table))
         except NotInPython as exc:
             raise ConfigError(
                 f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; the spool's writer process stores "
@@ -95,7 +98,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
             ) from None
         shape = row_shaper(table, engine.dialect)
         if shape is not None:
-            fill = shape if fill is None else _then(fill, shape)
+            steps.append(shape)
         try:
             bind = decorator_binder(table, [*ROW_COLUMNS, *extra], engine.dialect)
         except NotSpoolable as exc:
@@ -104,7 +107,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
                 "(the worker thread stores through the model, decorators included)"
             ) from None
         if bind is not None:
-            fill = bind if fill is None else _then(fill, bind)
+            steps.append(bind)
     schema = table.schema if table is not None else None
     config = WriterConfig(
         dir=str(settings.LOG_SPOOL_DIR),
@@ -124,13 +127,25 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         config,
         max_bytes=settings.LOG_SPOOL_MAX_BYTES,
         segment_bytes=settings.LOG_SPOOL_SEGMENT_BYTES,
-        fill=fill,
+        fill=_in_order(steps),
         warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
         shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
         probe=default_sink(app, db=db, table=table if table is not None else name, settings=settings),
     )
 
 
-def _then(first: Callable[[Mapping[str, Any]], Mapping[str, Any]], second: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
-    """``first`` then ``second``: defaults are computed from the row as given, then bound (as an INSERT does)."""
-    return lambda row: second(first(row))
+def _in_order(steps: list[RowStep]) -> RowStep | None:
+    """The row ``steps`` one after the other (None without any).
+
+    In the order an INSERT has them: the Python-side defaults computed from the row as given,
+    the row fitted to the columns, then the decorators' bind steps.
+    """
+    if len(steps) < 2:
+        return steps[0] if steps else None
+
+    def apply(row: Mapping[str, Any]) -> Mapping[str, Any]:
+        for step in steps:
+            row = step(row)
+        return row
+
+    return apply
