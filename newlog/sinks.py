@@ -411,10 +411,8 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
     settings = settings or Settings.load(app.config)
     wanted = table if table is not None else settings.LOG_TABLE
     known = resolve_table(db, wanted) if not isinstance(wanted, str) or known_table(db, wanted) is not None else None
-    bind_key = bind_key_of(known)
-    with app.app_context():
-        app_engine = bound_engine(db, bind_key)
-    engine = writer_engine(app_engine, settings.LOG_RETRY_SECONDS, engine_options(app, db, bind_key))
+    app_engine, options = app_engine_for(app, db, known)
+    engine = writer_engine(app_engine, settings.LOG_RETRY_SECONDS, options)
     owns = engine is not app_engine
     if known is not None:
         return DatabaseSink(engine, known, owns_engine=owns)
@@ -464,6 +462,14 @@ def known_table(db: Any, name: str) -> Table | None:
         if name in metadata.tables:
             return metadata.tables[name]
     return None
+
+
+def app_engine_for(app: Flask, db: Any, table: Table | None) -> tuple[Engine, dict[str, Any]]:
+    """Return the app's engine that holds ``table`` (its bind's, else the default one) and that engine's :func:`engine_options`."""
+    bind_key = bind_key_of(table)
+    with app.app_context():
+        engine = bound_engine(db, bind_key)
+    return engine, engine_options(app, db, bind_key)
 
 
 def bind_key_of(table: Table | None) -> str | None:

@@ -15,10 +15,8 @@ from newlog.models import ROW_COLUMNS
 from newlog.row_shape import row_shaper
 from newlog.settings import ConfigError, Settings
 from newlog.sinks import (
-    bind_key_of,
-    bound_engine,
+    app_engine_for,
     default_sink,
-    engine_options,
     known_table,
     resolve_table,
 )
@@ -79,9 +77,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
     else:
         name = model if isinstance(model, str) else settings.LOG_TABLE
         table = resolve_table(db, name) if known_table(db, name) is not None else None
-    bind_key = bind_key_of(table)
-    with app.app_context():
-        engine = bound_engine(db, bind_key)
+    engine, options = app_engine_for(app, db, table)
     name = table.name if table is not None else (model if isinstance(model, str) else settings.LOG_TABLE)
     steps: list[RowStep] = []
     extra: list[str] = []
@@ -113,7 +109,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         dir=str(settings.LOG_SPOOL_DIR),
         key=target_key(engine.url.render_as_string(hide_password=True), f"{schema}.{name}" if schema else name),
         url=engine.url.render_as_string(hide_password=False),
-        connect_args=writer_connect_args(engine_options(app, db, bind_key)),
+        connect_args=writer_connect_args(options),
         schema=schema,
         table=name,
         create_table=table is None,

@@ -35,10 +35,8 @@ from newlog.settings import ConfigError, Settings
 from newlog.sinks import (
     DatabaseSink,
     DeferredSink,
+    app_engine_for,
     attempt_seconds,
-    bind_key_of,
-    bound_engine,
-    engine_options,
     writer_engine,
 )
 
@@ -179,8 +177,6 @@ def sync_writer_for(app: Any, db: Any, sink: Any, settings: Settings) -> SyncWri
 
 def _on_sync_engine(app: Any, db: Any, sink: DatabaseSink, settings: Settings) -> DatabaseSink:
     db = db if db is not None else app.extensions.get("sqlalchemy")
-    bind_key = bind_key_of(getattr(sink, "table", None))
-    with app.app_context():
-        app_engine = bound_engine(db, bind_key)
-    engine = sync_engine(app_engine, settings.LOG_RETRY_SECONDS, engine_options(app, db, bind_key))
+    app_engine, options = app_engine_for(app, db, getattr(sink, "table", None))
+    engine = sync_engine(app_engine, settings.LOG_RETRY_SECONDS, options)
     return sink.with_engine(engine, use_copy=False)
