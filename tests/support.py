@@ -7,6 +7,7 @@ the same shape), a recording sink, a clock the test moves by hand, and the print
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import threading
 import time
@@ -278,6 +279,16 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             pytest.fail(f"{what} within {timeout}s")
         time.sleep(0.1)
+
+
+class LogLevel(enum.Enum):
+    """The legacy module's level enum, as the example apps declare it: an ``Enum(LogLevel)`` column stores the member names."""
+
+    DEBUG = 10
+    INFO = 20
+    WARNING = 30
+    ERROR = 40
+    CRITICAL = 50
 
 
 def log_columns(**types: Any) -> list[Column[Any]]:

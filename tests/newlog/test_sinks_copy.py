@@ -4,7 +4,6 @@ exactly the rows the INSERT executemany stores."""
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -38,15 +37,7 @@ from newlog.settings import ConfigError
 from newlog.sinks import DatabaseSink, copy_plan, is_poison
 from newlog.spool_store import SpoolRowStore
 from tests.conftest import require_postgres
-from tests.support import log_columns
-
-
-class LogLevel(enum.Enum):
-    DEBUG = "DEBUG"
-    INFO = "INFO"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
-    CRITICAL = "CRITICAL"
+from tests.support import LogLevel, log_columns
 
 
 def legacy_table(name: str, meta: MetaData) -> Table:

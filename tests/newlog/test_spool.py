@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
-import enum
 import errno
 import io
 import json
@@ -57,7 +56,7 @@ from tests.newlog.spool_support import (
     wait_for_rows,
     wait_until_gone,
 )
-from tests.support import log_columns, stored_rows, wait_until
+from tests.support import LogLevel, log_columns, stored_rows, wait_until
 
 N = 3000
 
@@ -199,16 +198,6 @@ def test_spooled_rows_equal_the_thread_mode_rows(make_app: MakeApp, database_url
 
 def without_timestamps(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [row[:-1] for row in rows]
-
-
-class LogLevel(enum.Enum):
-    """The legacy module's level enum: the column stores the member names."""
-
-    DEBUG = 10
-    INFO = 20
-    WARNING = 30
-    ERROR = 40
-    CRITICAL = 50
 
 
 def enum_model_table(name: str) -> Table:
