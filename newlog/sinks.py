@@ -620,7 +620,16 @@ def is_poison(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError):
         return True
+    if isinstance(exc, (sa_exc.ProgrammingError, sa_exc.InterfaceError)):
+        # A value the driver cannot bind (an object for a text column) fails as a ProgrammingError,
+        # as a missing table does: told apart by the drivers' own wording.
+        return any(words in str(exc.orig).lower() for words in _UNBINDABLE)
     return isinstance(exc, (TypeError, ValueError, UnicodeError))
+
+
+# sqlite3 ("Error binding parameter 4: type 'dict' is not supported"; before 3.11 an InterfaceError),
+# psycopg 3 ("cannot adapt type 'dict'"), psycopg2 ("can't adapt type 'dict'").
+_UNBINDABLE = ("error binding parameter", "cannot adapt type", "can't adapt type")
 
 
 def describe_error(exc: BaseException) -> str:

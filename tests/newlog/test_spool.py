@@ -798,3 +798,21 @@ def test_a_batch_read_ahead_is_not_stored_when_the_progress_row_moved_under_the_
         for _ in range(4):
             writer.deliver_once()
         assert stored_seqs(sqlite_url, table) == Counter([0, 1, 4, 5])  # 2 and 3 are the other writer's
+
+
+def test_a_line_whose_value_the_driver_cannot_bind_is_rejected_alone_and_does_not_hold_the_spool_up(
+    any_driver_url: str, tmp_path: Path
+) -> None:
+    """A driver that cannot bind a value (SQLite, given an object for a text column) refuses the batch with a
+    ProgrammingError that no retry cures: the line is rejected alone and every other line is stored once."""
+    unbindable = encode_row(build_row({"event": "row", "level": "info", "seq": 3}) | {"message": {"a": 1}})
+    content = b"".join(spool_line(seq) for seq in range(3)) + unbindable + spool_line(4) + bytes(4096)
+    directory = tmp_path / "spool"
+    with writer_of_a_dead_process_segment(any_driver_url, directory, content) as (writer, table):
+        for _ in range(3):
+            writer.deliver_once()
+        stored = stored_seqs(any_driver_url, table)
+        assert +(stored - Counter([3])) == Counter([0, 1, 2, 4])
+        assert writer.counters["rows_written"] + writer.counters["rows_failed"] == 5
+        assert writer.counters["rows_failed"] == (0 if stored[3] else 1)
+        assert spool_files(directory) == []
