@@ -127,6 +127,7 @@ class SpoolRowStore:
     def __init__(self, engine: Engine, table: Table, extra_columns: Sequence[str] = ()) -> None:
         dialect = engine.dialect
         keys = list(ROW_COLUMNS) + [key for key in extra_columns if key in table.c and key not in ROW_COLUMNS]
+        keys += [column.key for column in app_filled_columns(table) if column.key not in keys]
         self.keys = tuple(keys)
         self.columns = [table.c[key] for key in keys]
         self.table = table
@@ -214,6 +215,28 @@ class SpoolRowStore:
             connection.exec_driver_sql(self.statement, rows)
         else:
             self.write_inserted(connection, rows)
+
+
+def app_filled_columns(table: Table) -> list[Column[Any]]:
+    """Return the columns of the reflected ``table`` that only the app's rows can fill.
+
+    Those without a server default (nor generated, nor the auto-incremented key): their values
+    are the model's Python-side defaults, which the app process computed into the spooled row,
+    and an INSERT that left them out would store NULL anyway. So the writer stores them even when
+    it was not told of them: the model was imported after ``init_app``, or the rows were spooled
+    by an earlier process that knew it (recovered at a start). A nullable JSON column is left
+    out: stored from a missing key it would get JSON ``null``, where an INSERT leaving it out
+    stores SQL NULL.
+    """
+    return [
+        column
+        for column in table.columns
+        if column.server_default is None
+        and column.computed is None
+        and column.identity is None
+        and column is not table.autoincrement_column
+        and not (column.nullable and isinstance(column.type, JSON))
+    ]
 
 
 def _json_array(lines: list[bytes]) -> str:
