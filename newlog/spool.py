@@ -407,9 +407,10 @@ class SpoolQueue:
                     self._publish_heartbeat(force=True)
                 else:
                     self.heartbeat.remove()
-            close = getattr(self.sink, "close", None)
-            if close is not None:
-                close()
+            for part in (self.sink, self.fill):
+                close = getattr(part, "close", None)
+                if close is not None:
+                    close()
             problems = []
             if left:
                 problems.append(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Table
+from sqlalchemy import Table, event
 
 from newlog.column_binds import NotSpoolable, decorator_binder
 from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
@@ -16,12 +17,16 @@ from newlog.row_shape import row_shaper
 from newlog.settings import ConfigError, Settings
 from newlog.sinks import (
     app_engine_for,
+    app_metadatas,
+    bind_key_of,
     default_sink,
     known_table,
     resolve_table,
 )
 from newlog.spool import SpoolQueue, WriterConfig
 from newlog.spool_files import target_key
+
+_stdlib_log = logging.getLogger("newlog")
 
 RowStep = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
@@ -63,7 +68,8 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
     The table is ``model`` (a Table or model class), else the app's ``LOG_TABLE`` model,
     else newlog's own table of that name, created by the writer if missing. The model's
     Python-side column defaults are computed in the app process (the writer only sees rows),
-    and so are its ``TypeDecorator`` columns' bind steps (the writer only has the reflected table).
+    and so are its ``TypeDecorator`` columns' bind steps (the writer only has the reflected table):
+    see :func:`row_steps`, and :class:`LateModel` for a model imported after ``init_app``.
     """
     db = db if db is not None else app.extensions.get("sqlalchemy")
     if db is None:
@@ -79,31 +85,12 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         table = resolve_table(db, name) if known_table(db, name) is not None else None
     engine, options = app_engine_for(app, db, table)
     name = table.name if table is not None else (model if isinstance(model, str) else settings.LOG_TABLE)
-    steps: list[RowStep] = []
+    fill: RowStep | LateModel | None = None
     extra: list[str] = []
     if table is not None:
-        try:
-            extra = [column.key for column in python_default_columns(table)]
-            if extra:
-                steps.append(defaults_filler(table))
-        except NotInPython as exc:
-            raise ConfigError(
-                f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; the spool's writer process stores "
-                "rows from the spooled JSON without the app's model, so give that column a server_default "
-                "(e.g. server_default=func.now()) or leave LOG_SPOOL_DIR unset"
-            ) from None
-        shape = row_shaper(table, engine.dialect)
-        if shape is not None:
-            steps.append(shape)
-        try:
-            bind = decorator_binder(table, [*ROW_COLUMNS, *extra], engine.dialect)
-        except NotSpoolable as exc:
-            raise ConfigError(
-                f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; leave LOG_SPOOL_DIR unset "
-                "(the worker thread stores through the model, decorators included)"
-            ) from None
-        if bind is not None:
-            steps.append(bind)
+        fill, extra = row_steps(table, engine.dialect)
+    else:
+        fill = LateModel(db, name, engine.dialect)
     schema = table.schema if table is not None else None
     config = WriterConfig(
         dir=str(settings.LOG_SPOOL_DIR),
@@ -123,11 +110,104 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         config,
         max_bytes=settings.LOG_SPOOL_MAX_BYTES,
         segment_bytes=settings.LOG_SPOOL_SEGMENT_BYTES,
-        fill=_in_order(steps),
+        fill=fill,
         warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
         shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
         probe=default_sink(app, db=db, table=table if table is not None else name, settings=settings),
     )
+
+
+def row_steps(table: Table, dialect: Any) -> tuple[RowStep | None, list[str]]:
+    """Return what the app process does to a row of ``table`` before it spools it, and the columns it adds.
+
+    The model's Python-side column defaults (those columns are the ones added), the row fitted to
+    the columns, its ``TypeDecorator`` columns' bind steps. Raises ConfigError for a model the
+    writer process cannot store without.
+    """
+    name = table.name
+    steps: list[RowStep] = []
+    try:
+        extra = [column.key for column in python_default_columns(table)]
+        if extra:
+            steps.append(defaults_filler(table))
+    except NotInPython as exc:
+        raise ConfigError(
+            f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; the spool's writer process stores "
+            "rows from the spooled JSON without the app's model, so give that column a server_default "
+            "(e.g. server_default=func.now()) or leave LOG_SPOOL_DIR unset"
+        ) from None
+    shape = row_shaper(table, dialect)
+    if shape is not None:
+        steps.append(shape)
+    try:
+        bind = decorator_binder(table, [*ROW_COLUMNS, *extra], dialect)
+    except NotSpoolable as exc:
+        raise ConfigError(
+            f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; leave LOG_SPOOL_DIR unset "
+            "(the worker thread stores through the model, decorators included)"
+        ) from None
+    if bind is not None:
+        steps.append(bind)
+    return _in_order(steps), extra
+
+
+class LateModel:
+    """The row steps of the app's log model when it is imported after ``init_app`` (the app factory's usual order).
+
+    Until a table of that name joins one of the app's MetaData, rows go as they are (a table the
+    writer finds in the database, or newlog's own). From then on they get the model's steps
+    (:func:`row_steps`); the writer stores the columns those add without being told (see
+    ``spool_store.app_filled_columns``). SQLAlchemy's ``after_parent_attach`` event says when:
+    looking the name up for every row cost 1.8 µs, this costs one attribute read. A model bound
+    to another database or schema than the one the spool was set up for at ``init_app`` is
+    reported at ERROR: its rows still go to that first target.
+    """
+
+    def __init__(self, db: Any, name: str, dialect: Any) -> None:
+        self.db = db
+        self.name = name
+        self.dialect = dialect
+        self.steps: RowStep | None = None
+        self._appeared = False
+        self._listening = True
+        event.listen(Table, "after_parent_attach", self._attached)
+
+    def _attached(self, table: Table, parent: Any) -> None:
+        if table.name == self.name and any(parent is metadata for metadata in app_metadatas(self.db)):
+            self._appeared = True  # its columns may still be coming: resolved at the next row
+
+    def __call__(self, row: Mapping[str, Any]) -> Mapping[str, Any]:
+        if self._appeared:
+            self._resolve()
+        return row if self.steps is None else self.steps(row)
+
+    def _resolve(self) -> None:
+        self._appeared = False
+        self.close()
+        table = known_table(self.db, self.name)
+        if table is None:
+            return
+        bind_key = bind_key_of(table)
+        if bind_key is not None or table.schema is not None:
+            where = f"bound to {bind_key!r}" if bind_key is not None else f"in schema {table.schema!r}"
+            _stdlib_log.error(
+                "newlog: the log model %r (%s) was imported after newlog.init_app, which set the spool up for a "
+                "table %r in the default database and schema: its rows go there; import the model before "
+                "newlog.init_app, or pass it: newlog.init_app(app, model=...)",
+                self.name, where, self.name,
+            )
+        try:
+            steps, _ = row_steps(table, self.dialect)
+        except ConfigError as exc:  # no init_app to raise it to: said once, and the rows go as they are
+            _stdlib_log.error("%s (the model was imported after newlog.init_app)", exc)
+            steps = None
+        self.steps = steps if steps is not None else (lambda row: row)
+
+    def close(self) -> None:
+        """Stop listening for the model (at shutdown, or once it appeared)."""
+        if self._listening:
+            self._listening = False
+            event.remove(Table, "after_parent_attach", self._attached)
 
 
 def _in_order(steps: list[RowStep]) -> RowStep | None:

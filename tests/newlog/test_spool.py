@@ -144,11 +144,16 @@ HOSTILE = [
 ]
 
 
-def rows_through_both_modes(make_app: MakeApp, database_url: str, tmp_path: Path, model: Callable[[str], Table]) -> dict[str, list[tuple[Any, ...]]]:
+def rows_through_both_modes(
+    make_app: MakeApp, database_url: str, tmp_path: Path, model: Callable[[str], Table], *, imported_late: bool = False
+) -> dict[str, list[tuple[Any, ...]]]:
     """Log the same events through the worker thread and through the spool, each into a ``model`` table.
 
     Return each mode's stored rows as raw SQL reads them, without ``id``, the event's
     ``timestamp`` last (the one column that differs between the modes: the events are logged twice).
+    ``imported_late``: the table exists in the database, but the app's model joins the app's
+    MetaData only after ``init_app`` (named by ``LOG_TABLE``), as in an app factory that imports
+    its models with its blueprints.
     """
     stored: dict[str, list[tuple[Any, ...]]] = {}
     for mode in ("thread", "spool"):
@@ -160,7 +165,12 @@ def rows_through_both_modes(make_app: MakeApp, database_url: str, tmp_path: Path
         with app.app_context():
             table.create(db.engine)
         try:
-            newlog.init_app(app, db=db, model=table)
+            if imported_late:
+                app.config["LOG_TABLE"] = table.name
+                newlog.init_app(app, db=db)
+                table = table.to_metadata(db.metadata)
+            else:
+                newlog.init_app(app, db=db, model=table)
             with app.app_context():
                 newlog.log_info("plain", module="api")
                 for index, extra in enumerate(HOSTILE):
@@ -283,6 +293,19 @@ def test_type_decorators_of_the_model_apply_to_spooled_rows_as_to_the_insert(
     for row in stored["spool"]:
         stamp = row[-1] if isinstance(row[-1], dt.datetime) else dt.datetime.fromisoformat(row[-1])
         assert stamp.tzinfo is None and abs(stamp - an_hour_ago) < dt.timedelta(minutes=5)
+
+
+def test_a_model_imported_after_init_app_gets_the_same_rows_through_the_spool(
+    make_app: MakeApp, database_url: str, tmp_path: Path
+) -> None:
+    """The app factory imports its models after ``init_app``: the spool finds the model when it joins the app's
+    MetaData, so its defaults and decorators apply, and the writer stores the columns they fill."""
+    stored = rows_through_both_modes(make_app, database_url, tmp_path, decorated_model_table, imported_late=True)
+    assert len(stored["spool"]) == 5
+    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
+    message, created, source = stored["spool"][4][2], stored["spool"][4][5], stored["spool"][4][6]
+    assert message == "enc:" + base64.b64encode(b"failed").decode() and source == "web"
+    assert str(created).startswith("2025-01-02 02:04:05")
 
 
 def nul_default_model_table(name: str) -> Table:
@@ -816,3 +839,38 @@ def test_a_line_whose_value_the_driver_cannot_bind_is_rejected_alone_and_does_no
         assert writer.counters["rows_written"] + writer.counters["rows_failed"] == 5
         assert writer.counters["rows_failed"] == (0 if stored[3] else 1)
         assert spool_files(directory) == []
+
+
+def test_the_writer_stores_the_columns_only_the_app_fills_without_being_told_and_leaves_server_defaults_alone(
+    any_driver_url: str, tmp_path: Path
+) -> None:
+    """Rows spooled by a process that knew the model, delivered by a writer started before the model was
+    imported (a restart recovering them): a column without a server default comes from the row; one
+    with a server default keeps it; a nullable JSON column the row lacks stays SQL NULL, as an INSERT leaves it."""
+    name = f"told_{uuid.uuid4().hex[:8]}"
+    table = Table(
+        name,
+        MetaData(),
+        *log_columns(),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("note", String(20)),
+        Column("flag", String(5), server_default="yes"),
+        Column("meta", JSON),
+    )
+    engine = create_engine(any_driver_url)
+    table.create(engine)
+    line = encode_row(build_row({"event": "row", "level": "info", "seq": 0}) | {"created_at": CREATED_AT.isoformat(), "note": "n"})
+    try:
+        directory = tmp_path / "spool"
+        with writer_of_a_dead_process_segment(any_driver_url, directory, line + bytes(4096), table=name, create_table=False) as (writer, _):
+            for _ in range(3):  # the line, then a pass that removes the segment (and its progress row)
+                writer.deliver_once()
+            assert writer.counters["rows_written"] == 1, writer.last_error
+        with engine.connect() as connection:
+            created, note, flag, meta_is_null = connection.execute(
+                text(f'SELECT created_at, note, flag, meta IS NULL FROM "{name}"')
+            ).one()
+        assert str(created).startswith("2025-01-02 03:04:05") and (note, flag, bool(meta_is_null)) == ("n", "yes", True)
+    finally:
+        table.drop(engine)
+        engine.dispose()
