@@ -62,6 +62,8 @@ except ImportError:  # pragma: no cover - psycopg 3 is optional: no COPY without
 
 _COPY_TYPES = (DateTime, String, JSON)
 
+EngineFor = Callable[[Table], "tuple[Engine, bool] | None"]
+
 
 class DatabaseSink:
     """Insert a batch in one transaction: the server-parsed JSON on PostgreSQL, else a Core executemany.
@@ -69,7 +71,9 @@ class DatabaseSink:
     ``use_copy`` forces the method (True: ``COPY`` through psycopg 3; False: always executemany);
     None picks the server-parsed JSON where :func:`json_plan` allows it, else COPY where
     :func:`copy_plan` does. ``table`` may be a function of the engine returning the Table: it is
-    called at the first write (through this sink's engine).
+    called at the first write (through this sink's engine). ``engine_for`` then says whether the
+    table found needs another engine (a model imported after ``init_app``, bound to another of the
+    app's databases): it returns that engine and whether the sink owns it, or None.
     """
 
     def __init__(
@@ -80,11 +84,14 @@ class DatabaseSink:
         use_copy: bool | None = None,
         owns_engine: bool = False,
         table_name: str | None = None,
+        engine_for: EngineFor | None = None,
     ) -> None:
         self.engine = engine
         self.owns_engine = owns_engine
         self.use_copy = use_copy
         self._resolve = None if isinstance(table, Table) else table
+        self._engine_for = engine_for
+        self._resolving = threading.Lock()  # sync writes: many request threads make the first write at once
         self.table_name = table.name if isinstance(table, Table) else table_name
         if isinstance(table, Table):
             self._bind(table)
@@ -104,8 +111,18 @@ class DatabaseSink:
 
     def _ensure_table(self) -> None:
         """Resolve a table given by name on the first write (the app's models are imported by then)."""
-        if self._resolve is not None:
-            self._bind(self._resolve(self.engine))
+        if self._resolve is None:
+            return
+        with self._resolving:
+            if self._resolve is None:
+                return
+            table = self._resolve(self.engine)
+            other = self._engine_for(table) if self._engine_for is not None else None
+            if other is not None:
+                if self.owns_engine:
+                    self.engine.dispose()
+                self.engine, self.owns_engine = other
+            self._bind(table)
             self._resolve = None
 
     @property
@@ -134,10 +151,14 @@ class DatabaseSink:
             else:
                 connection.execute(self.statement, list(rows))
 
-    def with_engine(self, engine: Engine, *, use_copy: bool | None = None) -> DatabaseSink:
+    def with_engine(
+        self, engine: Engine, *, use_copy: bool | None = None, engine_for: EngineFor | None = None
+    ) -> DatabaseSink:
         """Return a sink writing the same table (found the same way) through ``engine``, which it owns."""
         table = self._resolve if self._resolve is not None else self.table
-        return DatabaseSink(engine, table, use_copy=use_copy, owns_engine=True, table_name=self.table_name)
+        return DatabaseSink(
+            engine, table, use_copy=use_copy, owns_engine=True, table_name=self.table_name, engine_for=engine_for
+        )
 
     def after_fork(self) -> None:
         """Drop pooled connections inherited from the parent process (they belong to it)."""
@@ -429,7 +450,22 @@ def default_sink(app: Flask, *, db: Any = None, table: Any = None, settings: Set
         _create_if_missing(engine, own)
         return own
 
-    return DatabaseSink(engine, resolve_by_name, owns_engine=owns, table_name=wanted)
+    def engine_for(table: Table) -> tuple[Engine, bool] | None:
+        return bound_writer_engine(app, db, table, lambda app_engine, options: writer_engine(app_engine, settings.LOG_RETRY_SECONDS, options))
+
+    return DatabaseSink(engine, resolve_by_name, owns_engine=owns, table_name=wanted, engine_for=engine_for)
+
+
+def bound_writer_engine(
+    app: Flask, db: Any, table: Table, make: Callable[[Engine, dict[str, Any]], Engine]
+) -> tuple[Engine, bool] | None:
+    """For a table found at the first write that is bound to another of the app's databases: the engine
+    ``make`` builds from that bind's engine and options, and whether it is a new one (None: not bound)."""
+    if bind_key_of(table) is None:
+        return None
+    app_engine, options = app_engine_for(app, db, table)
+    engine = make(app_engine, options)
+    return engine, engine is not app_engine
 
 
 _POOL_OPTIONS = frozenset(

@@ -36,6 +36,7 @@ from newlog.sinks import (
     DatabaseSink,
     DeferredSink,
     app_engine_for,
+    bound_writer_engine,
     attempt_seconds,
     writer_engine,
 )
@@ -179,4 +180,8 @@ def _on_sync_engine(app: Any, db: Any, sink: DatabaseSink, settings: Settings) -
     db = db if db is not None else app.extensions.get("sqlalchemy")
     app_engine, options = app_engine_for(app, db, getattr(sink, "table", None))
     engine = sync_engine(app_engine, settings.LOG_RETRY_SECONDS, options)
-    return sink.with_engine(engine, use_copy=False)
+
+    def engine_for(table: Any) -> tuple[Any, bool] | None:
+        return bound_writer_engine(app, db, table, lambda bound, options: sync_engine(bound, settings.LOG_RETRY_SECONDS, options))
+
+    return sink.with_engine(engine, use_copy=False, engine_for=engine_for)
