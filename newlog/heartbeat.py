@@ -27,6 +27,9 @@ from typing import Any
 HOST = socket.gethostname()
 STALE_AFTER = 3
 """A heartbeat older than this many intervals is stale."""
+NOT_DELIVERING_AFTER = 30.0
+"""A spool writer whose every try has failed this long (seconds) is not delivering: nothing is
+dropped (the rows wait in the spool), so without this the heartbeat would look healthy."""
 FORGET_DEAD_AFTER = 24 * 3600
 """Files of dead processes older than this (seconds) are removed when read."""
 
@@ -127,7 +130,8 @@ def assess(heartbeat: Mapping[str, Any], now: float | None = None) -> list[str]:
 
     ``dead``: its process is gone (same host) and did not shut down cleanly; ``stale``: not
     refreshed for ``STALE_AFTER`` intervals; ``dropping``: events were dropped since its
-    previous heartbeat; ``not alive``: the worker thread was not running when it wrote.
+    previous heartbeat; ``not alive``: the worker thread was not running when it wrote;
+    ``not delivering``: a spool writer has failed every try for ``NOT_DELIVERING_AFTER``.
     """
     now = time.time() if now is None else now
     problems = []
@@ -140,6 +144,12 @@ def assess(heartbeat: Mapping[str, Any], now: float | None = None) -> list[str]:
         problems.append(f"stale: last heartbeat {age:.0f}s ago (every {interval:g}s expected): the worker is stuck or gone")
     if not heartbeat.get("alive", True) and not heartbeat.get("closed"):
         problems.append("not alive: the worker thread was not running")
+    failing = heartbeat.get("writer_failing_seconds")
+    if isinstance(failing, (int, float)) and failing >= NOT_DELIVERING_AFTER:
+        problems.append(
+            f"not delivering: every try of the spool writer has failed for {failing:.0f}s "
+            f"({heartbeat.get('last_error')}); {heartbeat.get('spool_bytes_pending')} bytes wait in the spool"
+        )
     recent = int(heartbeat.get("dropped_since_last_heartbeat") or 0)
     if recent:
         problems.append(f"dropping: {recent} event(s) dropped in the last {interval:g}s")

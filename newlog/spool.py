@@ -456,7 +456,9 @@ class SpoolQueue:
         """Return the counters of both processes, the writer process's health and the spool's fill.
 
         ``writer_stale`` is True when the running writer has not reported for ``STALE_SECONDS``
-        (hung in a database call, say).
+        (hung in a database call, say). ``writer_failing_seconds``: how long every try of the
+        writer has failed (the database is down, the table missing...: the rows wait in the
+        spool), None while it delivers.
         """
         with self._lock:
             process = self._process
@@ -484,6 +486,7 @@ class SpoolQueue:
                 "writer_heartbeat": writer,
                 "writer_heartbeat_age": age,
                 "writer_stale": running and age is not None and age > STALE_SECONDS,
+                "writer_failing_seconds": writer.get("failing_seconds"),
                 "alive": running,
                 "closed": self._closed,
                 "last_error": writer.get("last_error") or self._last_error,

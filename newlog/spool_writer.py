@@ -138,6 +138,7 @@ class SpoolWriter:
         self.recovered = [0, 0]
         self.counters = {"batches": 0, "rows_written": 0, "rows_failed": 0, "retries": 0}
         self.last_error: str | None = None
+        self.failing_since: float | None = None  # monotonic: the first of the failed tries since the last good one
         self._errors: dict[str, float] = {}
         self._next_heartbeat = 0.0
         self.engine: Engine | None = None
@@ -193,7 +194,10 @@ class SpoolWriter:
                     self.connect()
                 busy = self.deliver_once() if self.directory.is_dir() else False
                 retry = 0.0
+                self.failing_since = None
             except (sa_exc.SQLAlchemyError, OSError, LookupError) as exc:
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
                 self._fail(describe_error(exc))
                 self.counters["retries"] += 1
                 self._dispose_on_error()
@@ -566,6 +570,7 @@ class SpoolWriter:
             "recovered_rows": self.recovered[0],
             "segments": len(self.states),
             "last_error": self.last_error,
+            "failing_seconds": None if self.failing_since is None else round(now - self.failing_since, 1),
             "draining": self.draining_since is not None,
             "updated_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         }

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import newlog
-from newlog.heartbeat import STALE_AFTER, HeartbeatFile, assess, read_heartbeats
+from newlog.heartbeat import NOT_DELIVERING_AFTER, STALE_AFTER, HeartbeatFile, assess, read_heartbeats
 from tests.conftest import MakeApp
 from tests.support import ManualClock, RecordingSink, event, running_worker, stored_rows
 
@@ -84,7 +84,7 @@ def next_heartbeat(directory: Path, after: float, timeout: float = 10.0) -> list
     pytest.fail(f"no new heartbeat in {directory} within {timeout}s")
 
 
-def test_a_heartbeat_is_judged_dead_stale_dropping_or_healthy(tmp_path: Path) -> None:
+def test_a_heartbeat_is_judged_dead_stale_dropping_not_delivering_or_healthy(tmp_path: Path) -> None:
     now = time.time()
     healthy = {"host": os.uname().nodename, "pid": os.getpid(), "updated_at": now, "interval": 10, "alive": True}
     assert assess(healthy, now) == []
@@ -93,6 +93,11 @@ def test_a_heartbeat_is_judged_dead_stale_dropping_or_healthy(tmp_path: Path) ->
     assert assess({**healthy, "updated_at": now - STALE_AFTER * 10 - 1}, now)[0].startswith("stale: last heartbeat 31s ago")
     assert assess({**healthy, "dropped_since_last_heartbeat": 7}, now) == ["dropping: 7 event(s) dropped in the last 10s"]
     assert assess({**healthy, "alive": False}, now) == ["not alive: the worker thread was not running"]
+    failing = {**healthy, "writer_failing_seconds": NOT_DELIVERING_AFTER, "last_error": "no table", "spool_bytes_pending": 512}
+    assert assess(failing, now) == [
+        "not delivering: every try of the spool writer has failed for 30s (no table); 512 bytes wait in the spool"
+    ]
+    assert assess({**failing, "writer_failing_seconds": NOT_DELIVERING_AFTER - 1}, now) == []
 
 
 # -- the command --------------------------------------------------------------------------------------

@@ -621,6 +621,25 @@ def test_health_covers_the_writer_process_through_its_heartbeat(
     assert newlog.health()["ok"]
 
 
+def test_a_writer_that_cannot_deliver_says_for_how_long_and_stops_saying_it_once_it_delivers(
+    make_app: MakeApp, sqlite_url: str, spool_dir: Path
+) -> None:
+    """The app's model has no table yet: the writer keeps the rows and fails every try; nothing is dropped,
+    so its stats say how long it has been failing (``flask newlog-health`` reports "not delivering")."""
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(spool_dir))
+    db = app.extensions["sqlalchemy"]
+    table = Table(f"late_{uuid.uuid4().hex[:8]}", db.metadata, *log_columns())
+    queue = newlog.init_app(app, db=db, model=table)
+    newlog.log_info("waits for its table")
+    wait_until(lambda: queue.stats()["writer_failing_seconds"] is not None, 30, "the writer reported its failing tries")
+    stats = queue.stats()
+    assert "does not exist yet" in stats["last_error"] and stats["queued"] == 1 and newlog.health()["ok"]
+    with app.app_context():
+        table.create(db.engine)
+    assert newlog.flush(60)
+    wait_until(lambda: queue.stats()["writer_failing_seconds"] is None, 30, "the writer reported it delivers again")
+
+
 def _log_in_child(first: int) -> None:
     for seq in range(first, first + 100):
         newlog.log_info("from a child", seq=seq)  # no flush: the child's own writer stores them after it exits
