@@ -334,6 +334,15 @@ class SpoolQueue:
         self._next_publish = now + float(getattr(heartbeat, "interval", 10.0))
         heartbeat.publish(self.stats())
 
+    def model_known(self) -> None:
+        """The app's model of the log table appeared after ``init_app``: the writer must never create newlog's own.
+
+        Sent before the first row that has the model's steps is appended, so the writer, which
+        reads its commands before it looks for the table, has it (a restarted writer gets the config).
+        """
+        self.config["create_table"] = False
+        self._command(b"K\n")
+
     def _wake_writer(self) -> None:
         self._command(b"F\n")
 

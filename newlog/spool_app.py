@@ -105,7 +105,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         poll_interval=min(settings.LOG_FLUSH_INTERVAL, 1.0),
         drain_seconds=max(settings.LOG_SHUTDOWN_TIMEOUT, 30.0),
     )
-    return SpoolQueue(
+    queue = SpoolQueue(
         settings.LOG_SPOOL_DIR,
         config,
         max_bytes=settings.LOG_SPOOL_MAX_BYTES,
@@ -115,6 +115,9 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
         probe=default_sink(app, db=db, table=table if table is not None else name, settings=settings),
     )
+    if isinstance(fill, LateModel):
+        fill.on_found = queue.model_known
+    return queue
 
 
 def row_steps(table: Table, dialect: Any) -> tuple[RowStep | None, list[str]]:
@@ -168,6 +171,7 @@ class LateModel:
         self.name = name
         self.dialect = dialect
         self.steps: RowStep | None = None
+        self.on_found: Callable[[], None] | None = None  # told once the model is found (before its first row)
         self._appeared = False
         self._listening = True
         event.listen(Table, "after_parent_attach", self._attached)
@@ -187,6 +191,8 @@ class LateModel:
         table = known_table(self.db, self.name)
         if table is None:
             return
+        if self.on_found is not None:
+            self.on_found()
         bind_key = bind_key_of(table)
         if bind_key is not None or table.schema is not None:
             where = f"bound to {bind_key!r}" if bind_key is not None else f"in schema {table.schema!r}"

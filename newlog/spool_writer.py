@@ -14,8 +14,8 @@ not a row) are stored again in halves, down to one by one; the lines refused alo
 keeps the rows meanwhile.
 
 Talks to the app process through pipes: reads one-byte commands on stdin (``F``: look now,
-``Q``: store everything and exit; end of file: the app process is gone, store what it left
-and exit) and reports on stdout (``P seq offset rows failed`` after each batch of the app's
+``Q``: store everything and exit; ``K``: the app's model of the table appeared, never create
+newlog's own; end of file: the app process is gone, store what it left and exit) and reports on stdout (``P seq offset rows failed`` after each batch of the app's
 own segments, ``A rows failed`` for rows recovered from dead processes, ``H {json}`` its
 heartbeat every second: the app process publishes it in its own heartbeat file, see
 :mod:`newlog.heartbeat`).
@@ -150,7 +150,10 @@ class SpoolWriter:
     # -- setup -------------------------------------------------------------------------------
 
     def connect(self) -> None:
-        """Build the engine (one connection), find or create the log table and the progress table."""
+        """Build the engine (one connection) and create the progress table if missing.
+
+        The log table is found (or created) at the first line to store: see :meth:`_find_table`.
+        """
         engine = create_engine(
             self.config["url"],
             connect_args=self.config.get("connect_args") or {},
@@ -166,18 +169,28 @@ class SpoolWriter:
         self.engine = engine
 
     def _prepare(self, engine: Engine) -> None:
+        self.progress = progress_table(MetaData())
+        _create(engine, self.progress)
+
+    def _find_table(self) -> None:
+        """Reflect the log table, or create newlog's own when the app has no model of it (``create_table``).
+
+        Only once there is a line to store: the writer starts with ``init_app``, and an app that
+        imports its model after ``init_app`` and then runs ``create_all`` must not find newlog's
+        table in its model's place. A ``K`` from the app (its model appeared) is read first.
+        """
+        assert self.engine is not None
+        self._read_commands(0)
         table_name, schema = self.config["table"], self.config.get("schema")
-        if not inspect(engine).has_table(table_name, schema=schema):
+        if not inspect(self.engine).has_table(table_name, schema=schema):
             if not self.config.get("create_table"):
                 raise LookupError(
                     f"log table {table_name!r} does not exist yet (create it with the app's migrations / create_all); "
                     "the spool keeps the rows until it does"
                 )
-            _create(engine, log_table(table_name, MetaData()))
-        table = Table(table_name, MetaData(), schema=schema, autoload_with=engine)
-        self.progress = progress_table(MetaData())
-        _create(engine, self.progress)
-        self.store = SpoolRowStore(engine, table, self.config.get("extra_columns", ()))
+            _create(self.engine, log_table(table_name, MetaData()))
+        table = Table(table_name, MetaData(), schema=schema, autoload_with=self.engine)
+        self.store = SpoolRowStore(self.engine, table, self.config.get("extra_columns", ()))
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -216,7 +229,7 @@ class SpoolWriter:
             self._read_commands(self.poll_interval if self.draining_since is None else min(self.poll_interval, 0.02))
 
     def _read_commands(self, timeout: float) -> None:
-        """Wait up to ``timeout`` for a command; note a ``Q``, end of file or a new parent (the app is gone)."""
+        """Wait up to ``timeout`` for a command; note a ``Q``, end of file or a new parent (the app is gone), a ``K``."""
         if self.draining_since is None and os.getppid() != self.parent_pid:
             self.draining_since = time.monotonic()
         if self.control is None:
@@ -234,6 +247,8 @@ class SpoolWriter:
             data = b""
         if (not data or b"Q" in data) and self.draining_since is None:
             self.draining_since = time.monotonic()
+        if b"K" in data:  # the app's model of the table appeared: never create newlog's own
+            self.config["create_table"] = False
         if not data:
             self.control = None
 
@@ -312,6 +327,10 @@ class SpoolWriter:
 
         A torn last line of a finished segment is stored as a failed row.
         """
+        if self.store is None:
+            if not has_data(state.fd, state.offset):
+                return False, False
+            self._find_table()
         batch = self._prefetched(state, complete)
         if batch is None:
             batch = self._read_batch(state.fd, state.offset, complete)

@@ -36,6 +36,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     func,
+    inspect,
     make_url,
     text,
 )
@@ -638,6 +639,32 @@ def test_a_writer_that_cannot_deliver_says_for_how_long_and_stops_saying_it_once
         table.create(db.engine)
     assert newlog.flush(60)
     wait_until(lambda: queue.stats()["writer_failing_seconds"] is None, 30, "the writer reported it delivers again")
+
+
+def test_the_writer_creates_no_table_before_a_row_nor_ever_in_place_of_a_model_imported_later(
+    make_app: MakeApp, sqlite_url: str, spool_dir: Path
+) -> None:
+    """The writer starts with ``init_app``; the app factory imports its model later and runs ``create_all``:
+    newlog's own table must not be there first, and once the model is known, never."""
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(spool_dir))
+    db = app.extensions["sqlalchemy"]
+    name = app.config["LOG_TABLE"]
+    queue = newlog.init_app(app, db=db)
+    wait_until(lambda: bool(queue.stats()["writer_heartbeat"]), 30, "the writer reported (it has connected)")
+    assert not inspect(create_engine(sqlite_url)).has_table(name)
+
+    table = Table(name, db.metadata, *log_columns(), Column("created_at", DateTime(timezone=True), nullable=False, default=lambda: CREATED_AT))
+    newlog.log_info("before create_all")
+    wait_until(lambda: queue.stats()["writer_failing_seconds"] is not None, 30, "the writer found no table to store into")
+    assert "does not exist yet" in queue.stats()["last_error"]
+    assert not inspect(create_engine(sqlite_url)).has_table(name)
+
+    with app.app_context():
+        db.create_all()
+    assert newlog.flush(60)
+    with create_engine(sqlite_url).connect() as connection:
+        stored = connection.execute(text(f'SELECT message, created_at FROM "{name}"')).all()
+    assert [(message, str(created)[:19]) for message, created in stored] == [("before create_all", "2025-01-02 03:04:05")]
 
 
 def _log_in_child(first: int) -> None:
