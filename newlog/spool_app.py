@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Table, event
 from newlog.column_binds import NotSpoolable, decorator_binder
 from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
 from newlog.models import ROW_COLUMNS
+from newlog.queue_worker import pipeline_thread
 from newlog.row_shape import row_shaper
 from newlog.settings import ConfigError, Settings
 from newlog.sinks import (
@@ -174,6 +176,8 @@ class LateModel:
         self.on_found: Callable[[], None] | None = None  # told once the model is found (before its first row)
         self._appeared = False
         self._listening = True
+        self._lock = threading.Lock()
+        self._closing = threading.Lock()
         event.listen(Table, "after_parent_attach", self._attached)
 
     def _attached(self, table: Table, parent: Any) -> None:
@@ -182,17 +186,23 @@ class LateModel:
 
     def __call__(self, row: Mapping[str, Any]) -> Mapping[str, Any]:
         if self._appeared:
-            self._resolve()
-        return row if self.steps is None else self.steps(row)
+            with self._lock:  # request threads that see it at once: one resolves, the others wait for its steps
+                if self._appeared:
+                    self._resolve()
+        steps = self.steps
+        return row if steps is None else steps(row)
 
     def _resolve(self) -> None:
-        self._appeared = False
-        self.close()
         table = known_table(self.db, self.name)
-        if table is None:
-            return
-        if self.on_found is not None:
-            self.on_found()
+        if table is not None:
+            self.close()
+            if self.on_found is not None:
+                self.on_found()
+            with pipeline_thread():  # what newlog logs here must not come back to this spool
+                self.steps = self._steps_of(table)
+        self._appeared = False
+
+    def _steps_of(self, table: Table) -> RowStep:
         bind_key = bind_key_of(table)
         if bind_key is not None or table.schema is not None:
             where = f"bound to {bind_key!r}" if bind_key is not None else f"in schema {table.schema!r}"
@@ -207,12 +217,13 @@ class LateModel:
         except ConfigError as exc:  # no init_app to raise it to: said once, and the rows go as they are
             _stdlib_log.error("%s (the model was imported after newlog.init_app)", exc)
             steps = None
-        self.steps = steps if steps is not None else (lambda row: row)
+        return steps if steps is not None else (lambda row: row)
 
     def close(self) -> None:
         """Stop listening for the model (at shutdown, or once it appeared)."""
-        if self._listening:
-            self._listening = False
+        with self._closing:
+            listening, self._listening = self._listening, False
+        if listening:
             event.remove(Table, "after_parent_attach", self._attached)
 
 
