@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Table, event
 
-from newlog.column_binds import NotSpoolable, decorator_binder
+from newlog.column_binds import NotSpoolable, column_binder
 from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
 from newlog.models import ROW_COLUMNS
 from newlog.queue_worker import pipeline_thread
@@ -145,7 +145,7 @@ def row_steps(table: Table, dialect: Any) -> tuple[RowStep | None, list[str]]:
     if shape is not None:
         steps.append(shape)
     try:
-        bind = decorator_binder(table, [*ROW_COLUMNS, *extra], dialect)
+        bind = column_binder(table, [*ROW_COLUMNS, *extra], dialect)
     except NotSpoolable as exc:
         raise ConfigError(
             f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; leave LOG_SPOOL_DIR unset "
