@@ -59,8 +59,9 @@ class WriterConfig(dict):  # type: ignore[type-arg]
     """What the writer process needs, passed through its environment (never argv: the URL may hold a password).
 
     Keys: ``dir``, ``key``, ``owner``, ``url``, ``connect_args`` (the app engine's, as JSON),
-    ``schema``, ``table``, ``create_table``, ``batch_rows``, ``poll_interval``,
-    ``drain_seconds``, ``parent_pid``.
+    ``schema``, ``table``, ``create_table``, ``extra_columns`` (the model's Python-side default
+    columns), ``renames`` (a row key -> its column's name, where the model names them apart),
+    ``batch_rows``, ``poll_interval``, ``drain_seconds``, ``parent_pid``.
     """
 
 

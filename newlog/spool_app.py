@@ -103,6 +103,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         table=name,
         create_table=table is None,
         extra_columns=extra,
+        renames=column_renames(table) if table is not None else {},
         batch_rows=settings.LOG_SPOOL_BATCH_SIZE or default_batch_rows(engine.dialect.name),
         poll_interval=min(settings.LOG_FLUSH_INTERVAL, 1.0),
         drain_seconds=max(settings.LOG_SHUTDOWN_TIMEOUT, 30.0),
@@ -120,6 +121,15 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
     if isinstance(fill, LateModel):
         fill.on_found = queue.model_known
     return queue
+
+
+def column_renames(table: Table) -> dict[str, str]:
+    """Return ``{key: name}`` for the model's columns stored under another name (``level = db.Column("log_level", ...)``).
+
+    The app's rows are keyed as the model's attributes; the writer process reflects the table,
+    which only knows the names.
+    """
+    return {column.key: column.name for column in table.columns if column.key != column.name}
 
 
 def row_steps(table: Table, dialect: Any) -> tuple[RowStep | None, list[str]]:
@@ -204,12 +214,17 @@ class LateModel:
 
     def _steps_of(self, table: Table) -> RowStep:
         bind_key = bind_key_of(table)
-        if bind_key is not None or table.schema is not None:
-            where = f"bound to {bind_key!r}" if bind_key is not None else f"in schema {table.schema!r}"
+        renames = column_renames(table)
+        if bind_key is not None or table.schema is not None or renames:
+            where = (
+                f"bound to {bind_key!r}" if bind_key is not None
+                else f"in schema {table.schema!r}" if table.schema is not None
+                else f"its columns {', '.join(f'{key}={name!r}' for key, name in renames.items())} named otherwise"
+            )
             _stdlib_log.error(
-                "newlog: the log model %r (%s) was imported after newlog.init_app, which set the spool up for a "
-                "table %r in the default database and schema: its rows go there; import the model before "
-                "newlog.init_app, or pass it: newlog.init_app(app, model=...)",
+                "newlog: the log model %r (%s) was imported after newlog.init_app, which set the spool's writer up "
+                "for a table %r in the default database and schema, its columns named as newlog's: its rows go "
+                "there; import the model before newlog.init_app, or pass it: newlog.init_app(app, model=...)",
                 self.name, where, self.name,
             )
         try:

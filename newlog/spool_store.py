@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -124,12 +124,22 @@ def _utc_text_shortcut_matches(encode: Encoder) -> bool:
 class SpoolRowStore:
     """Encode decoded spool rows for ``table`` and store a batch inside the caller's transaction."""
 
-    def __init__(self, engine: Engine, table: Table, extra_columns: Sequence[str] = ()) -> None:
+    def __init__(
+        self, engine: Engine, table: Table, extra_columns: Sequence[str] = (), renames: Mapping[str, str] | None = None
+    ) -> None:
         dialect = engine.dialect
-        keys = list(ROW_COLUMNS) + [key for key in extra_columns if key in table.c and key not in ROW_COLUMNS]
-        keys += [column.key for column in app_filled_columns(table) if column.key not in keys]
-        self.keys = tuple(keys)
-        self.columns = [table.c[key] for key in keys]
+        renames = dict(renames or {})  # a row key -> the column's name, where the app's model maps an attribute to another name
+        by_name = {name: key for key, name in renames.items()}
+        keys = list(ROW_COLUMNS) + [key for key in extra_columns if renames.get(key, key) in table.c and key not in ROW_COLUMNS]
+        keys += [key for column in app_filled_columns(table) if (key := by_name.get(column.key, column.key)) not in keys]
+        missing = [renames.get(key, key) for key in keys if renames.get(key, key) not in table.c]
+        if missing:
+            raise LookupError(
+                f"log table {table.name!r} has no column {', '.join(map(repr, missing))}: the spool keeps the rows "
+                "until it has (or until the app, started with its model, says what its columns are called)"
+            )
+        self.keys = tuple(keys)  # the spooled row's keys
+        self.columns = [table.c[renames.get(key, key)] for key in keys]
         self.table = table
         self.parsers = {column.key: parse for column in self.columns if (parse := python_value(column)) is not None}
         if dialect.name == "postgresql":
@@ -137,10 +147,10 @@ class SpoolRowStore:
             self.statement = _insert_from_json(table, self.keys, self.columns)
         elif dialect.paramstyle == "qmark":
             self.method = "executemany"
-            compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+            compiled = insert(table).compile(dialect=dialect, column_keys=[column.key for column in self.columns])
             self.statement = str(compiled)
             order = [compiled.binds[name].key for name in compiled.positiontup or ()]
-            position = {key: index for index, key in enumerate(keys)}
+            position = {column.key: index for index, column in enumerate(self.columns)}
             self.order = [position[key] for key in order]
             self.encoders = [self._driver_encoder(column, dialect) for column in self.columns]
         else:
@@ -190,7 +200,7 @@ class SpoolRowStore:
 
         Raises ValueError/TypeError for a value its column's type cannot take.
         """
-        record = {key: values.get(key) for key in self.keys}
+        record = {column.key: values.get(key) for key, column in zip(self.keys, self.columns)}
         for key, parse in self.parsers.items():
             record[key] = parse(record[key])
         return record

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Integer,
     Interval,
     LargeBinary,
     MetaData,
@@ -189,8 +190,8 @@ def rows_through_both_modes(
                 except RuntimeError:
                     newlog.log_error("failed", module="api", order_id=7)
             assert newlog.flush(60)
-            columns = ", ".join(f'"{column.name}"' for column in table.c if column.name not in ("id", "timestamp"))
-            columns += ', "timestamp"'
+            columns = ", ".join(f'"{column.name}"' for column in table.c if column.key not in ("id", "timestamp"))
+            columns += f', "{table.c.timestamp.name}"'
             documents = {"context"} | {column.name for column in table.c if isinstance(column.type, JSON)}  # compared as documents
             with app.app_context(), db.engine.connect() as connection:
                 result = connection.execute(text(f'SELECT {columns} FROM "{table.name}" ORDER BY id'))
@@ -345,6 +346,32 @@ def test_values_of_types_the_database_emulates_are_stored_as_the_insert_stores_t
     assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
     if make_url(database_url).get_backend_name() == "sqlite":
         assert stored["spool"][0][5:7] == ("00000000000000000000000000000007", "1970-01-01 01:00:00.000005")
+
+
+def renamed_model_table(name: str) -> Table:
+    """A model whose attributes are stored under other column names (``level = db.Column("log_level", ...)``)."""
+    return Table(
+        name,
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("created", DateTime(timezone=True), key="timestamp"),
+        Column("log_level", String(20), key="level"),
+        Column("module", String(100)),
+        Column("msg", Text, key="message"),
+        Column("traceback", Text),
+        Column("context", JSON),
+        Column("made_at", DateTime(timezone=True), key="created_at", nullable=False, default=lambda: CREATED_AT),
+    )
+
+
+def test_columns_the_model_names_otherwise_than_its_attributes_get_their_values_through_the_spool(
+    make_app: MakeApp, database_url: str, tmp_path: Path
+) -> None:
+    """The writer reflects the table, which only knows the names: the app tells it which row key is which column."""
+    stored = rows_through_both_modes(make_app, database_url, tmp_path, renamed_model_table)
+    assert len(stored["spool"]) == 5
+    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
+    assert stored["spool"][4][:3] == ("ERROR", "api", "failed")
 
 
 def nul_default_model_table(name: str) -> Table:
