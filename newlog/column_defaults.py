@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Column, Table
+from sqlalchemy.engine import Dialect
 
 from newlog.models import ROW_COLUMNS
 
@@ -37,32 +38,57 @@ class _Parameters:
         return self.current_parameters
 
 
-def python_default_columns(table: Table) -> list[Column[Any]]:
+def python_default_columns(table: Table, dialect: Dialect | None = None) -> list[Column[Any]]:
     """Return the columns beyond the row columns whose default an INSERT computes in Python.
 
     Raises :class:`NotInPython` when such a column's default is a SQL expression or a
-    sequence (an ``INSERT`` puts it in the statement: only an ``INSERT`` reproduces it).
+    sequence (an ``INSERT`` puts it in the statement: only an ``INSERT`` reproduces it). Given
+    the ``dialect``, a sequence is no obstacle where the INSERT leaves it out (SQLite: the
+    database numbers the row) or where :func:`sequence_columns` hands it to the spool's writer.
     """
     columns = []
     for column in table.c:
         default = column.default
         if column.key in ROW_COLUMNS or default is None:
             continue
+        if getattr(default, "is_sequence", False) and dialect is not None:
+            if not _drawn_in_the_insert(default, dialect) or dialect.name == "postgresql":
+                continue
         if getattr(default, "is_sequence", False) or getattr(default, "is_clause_element", False):
             raise NotInPython(f"column {column.key!r} has a SQL-side default ({default!r})")
         columns.append(column)
     return columns
 
 
-def defaults_filler(table: Table) -> Filler:
+def sequence_columns(table: Table, dialect: Dialect) -> dict[str, str]:
+    """Return ``{column name: quoted sequence name}`` of the columns an INSERT numbers with ``nextval`` on PostgreSQL.
+
+    (``id = db.Column(db.Integer, db.Sequence("log_id_seq"), primary_key=True)``: the column has
+    no server default, the INSERT draws from the sequence in its statement.) Empty elsewhere.
+    """
+    if dialect.name != "postgresql":
+        return {}
+    return {
+        column.name: dialect.identifier_preparer.format_sequence(column.default)
+        for column in table.c
+        if getattr(column.default, "is_sequence", False) and _drawn_in_the_insert(column.default, dialect)
+    }
+
+
+def _drawn_in_the_insert(sequence: Any, dialect: Dialect) -> bool:
+    """True when an INSERT on ``dialect`` puts ``nextval`` of ``sequence`` in the statement."""
+    return bool(dialect.supports_sequences) and not (sequence.optional and dialect.sequences_optional)
+
+
+def defaults_filler(table: Table, dialect: Dialect | None = None) -> Filler:
     """Return ``fill(row) -> row with every Python-side default of ``table`` added``.
 
     Scalars are copied, callables are called once per row (context-sensitive ones with an
     object offering ``get_current_parameters()``), as an ``INSERT`` executemany does; a
     value already in the row wins. Raises :class:`NotInPython` (see
-    :func:`python_default_columns`).
+    :func:`python_default_columns`, which ``dialect`` is passed to).
     """
-    plan = [(str(column.key), column.default) for column in python_default_columns(table)]  # str: orjson refuses a quoted_name key
+    plan = [(str(column.key), column.default) for column in python_default_columns(table, dialect)]  # str: orjson refuses a quoted_name key
     if not plan:
         return dict
 

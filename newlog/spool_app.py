@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import Table, event
 
 from newlog.column_binds import NotSpoolable, column_binder
-from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns
+from newlog.column_defaults import NotInPython, defaults_filler, python_default_columns, sequence_columns
 from newlog.models import ROW_COLUMNS
 from newlog.queue_worker import pipeline_thread
 from newlog.row_shape import row_shaper
@@ -104,6 +104,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         create_table=table is None,
         extra_columns=extra,
         renames=column_renames(table) if table is not None else {},
+        sequences=sequence_columns(table, engine.dialect) if table is not None else {},
         batch_rows=settings.LOG_SPOOL_BATCH_SIZE or default_batch_rows(engine.dialect.name),
         poll_interval=min(settings.LOG_FLUSH_INTERVAL, 1.0),
         drain_seconds=max(settings.LOG_SHUTDOWN_TIMEOUT, 30.0),
@@ -142,9 +143,9 @@ def row_steps(table: Table, dialect: Any) -> tuple[RowStep | None, list[str]]:
     name = table.name
     steps: list[RowStep] = []
     try:
-        extra = [column.key for column in python_default_columns(table)]
+        extra = [column.key for column in python_default_columns(table, dialect)]
         if extra:
-            steps.append(defaults_filler(table))
+            steps.append(defaults_filler(table, dialect))
     except NotInPython as exc:
         raise ConfigError(
             f"newlog.init_app: LOG_SPOOL_DIR: log table {name!r}: {exc}; the spool's writer process stores "
@@ -215,11 +216,14 @@ class LateModel:
     def _steps_of(self, table: Table) -> RowStep:
         bind_key = bind_key_of(table)
         renames = column_renames(table)
-        if bind_key is not None or table.schema is not None or renames:
+        sequences = sequence_columns(table, self.dialect)
+        if bind_key is not None or table.schema is not None or renames or sequences:
             where = (
                 f"bound to {bind_key!r}" if bind_key is not None
                 else f"in schema {table.schema!r}" if table.schema is not None
                 else f"its columns {', '.join(f'{key}={name!r}' for key, name in renames.items())} named otherwise"
+                if renames
+                else f"numbered from {', '.join(sequences.values())}"
             )
             _stdlib_log.error(
                 "newlog: the log model %r (%s) was imported after newlog.init_app, which set the spool's writer up "

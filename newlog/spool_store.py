@@ -52,6 +52,7 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    literal,
     literal_column,
     select,
 )
@@ -125,13 +126,24 @@ class SpoolRowStore:
     """Encode decoded spool rows for ``table`` and store a batch inside the caller's transaction."""
 
     def __init__(
-        self, engine: Engine, table: Table, extra_columns: Sequence[str] = (), renames: Mapping[str, str] | None = None
+        self,
+        engine: Engine,
+        table: Table,
+        extra_columns: Sequence[str] = (),
+        renames: Mapping[str, str] | None = None,
+        sequences: Mapping[str, str] | None = None,
     ) -> None:
         dialect = engine.dialect
         renames = dict(renames or {})  # a row key -> the column's name, where the app's model maps an attribute to another name
         by_name = {name: key for key, name in renames.items()}
+        # A column name -> the sequence an INSERT draws it from (PostgreSQL: see column_defaults.sequence_columns).
+        self.drawn = {name: func.nextval(literal(sequence)) for name, sequence in (sequences or {}).items() if name in table.c}
         keys = list(ROW_COLUMNS) + [key for key in extra_columns if renames.get(key, key) in table.c and key not in ROW_COLUMNS]
-        keys += [key for column in app_filled_columns(table) if (key := by_name.get(column.key, column.key)) not in keys]
+        keys += [
+            key
+            for column in app_filled_columns(table)
+            if (key := by_name.get(column.key, column.key)) not in keys and column.name not in self.drawn
+        ]
         missing = [renames.get(key, key) for key in keys if renames.get(key, key) not in table.c]
         if missing:
             raise LookupError(
@@ -144,7 +156,7 @@ class SpoolRowStore:
         self.parsers = {column.key: parse for column in self.columns if (parse := python_value(column)) is not None}
         if dialect.name == "postgresql":
             self.method = "json"
-            self.statement = _insert_from_json(table, self.keys, self.columns)
+            self.statement = _insert_from_json(table, self.keys, self.columns, self.drawn)
         elif dialect.paramstyle == "qmark":
             self.method = "executemany"
             compiled = insert(table).compile(dialect=dialect, column_keys=[column.key for column in self.columns])
@@ -213,7 +225,7 @@ class SpoolRowStore:
         ``json`` column: ``json_to_recordset`` refuses it).
         """
         if records:
-            connection.execute(insert(self.table), records)
+            connection.execute(insert(self.table).values(self.drawn) if self.drawn else insert(self.table), records)
 
     def write(self, connection: Connection, rows: list[Any]) -> None:
         """Store encoded ``rows`` inside ``connection``'s transaction (errors raised as SQLAlchemy errors)."""
@@ -260,13 +272,16 @@ def _json_array(lines: list[bytes]) -> str:
         raise sa_exc.StatementError(f"a spool line is not UTF-8: {exc}", None, None, exc) from exc
 
 
-def _insert_from_json(table: Table, keys: Sequence[str], columns: Sequence[Column[Any]]) -> Any:
+def _insert_from_json(
+    table: Table, keys: Sequence[str], columns: Sequence[Column[Any]], drawn: Mapping[str, Any] | None = None
+) -> Any:
     """``INSERT INTO table (...) SELECT ... FROM json_to_recordset(CAST(:rows AS JSON)) AS r(key type, ...)``.
 
     The record's fields are named by the spool's keys and typed by their columns (a typed field is
     read with its type's input function, so a value the column refuses fails the batch, as an
     INSERT would); JSON columns that are not ``none_as_null`` turn a SQL NULL into JSON ``null``.
-    ``columns`` are ``table``'s columns of ``keys``, in the same order.
+    ``columns`` are ``table``'s columns of ``keys``, in the same order; ``drawn`` adds columns by
+    name with the expression that fills them (``nextval`` of their sequence).
     """
     records = (
         func.json_to_recordset(cast(bindparam("rows", type_=Text()), JSON))
@@ -281,7 +296,8 @@ def _insert_from_json(table: Table, keys: Sequence[str], columns: Sequence[Colum
         elif naive_timestamp_column(column):
             field = _naive_timestamp(field, column)
         fields.append(field)
-    return insert(table).from_select(columns, select(*fields))
+    drawn = drawn or {}
+    return insert(table).from_select([*columns, *(table.c[name] for name in drawn)], select(*fields, *drawn.values()))
 
 
 _OFFSET_AT_THE_END = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"

@@ -190,7 +190,9 @@ class SpoolWriter:
                 )
             _create(self.engine, log_table(table_name, MetaData()))
         table = Table(table_name, MetaData(), schema=schema, autoload_with=self.engine)
-        self.store = SpoolRowStore(self.engine, table, self.config.get("extra_columns", ()), self.config.get("renames"))
+        self.store = SpoolRowStore(
+            self.engine, table, self.config.get("extra_columns", ()), self.config.get("renames"), self.config.get("sequences")
+        )
 
     # -- the loop ----------------------------------------------------------------------------
 

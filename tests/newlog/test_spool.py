@@ -37,6 +37,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    Sequence as SqlSequence,
     String,
     Table,
     Text,
@@ -372,6 +373,20 @@ def test_columns_the_model_names_otherwise_than_its_attributes_get_their_values_
     assert len(stored["spool"]) == 5
     assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
     assert stored["spool"][4][:3] == ("ERROR", "api", "failed")
+
+
+def sequence_model_table(name: str) -> Table:
+    """A model numbering its rows from an explicit sequence (``db.Sequence``): PostgreSQL draws from it, SQLite ignores it."""
+    return Table(name, MetaData(), Column("id", Integer, SqlSequence(f"{name}_id_seq"), primary_key=True), *log_columns()[1:])
+
+
+def test_a_model_numbered_by_an_explicit_sequence_gets_its_ids_from_it_through_the_spool(
+    make_app: MakeApp, database_url: str, tmp_path: Path
+) -> None:
+    """An INSERT puts ``nextval`` in the statement on PostgreSQL (the column has no server default): so does the writer."""
+    stored = rows_through_both_modes(make_app, database_url, tmp_path, sequence_model_table)
+    assert len(stored["spool"]) == 5
+    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
 
 
 def nul_default_model_table(name: str) -> Table:
