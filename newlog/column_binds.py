@@ -51,7 +51,7 @@ def _bind_steps(column: Column[Any], dialect: Dialect) -> list[Step]:
         if type(type_).process_bind_param is not TypeDecorator.process_bind_param:
             steps.append(type_.process_bind_param)
         type_ = type_.load_dialect_impl(dialect)
-    if steps and isinstance(type_, LargeBinary):
+    if isinstance(type_, LargeBinary):  # PickleType too: its pickling is a bind processor, not a bind step
         raise NotSpoolable(
             f"column {column.key!r} is a {type(column.type).__name__} stored as {type(type_).__name__}: "
             "binary values cannot travel in the spool's JSON lines"

@@ -37,6 +37,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    PickleType,
     Sequence as SqlSequence,
     String,
     Table,
@@ -494,13 +495,14 @@ def test_engine_connect_args_the_writer_process_cannot_get_are_refused(
         newlog.init_app(app)
 
 
-def test_a_model_column_stored_as_binary_by_a_decorator_is_refused_for_the_spool(
-    make_app: MakeApp, sqlite_url: str, tmp_path: Path
+@pytest.mark.parametrize("binary", [Sealed, PickleType], ids=["encrypting-decorator", "pickle-type"])
+def test_a_model_column_stored_as_binary_is_refused_for_the_spool(
+    make_app: MakeApp, sqlite_url: str, tmp_path: Path, binary: type[Any]
 ) -> None:
     app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"))
     table = legacy_model_table("sealed")
-    table.c.message.type = Sealed()
-    with pytest.raises(ConfigError, match="'message' is a Sealed stored as LargeBinary.*leave LOG_SPOOL_DIR unset"):
+    table.c.context.type = binary()
+    with pytest.raises(ConfigError, match=f"'context' is a {binary.__name__} stored as LargeBinary.*leave LOG_SPOOL_DIR unset"):
         newlog.init_app(app, db=app.extensions["sqlalchemy"], model=table)
 
 
