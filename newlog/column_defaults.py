@@ -51,9 +51,12 @@ def python_default_columns(table: Table, dialect: Dialect | None = None) -> list
         default = column.default
         if column.key in ROW_COLUMNS or default is None:
             continue
-        if getattr(default, "is_sequence", False) and dialect is not None:
-            if not _drawn_in_the_insert(default, dialect) or dialect.name == "postgresql":
-                continue
+        if (
+            getattr(default, "is_sequence", False)
+            and dialect is not None
+            and (dialect.name == "postgresql" or not _drawn_in_the_insert(default, dialect))
+        ):
+            continue  # numbered by the database, or drawn by the spool's writer (sequence_columns)
         if getattr(default, "is_sequence", False) or getattr(default, "is_clause_element", False):
             raise NotInPython(f"column {column.key!r} has a SQL-side default ({default!r})")
         columns.append(column)

@@ -36,8 +36,8 @@ from newlog.sinks import (
     DatabaseSink,
     DeferredSink,
     app_engine_for,
-    bound_writer_engine,
     attempt_seconds,
+    bound_writer_engine,
     writer_engine,
 )
 

@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 
 import newlog
-from newlog.heartbeat import NOT_DELIVERING_AFTER, STALE_AFTER, HeartbeatFile, assess, read_heartbeats
+from newlog.heartbeat import (
+    NOT_DELIVERING_AFTER,
+    STALE_AFTER,
+    HeartbeatFile,
+    assess,
+    read_heartbeats,
+)
 from tests.conftest import MakeApp
 from tests.support import ManualClock, RecordingSink, event, running_worker, stored_rows
 

@@ -38,7 +38,6 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     PickleType,
-    Sequence as SqlSequence,
     String,
     Table,
     Text,
@@ -50,6 +49,9 @@ from sqlalchemy import (
     inspect,
     make_url,
     text,
+)
+from sqlalchemy import (
+    Sequence as SqlSequence,
 )
 
 import newlog
@@ -735,7 +737,7 @@ def test_the_writer_creates_no_table_before_a_row_nor_ever_in_place_of_a_model_i
     wait_until(lambda: bool(queue.stats()["writer_heartbeat"]), 30, "the writer reported (it has connected)")
     assert not inspect(create_engine(sqlite_url)).has_table(name)
 
-    table = Table(name, db.metadata, *log_columns(), Column("created_at", DateTime(timezone=True), nullable=False, default=lambda: CREATED_AT))
+    Table(name, db.metadata, *log_columns(), Column("created_at", DateTime(timezone=True), nullable=False, default=lambda: CREATED_AT))  # the model
     newlog.log_info("before create_all")
     wait_until(lambda: queue.stats()["writer_failing_seconds"] is not None, 30, "the writer found no table to store into")
     assert "does not exist yet" in queue.stats()["last_error"]
