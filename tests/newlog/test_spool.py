@@ -211,17 +211,26 @@ def rows_through_both_modes(
     return stored
 
 
-def test_spooled_rows_equal_the_thread_mode_rows(make_app: MakeApp, database_url: str, tmp_path: Path) -> None:
-    """Same events, same app model, once through the worker thread and once through the spool: same rows."""
-    stored = rows_through_both_modes(make_app, database_url, tmp_path, legacy_model_table)
-    assert len(stored["spool"]) == 5
+def spooled_as_inserted(
+    make_app: MakeApp, database_url: str, tmp_path: Path, model: Callable[[str], Table], **options: Any
+) -> list[tuple[Any, ...]]:
+    """The rows the spool stored for :func:`rows_through_both_modes`' five events, checked equal to the worker thread's
+    (which stores through the model's INSERT) but for the event's timestamp."""
+    stored = rows_through_both_modes(make_app, database_url, tmp_path, model, **options)
+    assert len(stored["spool"]) == len(stored["thread"]) == 5
     assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
-    created, source = stored["spool"][0][5:7]  # SQLite hands a raw SELECT the text, without offset
-    assert str(created).startswith("2025-01-02 03:04:05") and source == "web"
+    return stored["spool"]
 
 
 def without_timestamps(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [row[:-1] for row in rows]
+
+
+def test_spooled_rows_equal_the_thread_mode_rows(make_app: MakeApp, database_url: str, tmp_path: Path) -> None:
+    """Same events, same app model, once through the worker thread and once through the spool: same rows."""
+    spooled = spooled_as_inserted(make_app, database_url, tmp_path, legacy_model_table)
+    created, source = spooled[0][5:7]  # SQLite hands a raw SELECT the text, without offset
+    assert str(created).startswith("2025-01-02 03:04:05") and source == "web"
 
 
 def enum_model_table(name: str) -> Table:
@@ -230,10 +239,8 @@ def enum_model_table(name: str) -> Table:
 
 
 def test_a_native_enum_level_column_gets_the_same_rows_through_the_spool(make_app: MakeApp, database_url: str, tmp_path: Path) -> None:
-    stored = rows_through_both_modes(make_app, database_url, tmp_path, enum_model_table)
-    assert len(stored["spool"]) == 5
-    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
-    assert [row[0] for row in stored["spool"]] == ["INFO", "WARNING", "WARNING", "WARNING", "ERROR"]
+    spooled = spooled_as_inserted(make_app, database_url, tmp_path, enum_model_table)
+    assert [row[0] for row in spooled] == ["INFO", "WARNING", "WARNING", "WARNING", "ERROR"]
 
 
 class JSONText(TypeDecorator[Any]):
@@ -296,15 +303,13 @@ def test_type_decorators_of_the_model_apply_to_spooled_rows_as_to_the_insert(
     make_app: MakeApp, database_url: str, tmp_path: Path
 ) -> None:
     """The writer process has no model, only the table the database describes: the decorators run in the app."""
-    stored = rows_through_both_modes(make_app, database_url, tmp_path, decorated_model_table)
-    assert len(stored["spool"]) == 5
-    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
-    message, context, created = stored["spool"][4][2], stored["spool"][4][4], stored["spool"][4][5]
+    spooled = spooled_as_inserted(make_app, database_url, tmp_path, decorated_model_table)
+    message, context, created = spooled[4][2], spooled[4][4], spooled[4][5]
     assert message == "enc:" + base64.b64encode(b"failed").decode()  # not in clear
     assert context["order_id"] == 7  # stored as JSON text by JSONText (a dict would be refused by the text column)
     assert str(created).startswith("2025-01-02 02:04:05")  # NaiveUTC's shift, through Stamp
     an_hour_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
-    for row in stored["spool"]:
+    for row in spooled:
         stamp = row[-1] if isinstance(row[-1], dt.datetime) else dt.datetime.fromisoformat(row[-1])
         assert stamp.tzinfo is None and abs(stamp - an_hour_ago) < dt.timedelta(minutes=5)
 
@@ -314,10 +319,8 @@ def test_a_model_imported_after_init_app_gets_the_same_rows_through_the_spool(
 ) -> None:
     """The app factory imports its models after ``init_app``: the spool finds the model when it joins the app's
     MetaData, so its defaults and decorators apply, and the writer stores the columns they fill."""
-    stored = rows_through_both_modes(make_app, database_url, tmp_path, decorated_model_table, imported_late=True)
-    assert len(stored["spool"]) == 5
-    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
-    message, created, source = stored["spool"][4][2], stored["spool"][4][5], stored["spool"][4][6]
+    spooled = spooled_as_inserted(make_app, database_url, tmp_path, decorated_model_table, imported_late=True)
+    message, created, source = spooled[4][2], spooled[4][5], spooled[4][6]
     assert message == "enc:" + base64.b64encode(b"failed").decode() and source == "web"
     assert str(created).startswith("2025-01-02 02:04:05")
 
@@ -345,11 +348,9 @@ def test_values_of_types_the_database_emulates_are_stored_as_the_insert_stores_t
     """The writer only has the reflected column (``CHAR(32)``, ``DATETIME``): the app process stores a ``Uuid`` as
     32 hex digits and an ``Interval`` as a time after the epoch on SQLite, as the INSERT does (dashes before, and
     the interval refused)."""
-    stored = rows_through_both_modes(make_app, database_url, tmp_path, typed_model_table)
-    assert len(stored["spool"]) == 5
-    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
+    spooled = spooled_as_inserted(make_app, database_url, tmp_path, typed_model_table)
     if make_url(database_url).get_backend_name() == "sqlite":
-        assert stored["spool"][0][5:7] == ("00000000000000000000000000000007", "1970-01-01 01:00:00.000005")
+        assert spooled[0][5:7] == ("00000000000000000000000000000007", "1970-01-01 01:00:00.000005")
 
 
 def renamed_model_table(name: str) -> Table:
@@ -372,10 +373,8 @@ def test_columns_the_model_names_otherwise_than_its_attributes_get_their_values_
     make_app: MakeApp, database_url: str, tmp_path: Path
 ) -> None:
     """The writer reflects the table, which only knows the names: the app tells it which row key is which column."""
-    stored = rows_through_both_modes(make_app, database_url, tmp_path, renamed_model_table)
-    assert len(stored["spool"]) == 5
-    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
-    assert stored["spool"][4][:3] == ("ERROR", "api", "failed")
+    spooled = spooled_as_inserted(make_app, database_url, tmp_path, renamed_model_table)
+    assert spooled[4][:3] == ("ERROR", "api", "failed")
 
 
 def sequence_model_table(name: str) -> Table:
@@ -387,9 +386,7 @@ def test_a_model_numbered_by_an_explicit_sequence_gets_its_ids_from_it_through_t
     make_app: MakeApp, database_url: str, tmp_path: Path
 ) -> None:
     """An INSERT puts ``nextval`` in the statement on PostgreSQL (the column has no server default): so does the writer."""
-    stored = rows_through_both_modes(make_app, database_url, tmp_path, sequence_model_table)
-    assert len(stored["spool"]) == 5
-    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
+    spooled_as_inserted(make_app, database_url, tmp_path, sequence_model_table)
 
 
 def nul_default_model_table(name: str) -> Table:
@@ -404,10 +401,8 @@ def test_a_row_the_batch_path_refuses_but_an_insert_stores_is_stored_as_the_inse
 ) -> None:
     """PostgreSQL's ``json_to_recordset`` refuses a ``\\u0000`` escape that a ``json`` column takes from an INSERT:
     the row, refused alone, is stored through the INSERT in both modes, not given up."""
-    stored = rows_through_both_modes(make_app, database_url, tmp_path, nul_default_model_table)
-    assert len(stored["spool"]) == len(stored["thread"]) == 5
-    assert without_timestamps(stored["spool"]) == without_timestamps(stored["thread"])
-    assert stored["spool"][0][7] == {"raw": "a\x00b"}
+    spooled = spooled_as_inserted(make_app, database_url, tmp_path, nul_default_model_table)
+    assert spooled[0][7] == {"raw": "a\x00b"}
 
 
 class Checked(TypeDecorator[str]):
