@@ -59,6 +59,7 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.types import NullType
 
 from newlog.models import ROW_COLUMNS
 
@@ -248,7 +249,8 @@ def app_filled_columns(table: Table) -> list[Column[Any]]:
     it was not told of them: the model was imported after ``init_app``, or the rows were spooled
     by an earlier process that knew it (recovered at a start). A nullable JSON column is left
     out: stored from a missing key it would get JSON ``null``, where an INSERT leaving it out
-    stores SQL NULL.
+    stores SQL NULL. So is a column of a type SQLAlchemy does not reflect (a PostgreSQL ``box``,
+    an extension's ``citext``: NullType), which the batch statement cannot name a type for.
     """
     return [
         column
@@ -258,6 +260,7 @@ def app_filled_columns(table: Table) -> list[Column[Any]]:
         and column.identity is None
         and column is not table.autoincrement_column
         and not (column.nullable and isinstance(column.type, JSON))
+        and not isinstance(column.type, NullType)
     ]
 
 

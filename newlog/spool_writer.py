@@ -33,6 +33,7 @@ import select
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -189,7 +190,10 @@ class SpoolWriter:
                     "the spool keeps the rows until it does"
                 )
             _create(self.engine, log_table(table_name, MetaData()))
-        table = Table(table_name, MetaData(), schema=schema, autoload_with=self.engine)
+        with warnings.catch_warnings():
+            # A column of a type SQLAlchemy does not know is left to the database (spool_store.app_filled_columns).
+            warnings.filterwarnings("ignore", "Did not recognize type", sa_exc.SAWarning)
+            table = Table(table_name, MetaData(), schema=schema, autoload_with=self.engine)
         self.store = SpoolRowStore(
             self.engine, table, self.config.get("extra_columns", ()), self.config.get("renames"), self.config.get("sequences")
         )

@@ -53,6 +53,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     Sequence as SqlSequence,
 )
+from sqlalchemy.types import UserDefinedType
 
 import newlog
 from newlog.clock import SystemClock
@@ -966,12 +967,22 @@ def test_a_line_whose_value_the_driver_cannot_bind_is_rejected_alone_and_does_no
         assert spool_files(directory) == []
 
 
+class Box(UserDefinedType[Any]):
+    """A column type SQLAlchemy does not reflect (PostgreSQL's geometric ``box``)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "box"
+
+
 def test_the_writer_stores_the_columns_only_the_app_fills_without_being_told_and_leaves_server_defaults_alone(
     any_driver_url: str, tmp_path: Path
 ) -> None:
     """Rows spooled by a process that knew the model, delivered by a writer started before the model was
     imported (a restart recovering them): a column without a server default comes from the row; one
-    with a server default keeps it; a nullable JSON column the row lacks stays SQL NULL, as an INSERT leaves it."""
+    with a server default keeps it; a nullable JSON column the row lacks stays SQL NULL, as an INSERT leaves it;
+    a column of a type SQLAlchemy does not know (PostgreSQL's ``box``: reflected as NullType) is left to the database."""
     name = f"told_{uuid.uuid4().hex[:8]}"
     table = Table(
         name,
@@ -981,6 +992,7 @@ def test_the_writer_stores_the_columns_only_the_app_fills_without_being_told_and
         Column("note", String(20)),
         Column("flag", String(5), server_default="yes"),
         Column("meta", JSON),
+        Column("area", Box),
     )
     engine = create_engine(any_driver_url)
     table.create(engine)
