@@ -47,8 +47,8 @@ def row_steps(table: Table, dialect: Any) -> tuple[RowStep | None, list[str]]:
     """Return what the app process does to a row of ``table`` before it spools it, and the columns it adds.
 
     The model's Python-side column defaults (those columns are the ones added), the row fitted to
-    the columns, its ``TypeDecorator`` columns' bind steps. Raises ConfigError for a model the
-    writer process cannot store without.
+    the columns, its columns' bind steps (``TypeDecorator``s, types the database emulates). Raises
+    ConfigError for a model the writer process cannot store without.
     """
     name = table.name
     steps: list[RowStep] = []
@@ -84,9 +84,10 @@ class LateModel:
     writer finds in the database, or newlog's own). From then on they get the model's steps
     (:func:`row_steps`); the writer stores the columns those add without being told (see
     ``spool_store.app_filled_columns``). SQLAlchemy's ``after_parent_attach`` event says when:
-    looking the name up for every row cost 1.8 µs, this costs one attribute read. A model bound
-    to another database or schema than the one the spool was set up for at ``init_app`` is
-    reported at ERROR: its rows still go to that first target.
+    looking the name up for every row cost 1.8 µs, this costs one attribute read. What the writer
+    process must be told at ``init_app`` cannot come this late: a model bound to another database
+    or schema, with columns named apart from its attributes, or numbered from a sequence, is
+    reported at ERROR (its rows still go to the first target, as newlog's columns).
     """
 
     def __init__(self, db: Any, name: str, dialect: Any) -> None:
