@@ -45,6 +45,7 @@ from newlog.spool_files import (
     owner_lock_path,
     segments,
 )
+from newlog.spool_writer import RESTART_STATUS
 
 _stdlib_log = logging.getLogger("newlog")
 
@@ -140,6 +141,7 @@ class SpoolQueue:
         self._next_publish = 0.0
         self._last_error: str | None = None
         self._restarts = 0
+        self._config_generation = 0  # bumped by model_known: a writer started before it is restarted
         self._process: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
         self._gave_up = threading.Event()
@@ -249,6 +251,7 @@ class SpoolQueue:
         """Run the writer process; restart it when it dies, until it exits after shutdown's ``Q``."""
         failures = 0
         while True:
+            generation = self._config_generation
             try:
                 process = self._spawn()
             except OSError as exc:
@@ -257,10 +260,14 @@ class SpoolQueue:
             if process is not None:
                 self._process = process
                 self._heartbeat_at = None
+                if generation != self._config_generation:
+                    self._command(b"R\n")  # the config changed while it started (model_known): start it again
                 if self._stop.is_set():
                     self._command(b"Q\n")  # started during shutdown: drain and exit at once
                 self._read_reports(process)
                 code = process.wait()
+                if code == RESTART_STATUS:
+                    continue  # told to (R): at once, with the config as it is now
                 if self._stop.is_set() and code == 0:
                     return
                 self._last_error = self._writer_stats.get("last_error") or f"spool writer exited with status {code}"
@@ -335,14 +342,24 @@ class SpoolQueue:
         self._next_publish = now + float(getattr(heartbeat, "interval", 10.0))
         heartbeat.publish(self.stats())
 
-    def model_known(self) -> None:
+    def model_known(self, renames: Mapping[str, str] | None = None, sequences: Mapping[str, str] | None = None) -> None:
         """The app's model of the log table appeared after ``init_app``: the writer must never create newlog's own.
 
-        Sent before the first row that has the model's steps is appended, so the writer, which
-        reads its commands before it looks for the table, has it (a restarted writer gets the config).
+        Called before the first row that has the model's steps is appended, so the writer, which
+        reads its commands before it looks for the table and before it stores a batch, has it
+        first. Where the writer must also know the model's column ``renames`` (a row key -> its
+        column's name) or ``sequences`` (see ``spool_app.start_spool``), which it only takes at
+        start, it is told to restart (``R``: it stores no batch read after that and exits, and
+        the supervisor starts it at once with the new config); otherwise ``K`` is enough.
         """
-        self.config["create_table"] = False
-        self._command(b"K\n")
+        restart = bool(renames or sequences)
+        with self._lock:
+            self.config["create_table"] = False
+            if restart:
+                self.config["renames"] = dict(renames or {})
+                self.config["sequences"] = dict(sequences or {})
+            self._config_generation += 1
+        self._command(b"R\n" if restart else b"K\n")
 
     def _wake_writer(self) -> None:
         self._command(b"F\n")

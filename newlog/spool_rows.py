@@ -84,10 +84,12 @@ class LateModel:
     writer finds in the database, or newlog's own). From then on they get the model's steps
     (:func:`row_steps`); the writer stores the columns those add without being told (see
     ``spool_store.app_filled_columns``). SQLAlchemy's ``after_parent_attach`` event says when:
-    looking the name up for every row cost 1.8 µs, this costs one attribute read. What the writer
-    process must be told at ``init_app`` cannot come this late: a model bound to another database
-    or schema, with columns named apart from its attributes, or numbered from a sequence, is
-    reported at ERROR (its rows still go to the first target, as newlog's columns).
+    looking the name up for every row cost 1.8 µs, this costs one attribute read. ``on_found`` is
+    told what the writer process must know of the model (its columns named apart from its
+    attributes, the sequences it numbers rows from) before the first row with its steps is
+    spooled. A model bound to another database or schema cannot come this late (the writer's
+    target and the spool's key are the first table's): that is reported at ERROR, and its rows
+    still go to the first target, as newlog's columns.
     """
 
     def __init__(self, db: Any, name: str, dialect: Any) -> None:
@@ -95,7 +97,8 @@ class LateModel:
         self.name = name
         self.dialect = dialect
         self.steps: RowStep | None = None
-        self.on_found: Callable[[], None] | None = None  # told once the model is found (before its first row)
+        # Told once the model of the writer's target is found, before its first row: (column renames, sequence columns).
+        self.on_found: Callable[[dict[str, str], dict[str, str]], None] | None = None
         self._appeared = False
         self._listening = True
         self._lock = threading.Lock()
@@ -118,24 +121,18 @@ class LateModel:
         table = known_table(self.db, self.name)
         if table is not None:
             self.close()
-            if self.on_found is not None:
-                self.on_found()
+            # A model bound elsewhere is not the writer's target (see _steps_of): the writer keeps its
+            # config, and makes newlog's table where it writes if it must.
+            if self.on_found is not None and bind_key_of(table) is None and table.schema is None:
+                self.on_found(column_renames(table), sequence_columns(table, self.dialect))
             with pipeline_thread():  # what newlog logs here must not come back to this spool
                 self.steps = self._steps_of(table)
         self._appeared = False
 
     def _steps_of(self, table: Table) -> RowStep:
         bind_key = bind_key_of(table)
-        renames = column_renames(table)
-        sequences = sequence_columns(table, self.dialect)
-        if bind_key is not None or table.schema is not None or renames or sequences:
-            where = (
-                f"bound to {bind_key!r}" if bind_key is not None
-                else f"in schema {table.schema!r}" if table.schema is not None
-                else f"its columns {', '.join(f'{key}={name!r}' for key, name in renames.items())} named otherwise"
-                if renames
-                else f"numbered from {', '.join(sequences.values())}"
-            )
+        if bind_key is not None or table.schema is not None:
+            where = f"bound to {bind_key!r}" if bind_key is not None else f"in schema {table.schema!r}"
             _stdlib_log.error(
                 "newlog: the log model %r (%s) was imported after newlog.init_app, which set the spool's writer up "
                 "for a table %r in the default database and schema, its columns named as newlog's: its rows go "

@@ -15,7 +15,8 @@ keeps the rows meanwhile.
 
 Talks to the app process through pipes: reads one-byte commands on stdin (``F``: look now,
 ``Q``: store everything and exit; ``K``: the app's model of the table appeared, never create
-newlog's own; end of file: the app process is gone, store what it left and exit) and reports on stdout (``P seq offset rows failed`` after each batch of the app's
+newlog's own; ``R``: the app's model appeared and changes this process's config, store no
+batch read from then on and exit with ``RESTART_STATUS``, to be started again; end of file: the app process is gone, store what it left and exit) and reports on stdout (``P seq offset rows failed`` after each batch of the app's
 own segments, ``A rows failed`` for rows recovered from dead processes, ``H {json}`` its
 heartbeat every second: the app process publishes it in its own heartbeat file, see
 :mod:`newlog.heartbeat`).
@@ -73,6 +74,8 @@ FIRST_READ_BYTES = 64 * 1024
 READ_BYTES = 16 * 1024 * 1024
 PUNCH_BYTES = 16 * 1024 * 1024
 _MAX_BACKOFF = 5.0
+RESTART_STATUS = 75
+"""The exit status after an ``R``: the app process starts the writer again at once, with its new config."""
 
 _log = logging.getLogger("newlog.spool_writer")
 
@@ -110,6 +113,10 @@ class _SegmentState:
         self.prefetch: tuple[int, bool, Future[_Batch | None]] | None = None
 
 
+class _Restart(Exception):
+    """An ``R`` was read: nothing more is stored by this process (see :data:`RESTART_STATUS`)."""
+
+
 class _Batch(NamedTuple):
     """The next lines of a segment, read and decoded."""
 
@@ -136,6 +143,7 @@ class SpoolWriter:
         self.reports = reports if reports is not None else sys.stdout.buffer
         self.states: dict[str, _SegmentState] = {}
         self.draining_since: float | None = None
+        self.restarting = False  # an R was read
         self.recovered = [0, 0]
         self.counters = {"batches": 0, "rows_written": 0, "rows_failed": 0, "retries": 0}
         self.last_error: str | None = None
@@ -182,6 +190,8 @@ class SpoolWriter:
         """
         assert self.engine is not None
         self._read_commands(0)
+        if self.restarting:
+            raise _Restart
         table_name, schema = self.config["table"], self.config.get("schema")
         if not inspect(self.engine).has_table(table_name, schema=schema):
             if not self.config.get("create_table"):
@@ -205,6 +215,8 @@ class SpoolWriter:
         retry = 0.0  # after an error: the wait before the next try, doubling up to _MAX_BACKOFF
         while True:
             self._read_commands(retry)
+            if self.restarting:
+                return RESTART_STATUS
             if self.draining_since is not None and time.monotonic() - self.draining_since > self.drain_seconds:
                 self._fail("gave up after draining for %.0fs: the rest stays in the spool" % self.drain_seconds)
                 return 2
@@ -214,6 +226,8 @@ class SpoolWriter:
                 busy = self.deliver_once() if self.directory.is_dir() else False
                 retry = 0.0
                 self.failing_since = None
+            except _Restart:
+                return RESTART_STATUS
             except (sa_exc.SQLAlchemyError, OSError, LookupError) as exc:
                 if self.failing_since is None:
                     self.failing_since = time.monotonic()
@@ -253,8 +267,10 @@ class SpoolWriter:
             data = b""
         if (not data or b"Q" in data) and self.draining_since is None:
             self.draining_since = time.monotonic()
-        if b"K" in data:  # the app's model of the table appeared: never create newlog's own
+        if b"K" in data or b"R" in data:  # the app's model of the table appeared: never create newlog's own
             self.config["create_table"] = False
+        if b"R" in data:
+            self.restarting = True
         if not data:
             self.control = None
 
@@ -378,6 +394,11 @@ class SpoolWriter:
         return batch if offset == state.offset and was_complete == complete else None
 
     def _store(self, state: _SegmentState, batch: _Batch) -> None:
+        # The app sends R before the first line that needs the new config: a batch read after it holds
+        # such lines, so the commands are read once more between the batch's read and its commit.
+        self._read_commands(0)
+        if self.restarting:
+            raise _Restart
         try:
             if self._try_commit(state, batch.rows, batch.length, batch.bad) is not None:
                 self._store_refused(state, batch.lines)

@@ -390,6 +390,15 @@ def test_a_model_numbered_by_an_explicit_sequence_gets_its_ids_from_it_through_t
     spooled_as_inserted(make_app, database_url, tmp_path, sequence_model_table)
 
 
+@pytest.mark.parametrize("model", [renamed_model_table, sequence_model_table], ids=["renamed columns", "sequence"])
+def test_a_model_imported_after_init_app_that_the_writer_must_be_told_of_gets_the_same_rows_through_the_spool(
+    make_app: MakeApp, database_url: str, tmp_path: Path, model: Callable[[str], Table]
+) -> None:
+    """The writer process was started at ``init_app`` without the model: when it appears, the writer is restarted
+    with what it must know (which row key is which column, the sequence to draw from) before a row of it is stored."""
+    spooled_as_inserted(make_app, database_url, tmp_path, model, imported_late=True)
+
+
 def nul_default_model_table(name: str) -> Table:
     """A model whose JSON column default carries a NUL character: an INSERT stores its ``\\u0000`` escape."""
     table = legacy_model_table(name)
