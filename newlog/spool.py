@@ -38,6 +38,7 @@ from newlog.queue_worker import error_text, pipeline_thread, register_worker, re
 from newlog.rows import build_row, encode_row
 from newlog.spool_append import SEGMENT_WINDOW, SegmentAppender
 from newlog.spool_files import (
+    RESTART_STATUS,
     STALE_SECONDS,
     hold_owner_lock,
     new_owner,
@@ -45,7 +46,6 @@ from newlog.spool_files import (
     owner_lock_path,
     segments,
 )
-from newlog.spool_writer import RESTART_STATUS
 
 _stdlib_log = logging.getLogger("newlog")
 

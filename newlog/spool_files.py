@@ -29,6 +29,13 @@ from pathlib import Path
 STALE_SECONDS = 10.0
 """A writer that has not reported for this long is stale (it reports every second)."""
 
+RESTART_STATUS = 75
+"""The writer's exit status after an ``R`` (see :mod:`newlog.spool_writer`): start it again at once, with the new config.
+
+Here, not in the writer's module, so that the app process does not import that module (run as
+``python -m newlog.spool_writer``, it would then be imported twice in the writer process).
+"""
+
 SEGMENT_SUFFIX = ".spool"
 OWNER_SUFFIX = ".owner"
 REJECTED_SUFFIX = ".rejected"

@@ -61,6 +61,7 @@ from newlog.models import log_table
 from newlog.sinks import describe_error, is_poison
 from newlog.spool_files import (
     REJECTED_SUFFIX,
+    RESTART_STATUS,
     Segment,
     owner_alive,
     owner_lock_path,
@@ -74,8 +75,6 @@ FIRST_READ_BYTES = 64 * 1024
 READ_BYTES = 16 * 1024 * 1024
 PUNCH_BYTES = 16 * 1024 * 1024
 _MAX_BACKOFF = 5.0
-RESTART_STATUS = 75
-"""The exit status after an ``R``: the app process starts the writer again at once, with its new config."""
 
 _log = logging.getLogger("newlog.spool_writer")
 

@@ -13,6 +13,8 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -1020,3 +1022,11 @@ def test_the_writer_stores_the_columns_only_the_app_fills_without_being_told_and
     finally:
         table.drop(engine)
         engine.dispose()
+
+
+def test_the_app_side_never_imports_the_writer_module_which_the_writer_process_runs_as_main() -> None:
+    """``python -m newlog.spool_writer`` imports the package first: had it imported the module too, the writer
+    process would run it twice (runpy's RuntimeWarning on the writer's stderr, and two copies of its state)."""
+    probe = "import sys, newlog, newlog.spool, newlog.spool_app; print('newlog.spool_writer' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
