@@ -132,3 +132,24 @@ def test_kill_9_of_the_whole_server_then_a_restart_stores_every_answered_event_o
     assert_exactly_once(database_url, table, accepted)
     assert restarted.stop() == 0
     assert spool_files(spool) == []
+
+
+def test_a_gevent_worker_in_the_durable_mode_stores_every_answered_event_once_and_leaves_no_writer(
+    database_url: str, table: str, tmp_path: Path, serve: Callable[..., Gunicorn]
+) -> None:
+    """gevent patches subprocess, threading and select: the writer is still started, supervised and drained
+    from a monkey-patched worker, and gunicorn's stop leaves neither a writer process nor a spool behind."""
+    spool = tmp_path / "spool"
+    env = {"DATABASE_URL": database_url, "LOG_TABLE": table, "LOG_SPOOL_DIR": str(spool)}
+    server = serve(env, args=["-k", "gevent", "--workers", "1"])
+    client = Client(server.port)
+    with Stream(client, rate=150, threads=4) as stream:
+        while len(stream.accepted) < 200:
+            time.sleep(0.05)
+        writers = writer_pids(server.port, workers=1)
+    assert writers, "the gevent worker reported no writer process"
+    assert server.stop() == 0, server.output()[-3000:]
+    for pid in writers:
+        wait_until_gone(pid)
+    assert_exactly_once(database_url, table, stream.accepted)
+    assert spool_files(spool) == []
