@@ -1,7 +1,8 @@
 """Every server's shutdown drains: the events of every answered request are written when the server is
 stopped with SIGTERM, and nothing but the server's own lines is printed at exit (no traceback, no
 "Exception ignored"). Servers that handle SIGTERM (gunicorn) exit 0; on a default SIGTERM (``flask run``,
-waitress, ``python app.py``) newlog drains, then the process ends as the signal would (-15)."""
+waitress, ``python app.py``) newlog drains, then the process ends as the signal would (-15). In the durable
+mode (``LOG_SPOOL_DIR``) too, where the drain is the writer process's: it is gone afterwards, the spool empty."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from tests.drills.demo_app import MESSAGES
 from tests.drills.harness import Server, Stream, drop_table, get, log_rows, table_exists
+from tests.newlog.spool_support import spool_files, wait_until_gone, writer_processes
 
 pytestmark = pytest.mark.slow
 
@@ -49,9 +51,10 @@ def routed_rows(url: str, table: str) -> list[tuple[str, str]]:
     return [(row["context"]["seq"], row["message"]) for row in log_rows(url, table) if row["message"] in MESSAGES]
 
 
+@pytest.mark.parametrize("mode", ["thread", "spool"])
 @pytest.mark.parametrize("server_name", list(SERVERS))
 def test_sigterm_writes_the_events_of_every_answered_request_and_exits_quietly(
-    server_name: str, sqlite_url: str, table: str, tmp_path: Path
+    server_name: str, mode: str, sqlite_url: str, table: str, tmp_path: Path
 ) -> None:
     command, expected_exit = SERVERS[server_name]
     env = {
@@ -64,6 +67,9 @@ def test_sigterm_writes_the_events_of_every_answered_request_and_exits_quietly(
         "LOG_HEALTH_DIR": str(tmp_path / "health"),
         "LOG_RENDERER": "json",
     }
+    spool = tmp_path / "spool"
+    if mode == "spool":
+        env["LOG_SPOOL_DIR"] = str(spool)
     server = Server(command, env, tmp_path / "server.log")
     server.wait_ready()
 
@@ -72,7 +78,9 @@ def test_sigterm_writes_the_events_of_every_answered_request_and_exits_quietly(
 
     with Stream(request, rate=200, threads=4) as stream:
         stream.wait_for(150)
-    assert routed_rows(sqlite_url, table) == []
+    if mode == "thread":
+        assert routed_rows(sqlite_url, table) == []
+    writers = writer_processes(spool)
 
     exit_code = server.stop()
     output = server.output()
@@ -83,3 +91,8 @@ def test_sigterm_writes_the_events_of_every_answered_request_and_exits_quietly(
     ), output[-3000:]
     noise = [line for line in output.splitlines() if not line.startswith("{") and any(word in line for word in EXIT_NOISE)]
     assert noise == []
+    if mode == "spool":
+        assert writers, "no writer process was found for the spool"
+        for pid in writers:
+            wait_until_gone(pid)
+        assert spool_files(spool) == []

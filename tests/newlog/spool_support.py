@@ -131,6 +131,26 @@ def stored_seqs(url: str, table: str) -> Counter[int]:
     return seqs
 
 
+def writer_processes(spool_dir: Path) -> set[int]:
+    """Return the pids of the running writer processes of ``spool_dir`` (any app process's), read from ``/proc``."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if b"newlog.spool_writer" not in (proc / "cmdline").read_bytes():
+                continue
+            environ = dict(
+                entry.split(b"=", 1) for entry in (proc / "environ").read_bytes().split(b"\0") if b"=" in entry
+            )
+        except OSError:  # gone meanwhile
+            continue
+        config = json.loads(environ.get(b"NEWLOG_SPOOL_WRITER", b"{}"))
+        if Path(config.get("dir", "")) == spool_dir:
+            found.add(int(proc.name))
+    return found
+
+
 def spool_files(spool_dir: Path) -> list[str]:
     """Return the spool directory's segment files."""
     return sorted(path.name for path in spool_dir.glob("*.spool"))
