@@ -92,16 +92,24 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         poll_interval=min(settings.LOG_FLUSH_INTERVAL, 1.0),
         drain_seconds=max(settings.LOG_SHUTDOWN_TIMEOUT, 30.0),
     )
-    queue = SpoolQueue(
-        settings.LOG_SPOOL_DIR,
-        config,
-        max_bytes=settings.LOG_SPOOL_MAX_BYTES,
-        segment_bytes=settings.LOG_SPOOL_SEGMENT_BYTES,
-        fill=fill,
-        warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
-        shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
-        probe=default_sink(app, db=db, table=table if table is not None else name, settings=settings),
-    )
+    probe = default_sink(app, db=db, table=table if table is not None else name, settings=settings)
+    try:
+        queue = SpoolQueue(
+            settings.LOG_SPOOL_DIR,
+            config,
+            max_bytes=settings.LOG_SPOOL_MAX_BYTES,
+            segment_bytes=settings.LOG_SPOOL_SEGMENT_BYTES,
+            fill=fill,
+            warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,
+            shutdown_timeout=settings.LOG_SHUTDOWN_TIMEOUT,
+            probe=probe,
+        )
+    except OSError as exc:  # not a directory, no permission, no room for the first segment
+        raise ConfigError(
+            f"newlog.init_app: LOG_SPOOL_DIR={str(settings.LOG_SPOOL_DIR)!r} cannot be used as the spool directory "
+            f"({exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}); give a writable local directory "
+            "with room for one segment per app process (LOG_SPOOL_SEGMENT_BYTES), or leave LOG_SPOOL_DIR unset"
+        ) from exc
     if isinstance(fill, LateModel):
         fill.on_found = queue.model_known
     return queue

@@ -667,6 +667,17 @@ def test_spool_settings_that_cannot_work_are_refused(make_app: MakeApp, sqlite_u
         newlog.Settings.load({"LOG_SPOOL_MAX_BYTES": "0"})
 
 
+def test_a_spool_directory_that_cannot_be_one_is_refused_naming_the_setting(
+    make_app: MakeApp, sqlite_url: str, tmp_path: Path
+) -> None:
+    """A path that is a file (a typo, a mount gone): ``init_app`` says which setting and path, not a bare OSError."""
+    taken = tmp_path / "spool"
+    taken.write_text("not a directory")
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(taken))
+    with pytest.raises(ConfigError, match=rf"LOG_SPOOL_DIR='{taken}'.*cannot be used as the spool directory"):
+        newlog.init_app(app, db=app.extensions["sqlalchemy"])
+
+
 
 
 class ShiftedClock(SystemClock):
