@@ -60,9 +60,11 @@ class WriterConfig(dict):  # type: ignore[type-arg]
     """What the writer process needs, passed through its environment (never argv: the URL may hold a password).
 
     Keys: ``dir``, ``key``, ``owner``, ``url``, ``connect_args`` (the app engine's, as JSON),
-    ``schema``, ``table``, ``create_table``, ``extra_columns`` (the model's Python-side default
+    ``schema``, ``table``, ``create_table``, ``create_grace`` (seconds before newlog's own table is
+    made, see ``spool_app.CREATE_GRACE_SECONDS``), ``extra_columns`` (the model's Python-side default
     columns), ``renames`` (a row key -> its column's name, where the model names them apart),
-    ``batch_rows``, ``poll_interval``, ``drain_seconds``, ``parent_pid``.
+    ``sequences`` (a column name -> the sequence it is drawn from), ``batch_rows``,
+    ``poll_interval``, ``drain_seconds``, ``parent_pid``.
     """
 
 
@@ -142,6 +144,7 @@ class SpoolQueue:
         self._last_error: str | None = None
         self._restarts = 0
         self._config_generation = 0  # bumped by model_known: a writer started before it is restarted
+        self._store_now = False  # a flush or shutdown asked for the rows: every writer started since is told
         self._process: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
         self._gave_up = threading.Event()
@@ -262,6 +265,8 @@ class SpoolQueue:
                 self._heartbeat_at = None
                 if generation != self._config_generation:
                     self._command(b"R\n")  # the config changed while it started (model_known): start it again
+                if self._store_now:
+                    self._command(b"F\n")  # flushed before it ran: see _wake_writer
                 if self._stop.is_set():
                     self._command(b"Q\n")  # started during shutdown: drain and exit at once
                 self._read_reports(process)
@@ -362,6 +367,12 @@ class SpoolQueue:
         self._command(b"R\n" if restart else b"K\n")
 
     def _wake_writer(self) -> None:
+        """Tell the writer to store now (``F``: it also ends its wait for a model, see ``spool_app.CREATE_GRACE_SECONDS``).
+
+        Remembered, so that a writer started after it is told too (the command itself is lost
+        while none runs).
+        """
+        self._store_now = True
         self._command(b"F\n")
 
     def _command(self, command: bytes) -> None:

@@ -16,6 +16,15 @@ from newlog.spool_files import target_key
 from newlog.spool_rows import LateModel, RowStep, column_renames, row_steps
 
 
+CREATE_GRACE_SECONDS = 10.0
+"""Without a model of the log table at ``init_app``: how long the writer waits before it makes newlog's own.
+
+The app factory may import its model (and run ``create_all`` or its migrations) a while after
+``init_app`` and after its first log lines; newlog's table made first would take the model's
+place. The rows wait in the spool meanwhile; a flush or the app's exit ends the wait.
+"""
+
+
 def default_batch_rows(dialect: str) -> int:
     """Return the writer's rows per transaction when ``LOG_SPOOL_BATCH_SIZE`` is not set.
 
@@ -85,6 +94,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         schema=schema,
         table=name,
         create_table=table is None,
+        create_grace=CREATE_GRACE_SECONDS if table is None else 0.0,
         extra_columns=extra,
         renames=column_renames(table) if table is not None else {},
         sequences=sequence_columns(table, engine.dialect) if table is not None else {},

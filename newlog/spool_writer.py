@@ -143,6 +143,10 @@ class SpoolWriter:
         self.states: dict[str, _SegmentState] = {}
         self.draining_since: float | None = None
         self.restarting = False  # an R was read
+        # newlog's own table is made only this long after the start, unless told to store now (F, Q, end of
+        # file): the app factory may import its model (K) a while after the first row (see _find_table).
+        self.create_from = time.monotonic() + float(config.get("create_grace", 0.0))
+        self.waiting_for_model = False
         self.recovered = [0, 0]
         self.counters = {"batches": 0, "rows_written": 0, "rows_failed": 0, "retries": 0}
         self.last_error: str | None = None
@@ -180,12 +184,14 @@ class SpoolWriter:
         self.progress = progress_table(MetaData())
         _create(engine, self.progress)
 
-    def _find_table(self) -> None:
-        """Reflect the log table, or create newlog's own when the app has no model of it (``create_table``).
+    def _find_table(self) -> bool:
+        """Reflect the log table, or create newlog's own when the app has no model of it (``create_table``); False: not yet.
 
         Only once there is a line to store: the writer starts with ``init_app``, and an app that
-        imports its model after ``init_app`` and then runs ``create_all`` must not find newlog's
-        table in its model's place. A ``K`` from the app (its model appeared) is read first.
+        imports its model after ``init_app`` and then runs ``create_all`` or its migrations must
+        not find newlog's table in its model's place. A ``K`` from the app (its model appeared) is
+        read first, and newlog's table is made only ``create_grace`` seconds after the start
+        (the app factory's imports) unless the app flushes or stops: until then the rows wait.
         """
         assert self.engine is not None
         self._read_commands(0)
@@ -198,7 +204,11 @@ class SpoolWriter:
                     f"log table {table_name!r} does not exist yet (create it with the app's migrations / create_all); "
                     "the spool keeps the rows until it does"
                 )
+            self.waiting_for_model = time.monotonic() < self.create_from
+            if self.waiting_for_model:
+                return False
             _create(self.engine, log_table(table_name, MetaData()))
+        self.waiting_for_model = False
         with warnings.catch_warnings():
             # A column of a type SQLAlchemy does not know is left to the database (spool_store.app_filled_columns).
             warnings.filterwarnings("ignore", "Did not recognize type", sa_exc.SAWarning)
@@ -206,6 +216,7 @@ class SpoolWriter:
         self.store = SpoolRowStore(
             self.engine, table, self.config.get("extra_columns", ()), self.config.get("renames"), self.config.get("sequences")
         )
+        return True
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -266,6 +277,8 @@ class SpoolWriter:
             data = b""
         if (not data or b"Q" in data) and self.draining_since is None:
             self.draining_since = time.monotonic()
+        if not data or b"Q" in data or b"F" in data:  # the app wants the rows stored: no more waiting for a model
+            self.create_from = 0.0
         if b"K" in data or b"R" in data:  # the app's model of the table appeared: never create newlog's own
             self.config["create_table"] = False
         if b"R" in data:
@@ -349,9 +362,8 @@ class SpoolWriter:
         A torn last line of a finished segment is stored as a failed row.
         """
         if self.store is None:
-            if not has_data(state.fd, state.offset):
+            if not has_data(state.fd, state.offset) or not self._find_table():
                 return False, False
-            self._find_table()
         batch = self._prefetched(state, complete)
         if batch is None:
             batch = self._read_batch(state.fd, state.offset, complete)
@@ -617,6 +629,7 @@ class SpoolWriter:
             "last_error": self.last_error,
             "failing_seconds": None if self.failing_since is None else round(now - self.failing_since, 1),
             "draining": self.draining_since is not None,
+            "waiting_for_model": self.waiting_for_model,
             "updated_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         }
         text = json.dumps(beat)

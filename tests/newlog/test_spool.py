@@ -769,6 +769,48 @@ def test_the_writer_creates_no_table_before_a_row_nor_ever_in_place_of_a_model_i
     assert [(message, str(created)[:19]) for message, created in stored] == [("before create_all", "2025-01-02 03:04:05")]
 
 
+def test_rows_logged_before_the_model_is_imported_wait_for_it_instead_of_making_newlogs_table_in_its_place(
+    make_app: MakeApp, sqlite_url: str, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app factory logs, then imports its model (slowly) and runs ``create_all``: the writer, which has a row
+    to store and no model, waits instead of making newlog's table first (which ``create_all`` would then keep,
+    without the model's columns). A row spooled before the model was known has none of its Python-side
+    defaults (NULL here; a NOT NULL such column refuses it: give it a server_default, or import the model first)."""
+    monkeypatch.setattr(newlog.spool_app, "CREATE_GRACE_SECONDS", 600.0)
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(spool_dir))
+    db = app.extensions["sqlalchemy"]
+    name = app.config["LOG_TABLE"]
+    queue = newlog.init_app(app, db=db)
+    newlog.log_info("the factory is starting")
+    wait_until(lambda: queue.stats()["writer_heartbeat"].get("waiting_for_model"), 30, "the writer held the row for a model")
+    assert not inspect(create_engine(sqlite_url)).has_table(name)
+    assert queue.stats()["writer_failing_seconds"] is None  # waiting is not failing
+
+    Table(name, db.metadata, *log_columns(), Column("created_at", DateTime(timezone=True), default=lambda: CREATED_AT))
+    with app.app_context():
+        db.create_all()
+    newlog.log_info("the factory is done")
+    assert newlog.flush(60)
+    with create_engine(sqlite_url).connect() as connection:
+        stored = connection.execute(text(f'SELECT message, created_at FROM "{name}" ORDER BY id')).all()
+    assert [(message, str(created)[:19]) for message, created in stored] == [
+        ("the factory is starting", "None"),
+        ("the factory is done", "2025-01-02 03:04:05"),
+    ]
+
+
+def test_without_a_model_a_flush_ends_the_wait_and_newlogs_table_is_made(
+    make_app: MakeApp, sqlite_url: str, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(newlog.spool_app, "CREATE_GRACE_SECONDS", 600.0)
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(spool_dir))
+    newlog.init_app(app, db=app.extensions["sqlalchemy"])
+    newlog.log_info("no model in this app")
+    assert newlog.flush(60)
+    with create_engine(sqlite_url).connect() as connection:
+        assert connection.execute(text(f'SELECT message FROM "{app.config["LOG_TABLE"]}"')).scalars().all() == ["no model in this app"]
+
+
 def _log_in_child(first: int) -> None:
     for seq in range(first, first + 100):
         newlog.log_info("from a child", seq=seq)  # no flush: the child's own writer stores them after it exits
