@@ -40,8 +40,21 @@ def writer_connect_args(options: dict[str, Any]) -> dict[str, Any]:
     """Return the app engine's ``connect_args`` for the writer process, which gets them as JSON.
 
     They shape what a connection sees (a ``search_path``, a time zone, TLS files), so the writer
-    must connect as the app does. Raises ConfigError naming an argument JSON cannot carry.
+    must connect as the app does. Raises ConfigError naming an argument JSON cannot carry, or an
+    engine option that makes the app's connections go elsewhere than the URL says (``creator``:
+    a Cloud SQL or IAM connector; ``schema_translate_map``), which the writer cannot follow.
     """
+    elsewhere = {
+        "creator": options.get("creator"),
+        "schema_translate_map": (options.get("execution_options") or {}).get("schema_translate_map"),
+    }
+    for name, value in elsewhere.items():
+        if value is not None:
+            raise ConfigError(
+                f"newlog.init_app: LOG_SPOOL_DIR: the app's engine's {name} ({value!r}) decides where its connections "
+                "go, and the writer process connects with the database URL and connect_args only: leave "
+                "LOG_SPOOL_DIR unset (the worker thread uses the app's engine options)"
+            )
     connect_args = dict(options.get("connect_args") or {})
     for key, value in connect_args.items():
         try:

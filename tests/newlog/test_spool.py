@@ -504,6 +504,24 @@ def test_engine_connect_args_the_writer_process_cannot_get_are_refused(
         newlog.init_app(app)
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"creator": lambda: sqlite3.connect(":memory:")}, "creator"),  # a Cloud SQL / IAM connector's way in
+        ({"execution_options": {"schema_translate_map": {None: "tenant_a"}}}, "schema_translate_map"),
+    ],
+    ids=["creator", "schema_translate_map"],
+)
+def test_engine_options_that_change_where_a_connection_goes_are_refused_for_the_spool(
+    make_app: MakeApp, sqlite_url: str, tmp_path: Path, options: dict[str, Any], named: str
+) -> None:
+    """The writer process connects with the URL and ``connect_args``: an engine that connects or names its schemas
+    another way would have the writer store elsewhere, or nowhere (the thread mode uses the app's engine options)."""
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"), SQLALCHEMY_ENGINE_OPTIONS=options)
+    with pytest.raises(ConfigError, match=rf"engine's {named}.*the writer process.*leave LOG_SPOOL_DIR unset"):
+        newlog.init_app(app)
+
+
 @pytest.mark.parametrize("binary", [Sealed, PickleType], ids=["encrypting-decorator", "pickle-type"])
 def test_a_model_column_stored_as_binary_is_refused_for_the_spool(
     make_app: MakeApp, sqlite_url: str, tmp_path: Path, binary: type[Any]
