@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import Table
+from sqlalchemy.engine import Engine
 
 from newlog.column_defaults import sequence_columns
 from newlog.settings import ConfigError, Settings
@@ -34,6 +36,23 @@ def default_batch_rows(dialect: str) -> int:
     database file's write lock while it stores a batch.
     """
     return 20_000 if dialect == "postgresql" else 5_000
+
+
+_stdlib_log = logging.getLogger("newlog")
+
+
+def connection_hooks(engine: Engine) -> list[str]:
+    """Return the names of the app's own functions that run on each new connection of ``engine`` (SQLAlchemy's excepted).
+
+    ``@event.listens_for(engine, "connect")`` (a ``SET search_path``, a ``PRAGMA``): the writer
+    process connects without them.
+    """
+    hooks = [*engine.pool.dispatch.connect, *engine.pool.dispatch.first_connect, *engine.pool.dispatch.checkout]
+    return [
+        f"{getattr(hook, '__module__', '?')}.{getattr(hook, '__qualname__', repr(hook))}"
+        for hook in hooks
+        if not str(getattr(hook, "__module__", "")).startswith("sqlalchemy.")
+    ]
 
 
 def writer_connect_args(options: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +110,14 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         name = model if isinstance(model, str) else settings.LOG_TABLE
         table = resolve_table(db, name) if known_table(db, name) is not None else None
     engine, options = app_engine_for(app, db, table)
+    hooks = connection_hooks(engine)
+    if hooks:
+        _stdlib_log.warning(
+            "newlog: LOG_SPOOL_DIR: the app's engine runs %s on each new connection; the spool's writer process "
+            "connects with the database URL and connect_args only, without it: if it decides where the log table "
+            "is (a search_path), put that in connect_args (options='-c search_path=...') or give the model its schema",
+            ", ".join(hooks),
+        )
     name = table.name if table is not None else (model if isinstance(model, str) else settings.LOG_TABLE)
     fill: RowStep | LateModel | None = None
     extra: list[str] = []

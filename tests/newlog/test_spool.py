@@ -10,6 +10,7 @@ import decimal
 import errno
 import io
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -47,6 +48,7 @@ from sqlalchemy import (
     TypeDecorator,
     Uuid,
     create_engine,
+    event,
     func,
     inspect,
     make_url,
@@ -520,6 +522,33 @@ def test_engine_options_that_change_where_a_connection_goes_are_refused_for_the_
     app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"), SQLALCHEMY_ENGINE_OPTIONS=options)
     with pytest.raises(ConfigError, match=rf"engine's {named}.*the writer process.*leave LOG_SPOOL_DIR unset"):
         newlog.init_app(app)
+
+
+def test_a_connect_hook_of_the_app_engine_which_the_writer_process_cannot_run_is_named_at_init_app(
+    make_app: MakeApp, sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``@event.listens_for(engine, "connect")`` setting a search_path: the writer connects without it, so say so."""
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"))
+    db = app.extensions["sqlalchemy"]
+
+    def set_search_path(dbapi_connection: Any, record: Any) -> None:
+        pass
+
+    with app.app_context():
+        event.listen(db.engine, "connect", set_search_path)
+    with caplog.at_level(logging.WARNING, logger="newlog"):
+        newlog.init_app(app, db=db)
+    warnings = [record.getMessage() for record in caplog.records if "on each new connection" in record.getMessage()]
+    assert len(warnings) == 1 and "set_search_path" in warnings[0] and "connect_args" in warnings[0]
+
+
+def test_an_engine_without_hooks_of_the_app_gets_no_such_warning(
+    make_app: MakeApp, sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"))
+    with caplog.at_level(logging.WARNING, logger="newlog"):
+        newlog.init_app(app)
+    assert not [record for record in caplog.records if "on each new connection" in record.getMessage()]
 
 
 @pytest.mark.parametrize("binary", [Sealed, PickleType], ids=["encrypting-decorator", "pickle-type"])
