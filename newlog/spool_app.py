@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from newlog.column_defaults import sequence_columns
 from newlog.settings import ConfigError, Settings
-from newlog.sinks import app_engine_for, default_sink, known_table, resolve_table
+from newlog.sinks import app_engine_for, default_sink, known_table, may_create_table, resolve_table
 from newlog.spool import SpoolQueue, WriterConfig
 from newlog.spool_files import target_key
 from newlog.spool_rows import LateModel, RowStep, column_renames, row_steps
@@ -133,7 +133,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
         connect_args=writer_connect_args(options),
         schema=schema,
         table=name,
-        create_table=table is None,
+        create_table=table is None and may_create_table(app, settings),  # never behind the app's migrations
         create_grace=CREATE_GRACE_SECONDS if table is None else 0.0,
         extra_columns=extra,
         renames=column_renames(table) if table is not None else {},

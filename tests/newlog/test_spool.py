@@ -846,6 +846,30 @@ def test_rows_logged_before_the_model_is_imported_wait_for_it_instead_of_making_
     ]
 
 
+@pytest.mark.parametrize("owner", ["LOG_CREATE_TABLE=false", "Flask-Migrate"])
+def test_the_writer_never_makes_a_table_that_the_apps_migrations_own(
+    make_app: MakeApp, sqlite_url: str, spool_dir: Path, owner: str
+) -> None:
+    """As the worker thread: with Flask-Migrate (``LOG_CREATE_TABLE=auto``) or ``LOG_CREATE_TABLE=false`` the rows
+    wait in the spool until the migration has made the table, which newlog's own would collide with."""
+    settings = {"LOG_CREATE_TABLE": "false"} if owner == "LOG_CREATE_TABLE=false" else {}
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(spool_dir), **settings)
+    if owner == "Flask-Migrate":
+        app.extensions["migrate"] = object()  # what Migrate(app, db) registers
+    name = app.config["LOG_TABLE"]
+    queue = newlog.init_app(app, db=app.extensions["sqlalchemy"])
+    newlog.log_info("before the migration")
+    newlog.flush(0)  # store now: no waiting for a model either
+    wait_until(lambda: queue.stats()["writer_failing_seconds"] is not None, 30, "the writer found no table to store into")
+    assert "does not exist yet" in queue.stats()["last_error"]
+    assert not inspect(create_engine(sqlite_url)).has_table(name)
+
+    Table(name, MetaData(), *log_columns()).create(create_engine(sqlite_url))  # the migration
+    assert newlog.flush(60)
+    with create_engine(sqlite_url).connect() as connection:
+        assert connection.execute(text(f'SELECT message FROM "{name}"')).scalars().all() == ["before the migration"]
+
+
 def test_without_a_model_a_flush_ends_the_wait_and_newlogs_table_is_made(
     make_app: MakeApp, sqlite_url: str, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
