@@ -16,7 +16,7 @@ unrelated processes, and its rows/s scale with the app processes.
 
 Accounting: ``enqueued`` (accepted) = ``written`` + ``dropped_failed`` + ``queued``, with
 ``written``/``dropped_failed`` reported by the writer process. The spool is bounded by
-``LOG_SPOOL_MAX_BYTES`` of undelivered rows (the last tenth only for WARNING and above);
+``LOG_SPOOL_MAX_BYTES`` of undelivered rows (the last ``LOG_QUEUE_RESERVE`` share, a tenth by default, only for WARNING and above);
 beyond it the newest event is dropped and counted, as in the thread mode.
 """
 
@@ -50,7 +50,6 @@ from newlog.spool_files import (
 _stdlib_log = logging.getLogger("newlog")
 
 WARNING = logging.WARNING
-RESERVE_SHARE = 10
 _RESTART_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 _queues: weakref.WeakSet[SpoolQueue] = weakref.WeakSet()
 _fork_lock = threading.Lock()
@@ -86,6 +85,7 @@ class SpoolQueue:
         config: WriterConfig,
         *,
         max_bytes: int = 256 * 1024 * 1024,
+        reserve: float = 0.1,
         fill: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
         warn_interval: float = 10.0,
         probe: Any = None,
@@ -100,7 +100,7 @@ class SpoolQueue:
         self.config = config
         self.key = config["key"]
         self.max_bytes = max_bytes
-        self.reserve = max_bytes // RESERVE_SHARE
+        self.reserve = int(max_bytes * reserve)  # the last share of max_bytes: WARNING and above only (LOG_QUEUE_RESERVE)
         self.fill = fill
         self.warn_interval = warn_interval
         self.clock = clock

@@ -148,6 +148,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
             settings.LOG_SPOOL_DIR,
             config,
             max_bytes=settings.LOG_SPOOL_MAX_BYTES,
+            reserve=settings.LOG_QUEUE_RESERVE,
             segment_bytes=settings.LOG_SPOOL_SEGMENT_BYTES,
             fill=fill,
             warn_interval=settings.LOG_OVERFLOW_WARN_INTERVAL,

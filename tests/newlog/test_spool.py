@@ -649,7 +649,9 @@ class blocked_table:
         self.connection.close()
 
 
-def test_a_full_spool_drops_the_newest_events_counted_and_keeps_room_for_warnings(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reserve", [None, 0.5], ids=["default-reserve", "LOG_QUEUE_RESERVE=0.5"])
+def test_a_full_spool_drops_the_newest_events_counted_and_keeps_room_for_warnings(tmp_path: Path, reserve: float | None) -> None:
+    """The last ``LOG_QUEUE_RESERVE`` share of ``LOG_SPOOL_MAX_BYTES`` (a tenth by default) takes only WARNING and above."""
     app = Flask("full_spool")
     app.config.update(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'missing-dir' / 'logs.db'}",  # the writer cannot store
@@ -659,9 +661,13 @@ def test_a_full_spool_drops_the_newest_events_counted_and_keeps_room_for_warning
         LOG_HEALTH_DIR=str(tmp_path / "health"),
         LOG_DRAIN_ON_SIGTERM=False,
     )
+    if reserve is not None:
+        app.config["LOG_QUEUE_RESERVE"] = reserve
     SQLAlchemy(app)
     queue = newlog.init_app(app)
     accepted = sum(queue.enqueue({"event": f"info {i}", "level": "info"}) for i in range(1000))
+    below_reserve = 20_000 * (1 - (0.1 if reserve is None else reserve))
+    assert below_reserve - 500 < queue.stats()["spool_bytes_pending"] <= below_reserve  # within one row of it
     warnings = sum(queue.enqueue({"event": f"warning {i}", "level": "warning"}, 30) for i in range(1000))
     stats = queue.stats()
     assert 0 < accepted < 1000 and 0 < warnings < 1000
