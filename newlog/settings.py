@@ -174,6 +174,7 @@ class Settings:
     LOG_SPOOL_BATCH_SIZE: int | None = None  # None: by database, see newlog.spool_app.default_batch_rows
     LOG_SPOOL_SEGMENT_BYTES: int = 16 * 1024 * 1024
     redact_keys: frozenset[str] = field(default=frozenset(DEFAULT_WORDS), compare=False)
+    given: frozenset[str] = field(default=frozenset(), compare=False)  # the settings the app or environment set
 
     @classmethod
     def load(cls, config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -187,7 +188,7 @@ class Settings:
                 values[key] = parse(key, config[key], "app.config")
             elif key in environ:
                 values[key] = parse(key, environ[key], "the environment")
-        settings = cls(**values)
+        settings = cls(**values, given=frozenset(values))
         if settings.LOG_BATCH_SIZE > settings.LOG_QUEUE_SIZE:
             raise ConfigError(
                 f"LOG_BATCH_SIZE={settings.LOG_BATCH_SIZE} is larger than LOG_QUEUE_SIZE={settings.LOG_QUEUE_SIZE}; "

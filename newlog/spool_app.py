@@ -109,6 +109,13 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
     else:
         name = model if isinstance(model, str) else settings.LOG_TABLE
         table = resolve_table(db, name) if known_table(db, name) is not None else None
+    thread_only = [key for key in ("LOG_QUEUE_SIZE", "LOG_BATCH_SIZE") if key in settings.given]
+    if thread_only:
+        _stdlib_log.warning(
+            "newlog: LOG_SPOOL_DIR is set, so %s (the worker thread's) do(es) not apply: the durable mode is bounded "
+            "by LOG_SPOOL_MAX_BYTES and stores LOG_SPOOL_BATCH_SIZE rows per transaction",
+            ", ".join(thread_only),
+        )
     engine, options = app_engine_for(app, db, table)
     hooks = connection_hooks(engine)
     if hooks:

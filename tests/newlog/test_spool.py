@@ -551,6 +551,17 @@ def test_an_engine_without_hooks_of_the_app_gets_no_such_warning(
     assert not [record for record in caplog.records if "on each new connection" in record.getMessage()]
 
 
+def test_thread_mode_settings_given_with_a_spool_are_said_not_to_apply(
+    make_app: MakeApp, sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A team that sized its queue, then turned the durable mode on: its LOG_QUEUE_SIZE no longer bounds anything."""
+    app = make_app(sqlite_url, init=False, LOG_SPOOL_DIR=str(tmp_path / "spool"), LOG_QUEUE_SIZE=50_000)
+    with caplog.at_level(logging.WARNING, logger="newlog"):
+        newlog.init_app(app)
+    said = [record.getMessage() for record in caplog.records if "do(es) not apply" in record.getMessage()]
+    assert len(said) == 1 and "LOG_QUEUE_SIZE" in said[0] and "LOG_BATCH_SIZE" not in said[0] and "LOG_SPOOL_MAX_BYTES" in said[0]
+
+
 @pytest.mark.parametrize("binary", [Sealed, PickleType], ids=["encrypting-decorator", "pickle-type"])
 def test_a_model_column_stored_as_binary_is_refused_for_the_spool(
     make_app: MakeApp, sqlite_url: str, tmp_path: Path, binary: type[Any]
