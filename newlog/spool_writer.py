@@ -13,12 +13,14 @@ not a row) are stored again in halves, down to one by one; the lines refused alo
 (database down, table missing) is retried with backoff for as long as it lasts: the spool
 keeps the rows meanwhile.
 
-Talks to the app process through pipes: reads one-byte commands on stdin (``F``: look now,
-``Q``: store everything and exit; ``K``: the app's model of the table appeared, never create
-newlog's own; ``R``: the app's model appeared and changes this process's config, store no
-batch read from then on and exit with ``RESTART_STATUS``, to be started again; end of file: the app process is gone, store what it left and exit) and reports on stdout (``P seq offset rows failed`` after each batch of the app's
-own segments, ``A rows failed`` for rows recovered from dead processes, ``H {json}`` its
-heartbeat every second: the app process publishes it in its own heartbeat file, see
+Talks to the app process through pipes. It reads one-byte commands on stdin: ``F`` (look now,
+and stop waiting for a model before making newlog's own table), ``Q`` (store everything and
+exit), ``K`` (the app's model of the table appeared: never create newlog's own), ``R`` (the
+app's model appeared and changes this process's config: store no batch read from then on and
+exit with ``RESTART_STATUS``, to be started again), end of file (the app process is gone: store
+what it left and exit). It reports on stdout: ``P seq offset rows failed`` after each batch of
+the app's own segments, ``A rows failed`` for rows recovered from dead processes, ``H {json}``
+its heartbeat every second (the app process publishes it in its own heartbeat file, see
 :mod:`newlog.heartbeat`).
 """
 
