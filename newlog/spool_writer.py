@@ -203,8 +203,8 @@ class SpoolWriter:
         if not inspect(self.engine).has_table(table_name, schema=schema):
             if not self.config.get("create_table"):
                 raise LookupError(
-                    f"log table {table_name!r} does not exist yet (create it with the app's migrations / create_all); "
-                    "the spool keeps the rows until it does"
+                    f"log table {table_name!r} does not exist yet (create it with the app's migrations: 'flask db "
+                    "upgrade', or create_all, or 'flask newlog-table'); the spool keeps the rows until it does"
                 )
             self.waiting_for_model = time.monotonic() < self.create_from
             if self.waiting_for_model:
