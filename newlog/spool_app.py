@@ -17,6 +17,7 @@ from newlog.spool import SpoolQueue, WriterConfig
 from newlog.spool_files import target_key
 from newlog.spool_rows import LateModel, RowStep, column_renames, row_steps
 
+_stdlib_log = logging.getLogger("newlog")
 
 CREATE_GRACE_SECONDS = 10.0
 """Without a model of the log table at ``init_app``: how long the writer waits before it makes newlog's own.
@@ -38,9 +39,6 @@ def default_batch_rows(dialect: str) -> int:
     return 20_000 if dialect == "postgresql" else 5_000
 
 
-_stdlib_log = logging.getLogger("newlog")
-
-
 def connection_hooks(engine: Engine) -> list[str]:
     """Return the names of the app's own functions that run on each new connection of ``engine`` (SQLAlchemy's excepted).
 
@@ -55,13 +53,11 @@ def connection_hooks(engine: Engine) -> list[str]:
     ]
 
 
-def writer_connect_args(options: dict[str, Any]) -> dict[str, Any]:
-    """Return the app engine's ``connect_args`` for the writer process, which gets them as JSON.
+def refuse_options_the_writer_cannot_follow(options: dict[str, Any]) -> None:
+    """Raise ConfigError naming an engine option that makes the app's connections go elsewhere than the URL says.
 
-    They shape what a connection sees (a ``search_path``, a time zone, TLS files), so the writer
-    must connect as the app does. Raises ConfigError naming an argument JSON cannot carry, or an
-    engine option that makes the app's connections go elsewhere than the URL says (``creator``:
-    a Cloud SQL or IAM connector; ``schema_translate_map``), which the writer cannot follow.
+    ``creator`` (a Cloud SQL or IAM connector), ``schema_translate_map``: the writer process
+    connects with the URL and :func:`writer_connect_args` only.
     """
     elsewhere = {
         "creator": options.get("creator"),
@@ -74,6 +70,14 @@ def writer_connect_args(options: dict[str, Any]) -> dict[str, Any]:
                 "go, and the writer process connects with the database URL and connect_args only: leave "
                 "LOG_SPOOL_DIR unset (the worker thread uses the app's engine options)"
             )
+
+
+def writer_connect_args(options: dict[str, Any]) -> dict[str, Any]:
+    """Return the app engine's ``connect_args`` for the writer process, which gets them as JSON.
+
+    They shape what a connection sees (a ``search_path``, a time zone, TLS files), so the writer
+    must connect as the app does. Raises ConfigError naming an argument JSON cannot carry.
+    """
     connect_args = dict(options.get("connect_args") or {})
     for key, value in connect_args.items():
         try:
@@ -117,6 +121,7 @@ def start_spool(app: Flask, db: Any, model: Any, settings: Settings) -> SpoolQue
             ", ".join(thread_only),
         )
     engine, options = app_engine_for(app, db, table)
+    refuse_options_the_writer_cannot_follow(options)
     hooks = connection_hooks(engine)
     if hooks:
         _stdlib_log.warning(

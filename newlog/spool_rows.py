@@ -121,24 +121,28 @@ class LateModel:
         table = known_table(self.db, self.name)
         if table is not None:
             self.close()
-            # A model bound elsewhere is not the writer's target (see _steps_of): the writer keeps its
-            # config, and makes newlog's table where it writes if it must.
-            if self.on_found is not None and bind_key_of(table) is None and table.schema is None:
+            bind_key = bind_key_of(table)
+            # A model bound elsewhere is not the writer's target: the writer keeps its config, and makes
+            # newlog's table where it writes if it must.
+            elsewhere = bind_key is not None or table.schema is not None
+            if self.on_found is not None and not elsewhere:
                 self.on_found(column_renames(table), sequence_columns(table, self.dialect))
             with pipeline_thread():  # what newlog logs here must not come back to this spool
+                if elsewhere:
+                    self._report_elsewhere(table, bind_key)
                 self.steps = self._steps_of(table)
         self._appeared = False
 
+    def _report_elsewhere(self, table: Table, bind_key: str | None) -> None:
+        where = f"bound to {bind_key!r}" if bind_key is not None else f"in schema {table.schema!r}"
+        _stdlib_log.error(
+            "newlog: the log model %r (%s) was imported after newlog.init_app, which set the spool's writer up "
+            "for a table %r in the default database and schema, its columns named as newlog's: its rows go "
+            "there; import the model before newlog.init_app, or pass it: newlog.init_app(app, model=...)",
+            self.name, where, self.name,
+        )
+
     def _steps_of(self, table: Table) -> RowStep:
-        bind_key = bind_key_of(table)
-        if bind_key is not None or table.schema is not None:
-            where = f"bound to {bind_key!r}" if bind_key is not None else f"in schema {table.schema!r}"
-            _stdlib_log.error(
-                "newlog: the log model %r (%s) was imported after newlog.init_app, which set the spool's writer up "
-                "for a table %r in the default database and schema, its columns named as newlog's: its rows go "
-                "there; import the model before newlog.init_app, or pass it: newlog.init_app(app, model=...)",
-                self.name, where, self.name,
-            )
         try:
             steps, _ = row_steps(table, self.dialect)
         except ConfigError as exc:  # no init_app to raise it to: said once, and the rows go as they are

@@ -196,9 +196,7 @@ class SpoolWriter:
         (the app factory's imports) unless the app flushes or stops: until then the rows wait.
         """
         assert self.engine is not None
-        self._read_commands(0)
-        if self.restarting:
-            raise _Restart
+        self._read_commands_or_restart()
         table_name, schema = self.config["table"], self.config.get("schema")
         if not inspect(self.engine).has_table(table_name, schema=schema):
             if not self.config.get("create_table"):
@@ -277,9 +275,10 @@ class SpoolWriter:
             data = os.read(self.control, 4096)
         except OSError:
             data = b""
-        if (not data or b"Q" in data) and self.draining_since is None:
+        stopping = not data or b"Q" in data
+        if stopping and self.draining_since is None:
             self.draining_since = time.monotonic()
-        if not data or b"Q" in data or b"F" in data:  # the app wants the rows stored: no more waiting for a model
+        if stopping or b"F" in data:  # the app wants the rows stored: no more waiting for a model
             self.create_from = 0.0
         if b"K" in data or b"R" in data:  # the app's model of the table appeared: never create newlog's own
             self.config["create_table"] = False
@@ -287,6 +286,12 @@ class SpoolWriter:
             self.restarting = True
         if not data:
             self.control = None
+
+    def _read_commands_or_restart(self) -> None:
+        """Read the commands waiting now; raise _Restart once an ``R`` was read."""
+        self._read_commands(0)
+        if self.restarting:
+            raise _Restart
 
     def deliver_once(self) -> bool:
         """Store one batch of every segment that has complete lines; return True if more are waiting.
@@ -409,9 +414,7 @@ class SpoolWriter:
     def _store(self, state: _SegmentState, batch: _Batch) -> None:
         # The app sends R before the first line that needs the new config: a batch read after it holds
         # such lines, so the commands are read once more between the batch's read and its commit.
-        self._read_commands(0)
-        if self.restarting:
-            raise _Restart
+        self._read_commands_or_restart()
         try:
             if self._try_commit(state, batch.rows, batch.length, batch.bad) is not None:
                 self._store_refused(state, batch.lines)

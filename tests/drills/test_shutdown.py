@@ -80,7 +80,7 @@ def test_sigterm_writes_the_events_of_every_answered_request_and_exits_quietly(
         stream.wait_for(150)
     if mode == "thread":
         assert routed_rows(sqlite_url, table) == []
-    writers = writer_processes(spool)
+    writers = writer_processes(spool) if mode == "spool" else set()
 
     exit_code = server.stop()
     output = server.output()
